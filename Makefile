@@ -1,0 +1,42 @@
+# SpacePanda — run `make help` for the targets.
+GO          ?= go
+PKGS        ?= ./...
+FUZZTIME    ?= 60s
+BENCHTIME   ?= 1s
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+export MLS_TEST_VECTORS ?= $(CURDIR)/../shared/mls/test-vectors
+
+.PHONY: help build test race lint fuzz bench demo check tidy
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+build: ## compile every package and the spacepanda binary into bin/
+	$(GO) build $(PKGS)
+	$(GO) build -o bin/spacepanda ./cmd/spacepanda
+
+test: ## run the test suite (what CI runs; under 15 minutes on 2 cores)
+	$(GO) test -count=1 -timeout 14m $(PKGS)
+
+race: ## run the test suite under the race detector
+	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+lint: ## go vet, gofmt and staticcheck
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(STATICCHECK) $(PKGS)
+
+fuzz: ## run every fuzz target for FUZZTIME each (default 60s; not in CI)
+	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh $(PKGS)
+
+bench: ## run the benchmarks (BENCHTIME per benchmark)
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m $(PKGS)
+
+demo: ## run the local three-node demo on loopback
+	./scripts/demo.sh
+
+check: build lint test ## build, lint and test: run before every submission
+
+tidy: ## go mod tidy
+	$(GO) mod tidy

@@ -1,0 +1,124 @@
+package spacepanda_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/spacepanda/spacepanda"
+
+// rule says which imports a package tree may have. The reason is the one in
+// DESIGN.md's layout table; it is printed with every violation.
+type rule struct {
+	pkg    string   // package path below the module, with its sub-packages
+	allow  []string // import path prefixes allowed besides the standard library
+	deny   []string // import path prefixes forbidden even when allowed above
+	deps   bool     // check every transitive dependency, not only direct imports
+	reason string
+}
+
+var rules = []rule{
+	{
+		pkg:    "mls",
+		allow:  []string{module + "/mls", "golang.org/x/crypto", "golang.org/x/sys", "github.com/cloudflare/circl"},
+		deps:   true,
+		reason: "mls is pure: stdlib, x/crypto and circl (X448/Ed448) only",
+	},
+	{
+		pkg:    "crdt",
+		allow:  []string{module + "/crdt"},
+		deps:   true,
+		reason: "crdt is pure and deterministic: stdlib only",
+	},
+	{
+		pkg:    "store",
+		allow:  []string{module + "/store", module + "/mls", module + "/crdt", "github.com/cockroachdb/pebble/v2", "golang.org/x/"},
+		reason: "store is the only package that touches Pebble; it may use mls/crdt types",
+	},
+	{
+		pkg:    "p2p",
+		allow:  []string{module + "/p2p", "github.com/libp2p/", "github.com/multiformats/", "github.com/ipfs/", "golang.org/x/"},
+		reason: "p2p is the only package that touches libp2p; it knows nothing of MLS or CRDTs",
+	},
+	{
+		pkg:    "node",
+		allow:  []string{module + "/", "golang.org/x/", "github.com/prometheus/"},
+		deny:   []string{module + "/cmd"},
+		reason: "node wires mls, crdt, store and p2p; it never imports pebble or libp2p itself",
+	},
+	{
+		pkg:    "cmd",
+		allow:  []string{module + "/", "github.com/spf13/", "golang.org/x/"},
+		deny:   []string{module + "/mls", module + "/crdt", module + "/store", module + "/p2p"},
+		reason: "the command line speaks to node only",
+	},
+}
+
+// TestLayout enforces the import column of DESIGN.md's layout table.
+func TestLayout(t *testing.T) {
+	for _, r := range rules {
+		t.Run(r.pkg, func(t *testing.T) {
+			for pkg, imports := range listImports(t, r) {
+				for _, imp := range imports {
+					if !r.permits(imp) {
+						t.Errorf("%s imports %s: %s", pkg, imp, r.reason)
+					}
+				}
+			}
+		})
+	}
+}
+
+func (r rule) permits(imp string) bool {
+	for _, d := range r.deny {
+		if strings.HasPrefix(imp, d) {
+			return false
+		}
+	}
+	if isStdlib(imp) {
+		return true
+	}
+	for _, a := range r.allow {
+		if strings.HasPrefix(imp, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// isStdlib reports whether an import path belongs to the standard library,
+// whose paths have no dot in their first element.
+func isStdlib(imp string) bool {
+	first, _, _ := strings.Cut(imp, "/")
+	return !strings.Contains(first, ".")
+}
+
+// listImports returns, for every non-test package below r.pkg, its direct
+// imports, or with r.deps its whole dependency closure.
+func listImports(t *testing.T, r rule) map[string][]string {
+	t.Helper()
+	pattern := "./" + r.pkg + "/..."
+	out := map[string][]string{}
+	if r.deps {
+		cmd := exec.Command("go", "list", "-deps", pattern)
+		b, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", pattern, err)
+		}
+		out[r.pkg] = strings.Fields(string(b))
+		return out
+	}
+	cmd := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, pattern)
+	b, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", pattern, err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 0 {
+			out[f[0]] = f[1:]
+		}
+	}
+	return out
+}
