@@ -10,6 +10,13 @@ import (
 // §2.1. Callers that need the detail unwrap to one of the sentinels below.
 var ErrMalformed = errors.New("mls: malformed encoding")
 
+// ErrUnsupported is matched by errors for well-formed input that uses
+// something this implementation does not support: a cipher suite, protocol
+// version, credential type or extension it does not know. It is not a
+// DecodeError: the input was valid, the feature is missing. Packages that
+// report it wrap it with %w.
+var ErrUnsupported = errors.New("mls: unsupported")
+
 // The reasons a decoder gives, each wrapped in a *DecodeError.
 var (
 	// ErrTruncated: the input ends inside a value.
