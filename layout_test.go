@@ -122,3 +122,26 @@ func listImports(t *testing.T, r rule) map[string][]string {
 	}
 	return out
 }
+
+// TestLayoutRulesReject checks that the rules themselves refuse the edges the
+// layout forbids, so TestLayout cannot pass by allowing everything.
+func TestLayoutRulesReject(t *testing.T) {
+	forbidden := map[string][]string{
+		"mls":   {"github.com/cockroachdb/pebble/v2", "github.com/libp2p/go-libp2p", module + "/store", module + "/crdt"},
+		"crdt":  {"golang.org/x/crypto/argon2", module + "/mls", "github.com/cockroachdb/pebble/v2"},
+		"store": {"github.com/libp2p/go-libp2p", module + "/node", module + "/p2p"},
+		"p2p":   {"github.com/cockroachdb/pebble/v2", module + "/mls", module + "/crdt", module + "/store"},
+		"node":  {"github.com/cockroachdb/pebble/v2", "github.com/libp2p/go-libp2p-pubsub", module + "/cmd/spacepanda"},
+		"cmd":   {"github.com/cockroachdb/pebble/v2", "github.com/libp2p/go-libp2p", module + "/store", module + "/p2p"},
+	}
+	for _, r := range rules {
+		for _, imp := range forbidden[r.pkg] {
+			if r.permits(imp) {
+				t.Errorf("rule %s permits %s", r.pkg, imp)
+			}
+		}
+		if !r.permits("crypto/sha256") {
+			t.Errorf("rule %s refuses the standard library", r.pkg)
+		}
+	}
+}
