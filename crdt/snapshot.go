@@ -1,0 +1,155 @@
+package crdt
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+)
+
+// snapshotMagic starts every snapshot; the byte after it is the version.
+const snapshotMagic = "SPCRDT"
+
+// snapshotVersion is the current snapshot layout (docs/crdt.md, "Snapshot").
+const snapshotVersion = 1
+
+// Snapshot encodes the state: every event held, in total order, with
+// authors written once in a table and times as deltas. Replicas holding the
+// same set of events produce the same bytes.
+func (s *State) Snapshot() []byte {
+	evs := s.ordered()
+	authors, index := s.authorTable(evs)
+	b := append([]byte(snapshotMagic), snapshotVersion)
+	b = binary.AppendUvarint(b, uint64(len(authors)))
+	for _, a := range authors {
+		b = appendString(b, a)
+	}
+	b = binary.AppendUvarint(b, uint64(len(evs)))
+	var prev int64
+	for _, e := range evs {
+		b = binary.AppendUvarint(b, uint64(index[e.ID.Author]))
+		b = append(b, byte(e.Kind))
+		b = binary.AppendUvarint(b, e.ID.Seq)
+		b = binary.AppendUvarint(b, uint64(e.Time.Wall-prev))
+		b = binary.AppendUvarint(b, uint64(e.Time.Logical))
+		b = appendFields(b, e)
+		prev = e.Time.Wall
+	}
+	return b
+}
+
+// ordered returns every event held, in total order.
+func (s *State) ordered() []*Event {
+	evs := make([]*Event, 0, len(s.events))
+	for _, e := range s.events {
+		evs = append(evs, e)
+	}
+	slices.SortFunc(evs, compareEvents)
+	return evs
+}
+
+// authorTable returns the authors of evs in byte order and their indexes.
+func (s *State) authorTable(evs []*Event) ([]string, map[string]int) {
+	index := make(map[string]int)
+	for _, e := range evs {
+		index[e.ID.Author] = 0
+	}
+	authors := make([]string, 0, len(index))
+	for a := range index {
+		authors = append(authors, a)
+	}
+	slices.Sort(authors)
+	for i, a := range authors {
+		index[a] = i
+	}
+	return authors, index
+}
+
+// Restore decodes a snapshot made by Snapshot. It returns ErrVersion,
+// ErrMalformed (also for events out of order, a repeated ID or an unused
+// author), a *FieldError or an ErrInvalid error.
+func Restore(b []byte) (*State, error) {
+	if len(b) < len(snapshotMagic)+1 || string(b[:len(snapshotMagic)]) != snapshotMagic {
+		return nil, fmt.Errorf("%w: not a snapshot", ErrMalformed)
+	}
+	if v := b[len(snapshotMagic)]; v != snapshotVersion {
+		return nil, fmt.Errorf("%w: snapshot version %d", ErrVersion, v)
+	}
+	d := &decoder{b: b[len(snapshotMagic)+1:]}
+	authors := d.authors()
+	s := New()
+	d.snapshotEvents(s, authors)
+	if d.err == nil && len(d.b) != 0 {
+		d.fail("trailing bytes")
+	}
+	if d.err == nil && len(s.authors) != len(authors) {
+		d.fail("unused author")
+	}
+	if d.err != nil {
+		return nil, fmt.Errorf("crdt: restore: %w", d.err)
+	}
+	return s, nil
+}
+
+// authors reads the author table: distinct, in byte order.
+func (d *decoder) authors() []string {
+	n := d.uvarint()
+	var authors []string
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		a := d.str("author", MaxAuthorLen)
+		if d.err == nil && (a == "" || (i > 0 && a <= authors[i-1])) {
+			d.fail("author table out of order")
+		}
+		authors = append(authors, a)
+	}
+	return authors
+}
+
+// snapshotEvents reads the events and inserts them into s.
+func (d *decoder) snapshotEvents(s *State, authors []string) {
+	n := d.uvarint()
+	var prev *Event
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		e := d.snapshotEvent(authors, prev)
+		if d.err != nil {
+			return
+		}
+		if err := e.Validate(); err != nil {
+			d.failWith(err)
+			return
+		}
+		if prev != nil && !before(prev, e) {
+			d.fail("events out of order")
+			return
+		}
+		if _, dup := s.events[e.ID]; dup {
+			d.fail("repeated event ID")
+			return
+		}
+		s.insert(e)
+		prev = e
+	}
+}
+
+func (d *decoder) snapshotEvent(authors []string, prev *Event) *Event {
+	i := d.uvarint()
+	if d.err == nil && i >= uint64(len(authors)) {
+		d.fail("author index out of range")
+		return nil
+	}
+	e := &Event{Kind: Kind(d.byte())}
+	if d.err != nil {
+		return nil
+	}
+	e.ID = ID{Author: authors[i], Seq: d.uvarint()}
+	var base int64
+	if prev != nil {
+		base = prev.Time.Wall
+	}
+	delta := d.uvarint()
+	if delta > MaxWall {
+		d.fail("time out of range")
+	}
+	e.Time = Time{Wall: base + int64(delta), Logical: d.uint32()}
+	d.fields(e)
+	return e
+}

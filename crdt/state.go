@@ -1,0 +1,321 @@
+package crdt
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"sort"
+)
+
+// State is the replicated state of one channel: the set of events applied so
+// far and the indexes that the view and the permission rules read. Its
+// observable content (view, snapshot, version vector) is a function of the
+// set of events applied, whatever order they arrived in; see docs/crdt.md.
+//
+// A State is not safe for concurrent use, not even by concurrent readers:
+// reads may rebuild derived indexes. The channel's owner loop owns it.
+type State struct {
+	events   map[ID]*Event         // every event, by ID
+	authors  map[string]*authorLog // per author: interned name, counters
+	timeline []*Event              // posts in total order
+	related  map[ID]*relations     // edits, deletes and reactions by target
+	control  []*Event              // control events in total order
+	ctl      *controlState         // derived from control; nil when stale
+	maxTime  Time
+}
+
+// authorLog tracks one author's counters for the version vector.
+type authorLog struct {
+	name   string // interned copy shared by every event of the author
+	prefix uint64 // every counter 1..prefix is present
+	max    uint64 // the largest counter present
+}
+
+// relations gathers the events that concern one message, in arrival order;
+// every reader of them is insensitive to that order.
+type relations struct {
+	edits, deletes, reacts, unreacts []*Event
+}
+
+// New returns an empty State. The first event of a channel is a Create.
+func New() *State {
+	return &State{
+		events:  make(map[ID]*Event),
+		authors: make(map[string]*authorLog),
+		related: make(map[ID]*relations),
+	}
+}
+
+// Apply adds e to the state. It returns a *FieldError or an ErrInvalid error
+// for an event that breaks its kind's rules (the state is unchanged),
+// ErrDuplicate for an event already applied, and ErrConflict when another
+// event with the same ID is held (docs/crdt.md says which one is kept).
+//
+// Apply does not check permissions against "the state now": whether an event
+// takes effect is decided from the total order of all events (HLC, then ID),
+// so an event that arrives before what authorises it (a post before its
+// author's join) takes effect once that arrives. Use Check before authoring.
+func (s *State) Apply(e Event) error {
+	if err := e.Validate(); err != nil {
+		return err
+	}
+	e.Tags = slices.Clone(e.Tags)
+	if old, ok := s.events[e.ID]; ok {
+		return s.reconcile(old, &e)
+	}
+	s.insert(&e)
+	return nil
+}
+
+// insert indexes a validated event whose ID is new.
+func (s *State) insert(e *Event) {
+	s.intern(e)
+	s.events[e.ID] = e
+	s.count(e.ID)
+	if s.maxTime.Compare(e.Time) < 0 {
+		s.maxTime = e.Time
+	}
+	switch {
+	case e.Kind == KindPost:
+		s.timeline = insertOrdered(s.timeline, e)
+		s.erase(e.ID)
+	case e.Kind.isContent():
+		s.relate(e)
+	default:
+		s.insertControl(e)
+	}
+}
+
+// intern makes e share one copy of each author string.
+func (s *State) intern(e *Event) {
+	a := s.authors[e.ID.Author]
+	if a == nil {
+		a = &authorLog{name: e.ID.Author}
+		s.authors[a.name] = a
+	}
+	e.ID.Author = a.name
+	if t := s.authors[e.Target.Author]; t != nil {
+		e.Target.Author = t.name
+	}
+}
+
+// count records e's counter for the version vector.
+func (s *State) count(id ID) {
+	a := s.authors[id.Author]
+	a.max = max(a.max, id.Seq)
+	for {
+		if _, ok := s.events[ID{Author: a.name, Seq: a.prefix + 1}]; !ok {
+			return
+		}
+		a.prefix++
+	}
+}
+
+func (s *State) relate(e *Event) {
+	r := s.related[e.Target]
+	if r == nil {
+		r = &relations{}
+		s.related[e.Target] = r
+	}
+	switch e.Kind {
+	case KindEdit:
+		r.edits = append(r.edits, e)
+	case KindDelete:
+		r.deletes = append(r.deletes, e)
+	case KindReact:
+		r.reacts = append(r.reacts, e)
+	case KindUnreact:
+		r.unreacts = append(r.unreacts, e)
+	}
+	if e.Kind == KindEdit || e.Kind == KindDelete {
+		s.erase(e.Target)
+	}
+}
+
+// insertControl adds a control event, updating the derived control state
+// in place when e comes last in the total order and dropping it otherwise.
+func (s *State) insertControl(e *Event) {
+	last := len(s.control) == 0 || before(s.control[len(s.control)-1], e)
+	s.control = insertOrdered(s.control, e)
+	if last && s.ctl != nil {
+		s.ctl.apply(e)
+		return
+	}
+	s.ctl = nil
+}
+
+// controls returns the control state, rebuilding it if stale.
+func (s *State) controls() *controlState {
+	if s.ctl == nil {
+		s.ctl = newControlState()
+		for _, e := range s.control {
+			s.ctl.apply(e)
+		}
+	}
+	return s.ctl
+}
+
+// insertOrdered inserts e into list, which is in total order.
+func insertOrdered(list []*Event, e *Event) []*Event {
+	n := len(list)
+	if n == 0 || before(list[n-1], e) {
+		return append(list, e)
+	}
+	i := sort.Search(n, func(i int) bool { return !before(list[i], e) })
+	return slices.Insert(list, i, e)
+}
+
+// removeOrdered removes e (by identity) from list, which is in total order.
+func removeOrdered(list []*Event, e *Event) []*Event {
+	i := sort.Search(len(list), func(i int) bool { return !before(list[i], e) })
+	if i < len(list) && list[i] == e {
+		return slices.Delete(list, i, i+1)
+	}
+	return list
+}
+
+// erase drops the text of a message its author deleted, and of its edits.
+// An empty text marks an erased message; erasure depends only on the set of
+// events (a self-delete, or an erased copy of the message), so every replica
+// erases the same messages. See docs/crdt.md, "Tombstones and compaction".
+func (s *State) erase(id ID) {
+	post := s.events[id]
+	if post == nil || post.Kind != KindPost {
+		return
+	}
+	r := s.related[id]
+	if post.Text != "" && !selfDeleted(post, r) {
+		return
+	}
+	post.Text = ""
+	if r != nil {
+		for _, e := range r.edits {
+			e.Text = ""
+		}
+	}
+}
+
+func selfDeleted(post *Event, r *relations) bool {
+	if r == nil {
+		return false
+	}
+	for _, d := range r.deletes {
+		if d.ID.Author == post.ID.Author {
+			return true
+		}
+	}
+	return false
+}
+
+// reconcile handles an event whose ID is already held. Identical events are
+// duplicates. A copy that differs only by an erased (empty) text is the same
+// event, erased. Otherwise the author equivocated: every replica keeps the
+// copy whose payload encoding, with texts blanked, then in full, is smaller.
+func (s *State) reconcile(old, e *Event) error {
+	if eventsEqual(old, e) {
+		return ErrDuplicate
+	}
+	if hasText(old) && sameButText(old, e) && (old.Text == "" || e.Text == "") {
+		s.eraseCopy(old)
+		return ErrDuplicate
+	}
+	if keepFirst(old, e) {
+		return fmt.Errorf("%w: %s", ErrConflict, e.ID)
+	}
+	s.remove(old)
+	s.insert(e)
+	return fmt.Errorf("%w: %s (replaced)", ErrConflict, e.ID)
+}
+
+func hasText(e *Event) bool { return e.Kind == KindPost || e.Kind == KindEdit }
+
+// eraseCopy erases a held post or edit because an erased copy arrived.
+func (s *State) eraseCopy(e *Event) {
+	e.Text = ""
+	if e.Kind == KindPost {
+		s.erase(e.ID)
+	}
+}
+
+func eventsEqual(a, b *Event) bool {
+	return a.Time == b.Time && sameButText(a, b) && a.Text == b.Text
+}
+
+func sameButText(a, b *Event) bool {
+	return a.ID == b.ID && a.Time == b.Time && a.Kind == b.Kind && a.Target == b.Target &&
+		a.Member == b.Member && a.Role == b.Role && a.Epoch == b.Epoch &&
+		a.Invite == b.Invite && a.Expires == b.Expires && a.MaxUses == b.MaxUses &&
+		slices.Equal(a.Tags, b.Tags)
+}
+
+// keepFirst reports whether a wins over b, two different events with one ID.
+func keepFirst(a, b *Event) bool {
+	ab, bb := blankText(a), blankText(b)
+	if c := bytes.Compare(ab, bb); c != 0 {
+		return c < 0
+	}
+	return bytes.Compare(appendBody(nil, a), appendBody(nil, b)) <= 0
+}
+
+func blankText(e *Event) []byte {
+	c := *e
+	if hasText(&c) {
+		c.Text = ""
+	}
+	return appendBody(nil, &c)
+}
+
+// remove unindexes a held event so that a conflicting copy can replace it.
+func (s *State) remove(e *Event) {
+	delete(s.events, e.ID)
+	switch {
+	case e.Kind == KindPost:
+		s.timeline = removeOrdered(s.timeline, e)
+	case e.Kind.isContent():
+		s.unrelate(e)
+	default:
+		s.control = removeOrdered(s.control, e)
+		s.ctl = nil
+	}
+}
+
+func (s *State) unrelate(e *Event) {
+	r := s.related[e.Target]
+	if r == nil {
+		return
+	}
+	drop := func(list []*Event) []*Event {
+		return slices.DeleteFunc(list, func(x *Event) bool { return x == e })
+	}
+	r.edits, r.deletes = drop(r.edits), drop(r.deletes)
+	r.reacts, r.unreacts = drop(r.reacts), drop(r.unreacts)
+}
+
+// Len returns the number of events held.
+func (s *State) Len() int { return len(s.events) }
+
+// MaxTime returns the latest Time of any event held: seed the Clock with it
+// on restart.
+func (s *State) MaxTime() Time { return s.maxTime }
+
+// Next returns the ID for author's next event: one past the largest counter
+// of theirs held.
+func (s *State) Next(author string) ID {
+	var n uint64
+	if a := s.authors[author]; a != nil {
+		n = a.max
+	}
+	return ID{Author: author, Seq: n + 1}
+}
+
+// Event returns the event with the given ID as held (erased texts are
+// empty), and whether it is held.
+func (s *State) Event(id ID) (Event, bool) {
+	e, ok := s.events[id]
+	if !ok {
+		return Event{}, false
+	}
+	c := *e
+	c.Tags = slices.Clone(e.Tags)
+	return c, true
+}
