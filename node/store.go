@@ -1,0 +1,52 @@
+package node
+
+import (
+	"context"
+
+	"github.com/spacepanda/spacepanda/store"
+)
+
+// Store is the durable state the node needs: the writes of each protocol
+// step as one atomic, synced batch, and the reads that restore channels at
+// start and serve history. *store.DB implements it on disk and
+// *store.MemDB in memory for tests. Implementations are safe for concurrent
+// use; each channel's owner loop is the only writer of that channel's log
+// and assigns its sequence numbers.
+type Store interface {
+	Committer
+	ChannelReader
+	// Identity returns the node's identity, or an error matching
+	// store.ErrNotFound before init.
+	Identity(ctx context.Context) (store.Identity, error)
+	// KeyPackage returns the private bundle of the key package ref, or an
+	// error matching store.ErrNotFound once it is used.
+	KeyPackage(ctx context.Context, ref []byte) ([]byte, error)
+	// Peers returns the known peers and their addresses.
+	Peers(ctx context.Context) ([]store.Peer, error)
+	// Close releases the store; it is idempotent.
+	Close() error
+}
+
+// Committer applies one protocol step's writes atomically. Apply returns nil
+// only once the whole batch is durable: publish or acknowledge nothing
+// before it returns.
+type Committer interface {
+	Apply(ctx context.Context, b *store.Batch) error
+}
+
+// ChannelReader reads channels. Channels and Channel cost per channel, not
+// per message: they never read the log.
+type ChannelReader interface {
+	// Channels returns every channel's state, for restoration at start.
+	Channels(ctx context.Context) ([]store.ChannelState, error)
+	// Channel returns one channel's state, or an error matching
+	// store.ErrNotFound.
+	Channel(ctx context.Context, id store.ChannelID) (store.ChannelState, error)
+	// Log returns up to limit log entries with Seq >= from (all if limit <= 0),
+	// to serve a peer that catches up.
+	Log(ctx context.Context, id store.ChannelID, from uint64, limit int) ([]store.Entry, error)
+	// Events returns up to limit CRDT events with Seq > after.
+	Events(ctx context.Context, id store.ChannelID, after uint64, limit int) ([]store.Event, error)
+	// Invites returns the invites issued for the channel.
+	Invites(ctx context.Context, id store.ChannelID) ([]store.Invite, error)
+}

@@ -1,0 +1,316 @@
+package store
+
+import "fmt"
+
+// opKind is the kind of one write in a Batch.
+type opKind uint8
+
+const (
+	opSet opKind = iota + 1
+	opDelete
+	opDeleteRange
+)
+
+// op is one write: a Set of key to value, a Delete of key, or a DeleteRange
+// of [key, end). Values are plaintext; the DB seals them when it applies the
+// batch.
+type op struct {
+	kind  opKind
+	key   []byte
+	end   []byte
+	value []byte
+	// snap is set on the Set of a snapshot, so that retention can add its
+	// truncations when the batch is applied.
+	snap *snapshotOp
+}
+
+type snapshotOp struct {
+	ch       ChannelID
+	eventSeq uint64
+	logSeq   uint64
+}
+
+// Batch collects the writes of one protocol step. Applying it (DB.Apply,
+// MemDB.Apply) writes all of them or none. Later writes in a batch override
+// earlier ones to the same key, deletions included.
+//
+// A Batch records the first misuse (an empty or oversized ID, log entries out
+// of order) and Apply then fails with ErrInvalidBatch without writing
+// anything. Setters copy nothing: do not modify a slice passed to a Batch
+// before it has been applied. A Batch is not safe for concurrent use.
+type Batch struct {
+	ops []op
+	err error
+	// lastLog is the last Seq appended per channel in this batch, to check
+	// that appends are in increasing order.
+	lastLog map[ChannelID]uint64
+}
+
+// Len returns the number of writes in the batch.
+func (b *Batch) Len() int { return len(b.ops) }
+
+// Err returns the first misuse recorded in the batch, or nil.
+func (b *Batch) Err() error { return b.err }
+
+func (b *Batch) fail(format string, args ...any) {
+	if b.err == nil {
+		b.err = fmt.Errorf("%w: "+format, append([]any{ErrInvalidBatch}, args...)...)
+	}
+}
+
+func (b *Batch) set(key, value []byte) {
+	b.ops = append(b.ops, op{kind: opSet, key: key, value: value})
+}
+
+func (b *Batch) del(key []byte) {
+	b.ops = append(b.ops, op{kind: opDelete, key: key})
+}
+
+func (b *Batch) delRange(lo, hi []byte) {
+	b.ops = append(b.ops, op{kind: opDeleteRange, key: lo, end: hi})
+}
+
+func (b *Batch) checkChannel(id ChannelID) bool {
+	if len(id) == 0 || len(id) > MaxChannelIDLen {
+		b.fail("channel ID of %d bytes (want 1 to %d)", len(id), MaxChannelIDLen)
+		return false
+	}
+	return true
+}
+
+func (b *Batch) checkRef(what string, ref []byte) bool {
+	if len(ref) == 0 || len(ref) > MaxRefLen {
+		b.fail("%s of %d bytes (want 1 to %d)", what, len(ref), MaxRefLen)
+		return false
+	}
+	return true
+}
+
+// PutIdentity writes the node's identity.
+func (b *Batch) PutIdentity(id Identity) {
+	b.set(identityKey(), encodeIdentity(id))
+}
+
+// PutChannel creates the channel or replaces its metadata.
+func (b *Batch) PutChannel(id ChannelID, meta []byte) {
+	if b.checkChannel(id) {
+		b.set(channelIdxKey(id), meta)
+	}
+}
+
+// DeleteChannel deletes the channel and every record of it.
+func (b *Batch) DeleteChannel(id ChannelID) {
+	if b.checkChannel(id) {
+		b.del(channelIdxKey(id))
+		delete(b.lastLog, id) // a new log may start from 1
+		p := channelPrefix(id)
+		b.delRange(p, prefixEnd(p))
+	}
+}
+
+// SetGroup replaces the channel's current MLS group state.
+func (b *Batch) SetGroup(id ChannelID, epoch uint64, state []byte) {
+	if b.checkChannel(id) {
+		b.set(channelKey(id, subGroup), withU64(state, epoch))
+	}
+}
+
+// PutPastEpoch retains the state of a past epoch.
+func (b *Batch) PutPastEpoch(id ChannelID, s EpochState) {
+	if b.checkChannel(id) {
+		b.set(channelSeqKey(id, subPastEpoch, s.Epoch), s.Data)
+	}
+}
+
+// DeletePastEpochsBelow deletes the retained states of epochs below epoch:
+// the secrets forward secrecy says to forget.
+func (b *Batch) DeletePastEpochsBelow(id ChannelID, epoch uint64) {
+	if b.checkChannel(id) {
+		b.delRange(seqRange(id, subPastEpoch, 0, epoch))
+	}
+}
+
+// Append adds an entry to the channel's log. Entries appended to one channel
+// in one batch must have increasing Seq, starting above 0. The store does not
+// read the log to check that Seq follows the last entry on disk: the
+// channel's owner assigns sequence numbers.
+func (b *Batch) Append(id ChannelID, e Entry) {
+	if !b.checkChannel(id) {
+		return
+	}
+	if e.Seq == 0 || e.Seq <= b.lastLog[id] {
+		b.fail("log entry %d appended after %d", e.Seq, b.lastLog[id])
+		return
+	}
+	if b.lastLog == nil {
+		b.lastLog = make(map[ChannelID]uint64)
+	}
+	b.lastLog[id] = e.Seq
+	b.set(channelSeqKey(id, subLog, e.Seq), withU64(e.Data, e.Epoch))
+}
+
+// TruncateLog deletes the channel's log entries with Seq below seq.
+func (b *Batch) TruncateLog(id ChannelID, seq uint64) {
+	if b.checkChannel(id) {
+		b.delRange(seqRange(id, subLog, 0, seq))
+	}
+}
+
+// PutEvent records a CRDT event.
+func (b *Batch) PutEvent(id ChannelID, e Event) {
+	if !b.checkChannel(id) {
+		return
+	}
+	if e.Seq == 0 {
+		b.fail("event with Seq 0")
+		return
+	}
+	b.set(channelSeqKey(id, subEvent, e.Seq), e.Data)
+}
+
+// TruncateEvents deletes the channel's events with Seq below seq.
+func (b *Batch) TruncateEvents(id ChannelID, seq uint64) {
+	if b.checkChannel(id) {
+		b.delRange(seqRange(id, subEvent, 0, seq))
+	}
+}
+
+// PutSnapshot replaces the channel's CRDT snapshot. When the batch is
+// applied, the DB's Retention decides which events and log entries the
+// snapshot makes redundant and deletes them in the same batch.
+func (b *Batch) PutSnapshot(id ChannelID, s Snapshot) {
+	if !b.checkChannel(id) {
+		return
+	}
+	b.ops = append(b.ops, op{
+		kind:  opSet,
+		key:   channelKey(id, subSnapshot),
+		value: withU64(s.Data, s.EventSeq, s.LogSeq),
+		snap:  &snapshotOp{ch: id, eventSeq: s.EventSeq, logSeq: s.LogSeq},
+	})
+}
+
+// PutOutbox queues an outgoing message.
+func (b *Batch) PutOutbox(id ChannelID, it OutboxItem) {
+	if b.checkChannel(id) {
+		b.set(channelSeqKey(id, subOutbox, it.Seq), it.Data)
+	}
+}
+
+// DeleteOutbox removes an outgoing message once it is confirmed sent.
+func (b *Batch) DeleteOutbox(id ChannelID, seq uint64) {
+	if b.checkChannel(id) {
+		b.del(channelSeqKey(id, subOutbox, seq))
+	}
+}
+
+// PutInvite records an invite issued for the channel.
+func (b *Batch) PutInvite(id ChannelID, inv Invite) {
+	if b.checkChannel(id) && b.checkRef("invite ID", inv.ID) {
+		b.set(channelRefKey(id, subInvite, inv.ID), inv.Data)
+	}
+}
+
+// DeleteInvite deletes an invite (revoked, used up or expired).
+func (b *Batch) DeleteInvite(id ChannelID, inviteID []byte) {
+	if b.checkChannel(id) && b.checkRef("invite ID", inviteID) {
+		b.del(channelRefKey(id, subInvite, inviteID))
+	}
+}
+
+// PutKeyPackage stores the private bundle of a key package under its
+// reference.
+func (b *Batch) PutKeyPackage(ref, bundle []byte) {
+	if b.checkRef("key package reference", ref) {
+		b.set(keyPackageKey(ref), bundle)
+	}
+}
+
+// DeleteKeyPackage deletes a key package's private bundle once it is used.
+func (b *Batch) DeleteKeyPackage(ref []byte) {
+	if b.checkRef("key package reference", ref) {
+		b.del(keyPackageKey(ref))
+	}
+}
+
+// PutPeer records a peer's addresses.
+func (b *Batch) PutPeer(p Peer) {
+	if b.checkRef("peer ID", []byte(p.ID)) {
+		b.set(peerKey(p.ID), p.Data)
+	}
+}
+
+// DeletePeer forgets a peer.
+func (b *Batch) DeletePeer(id string) {
+	if b.checkRef("peer ID", []byte(id)) {
+		b.del(peerKey(id))
+	}
+}
+
+// Retention says how much a snapshot lets the store delete. When a batch
+// with PutSnapshot is applied, log entries with Seq at or below the
+// snapshot's LogSeq are deleted except the newest Log of them, and events at
+// or below its EventSeq except the newest Events of them. KeepAll keeps
+// everything.
+type Retention struct {
+	Log    uint64
+	Events uint64
+}
+
+// KeepAll, as a Retention field, keeps every record.
+const KeepAll = ^uint64(0)
+
+// DefaultRetention keeps the newest 100,000 log entries below a snapshot
+// per channel, for peers that catch up, and no event the snapshot includes.
+var DefaultRetention = Retention{Log: 100_000, Events: 0}
+
+// expand returns the batch's writes with the truncations that retention r
+// adds after each snapshot, or the batch's recorded misuse.
+func (b *Batch) expand(r Retention) ([]op, error) {
+	if b.err != nil {
+		return nil, b.err
+	}
+	if !b.hasSnapshot() {
+		return b.ops, nil
+	}
+	out := make([]op, 0, len(b.ops)+2)
+	for _, o := range b.ops {
+		out = append(out, o)
+		if o.snap != nil {
+			out = append(out, truncations(o.snap, r)...)
+		}
+	}
+	return out, nil
+}
+
+func (b *Batch) hasSnapshot() bool {
+	for _, o := range b.ops {
+		if o.snap != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// truncations returns the range deletions retention r allows after snapshot s.
+func truncations(s *snapshotOp, r Retention) []op {
+	var out []op
+	if below, ok := cutoff(s.logSeq, r.Log); ok {
+		lo, hi := seqRange(s.ch, subLog, 0, below)
+		out = append(out, op{kind: opDeleteRange, key: lo, end: hi})
+	}
+	if below, ok := cutoff(s.eventSeq, r.Events); ok {
+		lo, hi := seqRange(s.ch, subEvent, 0, below)
+		out = append(out, op{kind: opDeleteRange, key: lo, end: hi})
+	}
+	return out
+}
+
+// cutoff returns the Seq below which records may go when the snapshot
+// covers up to last and keep of them are kept.
+func cutoff(last, keep uint64) (uint64, bool) {
+	if keep == KeepAll || last < keep+1 || last == 0 {
+		return 0, false
+	}
+	return last - keep + 1, true
+}

@@ -1,0 +1,197 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// DB is a home's store, backed by Pebble with every value sealed. Its
+// methods are safe for concurrent use; Apply calls from many goroutines share
+// fsyncs.
+type DB struct {
+	reads
+	home      string
+	h         homeFS
+	pdb       *pebble.DB
+	sealer    *sealer
+	retention Retention
+	lock      io.Closer
+
+	// inflight counts calls that use pdb, so that Close waits for them.
+	inflight sync.WaitGroup
+
+	mu struct {
+		sync.Mutex
+		closed     bool
+		rekeying   bool
+		dataKey    []byte
+		protection string
+	}
+}
+
+// Home returns the home directory of the DB.
+func (db *DB) Home() string { return db.home }
+
+// Apply writes every change of b in one Pebble batch committed with Sync,
+// and returns after the fsync: when it returns nil, the whole batch is
+// durable; when it returns an error, the batch may or may not be durable
+// (after a failed sync, reopen the store to know) but is never half
+// applied. An empty batch is a no-op. A batch that records a misuse fails
+// with ErrInvalidBatch and writes nothing.
+func (db *DB) Apply(ctx context.Context, b *Batch) error {
+	ops, err := b.expand(db.retention)
+	if err != nil || len(ops) == 0 {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: apply: %w", err)
+	}
+	done, err := db.enter()
+	if err != nil {
+		return err
+	}
+	defer done()
+	pb := db.pdb.NewBatch()
+	defer pb.Close()
+	if err := db.fill(pb, ops); err != nil {
+		return err
+	}
+	if err := pb.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// fill seals ops into pb.
+func (db *DB) fill(pb *pebble.Batch, ops []op) error {
+	var scratch []byte
+	for _, o := range ops {
+		var err error
+		switch o.kind {
+		case opSet:
+			scratch = db.sealer.seal(scratch[:0], o.key, o.value)
+			err = pb.Set(o.key, scratch, nil)
+		case opDelete:
+			err = pb.Delete(o.key, nil)
+		case opDeleteRange:
+			err = pb.DeleteRange(o.key, o.end, nil)
+		}
+		if err != nil {
+			return fmt.Errorf("store: batch: %w", err)
+		}
+	}
+	return nil
+}
+
+// enter registers a call that uses pdb; done must be called when it ends.
+func (db *DB) enter() (done func(), err error) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.mu.closed {
+		return nil, ErrClosed
+	}
+	db.inflight.Add(1)
+	return db.inflight.Done, nil
+}
+
+// Close waits for calls in progress, closes Pebble and releases the home's
+// lock. It is idempotent; calls after it fail with ErrClosed.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	if db.mu.closed {
+		db.mu.Unlock()
+		return nil
+	}
+	db.mu.closed = true
+	clear(db.mu.dataKey)
+	db.mu.Unlock()
+	db.inflight.Wait()
+	err := db.pdb.Close()
+	if lerr := db.lock.Close(); err == nil {
+		err = lerr
+	}
+	if err != nil {
+		return fmt.Errorf("store: close: %w", err)
+	}
+	return nil
+}
+
+func (db *DB) view(ctx context.Context, fn func(r kvReader) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: read: %w", err)
+	}
+	done, err := db.enter()
+	if err != nil {
+		return err
+	}
+	defer done()
+	snap := db.pdb.NewSnapshot()
+	defer snap.Close()
+	return fn(pebbleReader{snap: snap, s: db.sealer})
+}
+
+// pebbleReader opens sealed values read from a Pebble snapshot.
+type pebbleReader struct {
+	snap *pebble.Snapshot
+	s    *sealer
+}
+
+func (r pebbleReader) get(key []byte) ([]byte, error) {
+	v, closer, err := r.snap.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, describeKey(key))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: get %s: %w", describeKey(key), err)
+	}
+	defer closer.Close()
+	return r.s.open(key, v)
+}
+
+func (r pebbleReader) scan(ctx context.Context, lo, hi []byte, reverse bool, limit int, fn func(k, v []byte) error) error {
+	it, err := r.snap.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return fmt.Errorf("store: iterate: %w", err)
+	}
+	err = r.walk(ctx, it, reverse, limit, fn)
+	if cerr := it.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("store: iterate: %w", cerr)
+	}
+	return err
+}
+
+func (r pebbleReader) walk(ctx context.Context, it *pebble.Iterator, reverse bool, limit int, fn func(k, v []byte) error) error {
+	valid, next := it.First, it.Next
+	if reverse {
+		valid, next = it.Last, it.Prev
+	}
+	n := 0
+	for ok := valid(); ok; ok = next() {
+		if limit > 0 && n >= limit {
+			return nil
+		}
+		if n++; n%256 == 0 && ctx.Err() != nil {
+			return fmt.Errorf("store: read: %w", ctx.Err())
+		}
+		raw, err := it.ValueAndErr()
+		if err != nil {
+			return fmt.Errorf("store: read %s: %w", describeKey(it.Key()), err)
+		}
+		pt, err := r.s.open(it.Key(), raw)
+		if err != nil {
+			return err
+		}
+		if err := fn(it.Key(), pt); err != nil {
+			return stopOK(err)
+		}
+	}
+	if err := it.Error(); err != nil {
+		return fmt.Errorf("store: iterate: %w", err)
+	}
+	return nil
+}
