@@ -1,0 +1,92 @@
+package p2p
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, leakIgnores()...)
+}
+
+// leakIgnores lists goroutines that libp2p's dependencies start once per
+// process and never stop; none belongs to a Host.
+func leakIgnores() []goleak.Option {
+	return []goleak.Option{}
+}
+
+// newKey returns a fresh Ed25519 private key.
+func newKey(t testing.TB) ed25519.PrivateKey {
+	t.Helper()
+	_, sk, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sk
+}
+
+// testConfig is the configuration of a loopback test host: TCP on a free
+// port of 127.0.0.1, DHT server, no multicast or UPnP traffic (tests must
+// only talk to loopback).
+func testConfig(t testing.TB) Config {
+	return Config{
+		PrivateKey:           newKey(t),
+		ListenAddrs:          []string{"/ip4/127.0.0.1/tcp/0"},
+		DisableMDNS:          true,
+		DisableNATPortMap:    true,
+		DHTMode:              DHTServer,
+		scoreInspectInterval: 100 * time.Millisecond,
+	}
+}
+
+// newTestHost starts a loopback host, closed when the test ends.
+func newTestHost(t testing.TB, mods ...func(*Config)) *Host {
+	t.Helper()
+	cfg := testConfig(t)
+	for _, m := range mods {
+		m(&cfg)
+	}
+	h, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := h.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return h
+}
+
+// bootstrapTo makes a host dial b at start.
+func bootstrapTo(b *Host) func(*Config) {
+	return func(c *Config) { c.Bootstrap = b.Addrs() }
+}
+
+// connect connects a to b or fails the test.
+func connect(t testing.TB, a, b *Host) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.Connect(ctx, b.Info()); err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+}
+
+// waitFor polls cond until it holds or timeout passes, then fails with msg.
+// Polling with a deadline, never a fixed sleep, is how these tests wait.
+func waitFor(t testing.TB, timeout time.Duration, msg string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v: %s", timeout, msg)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,245 @@
+package p2p
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Gossip signing policy: messages are not signed by libp2p and carry no
+// author or sequence number (pubsub.StrictNoSign, WithNoAuthor). MLS signs
+// and authenticates every message a channel carries, so a second signature
+// would only cost CPU and bytes and reveal who sent what to every relay.
+// Message IDs are the SHA-256 of the content, so duplicates are dropped by
+// content. See docs/p2p.md ("Signing policy").
+
+// Verdict is a validator's answer about a gossip message.
+type Verdict int
+
+const (
+	// Accept delivers the message and forwards it.
+	Accept Verdict = iota
+	// Reject drops the message and penalises the peer that sent it: use it
+	// for malformed or unauthenticated messages.
+	Reject
+	// Ignore drops the message without penalty: use it for stale or
+	// duplicate messages an honest peer may forward.
+	Ignore
+)
+
+// String returns "accept", "reject" or "ignore".
+func (v Verdict) String() string {
+	switch v {
+	case Accept:
+		return "accept"
+	case Reject:
+		return "reject"
+	case Ignore:
+		return "ignore"
+	}
+	return fmt.Sprintf("Verdict(%d)", int(v))
+}
+
+// Validator judges a gossip message before it is delivered or forwarded.
+// from is the peer that handed us the message (not necessarily its author:
+// messages carry no author) and is the one a Reject penalises. It runs on
+// libp2p's validation goroutines and may be called concurrently; it must
+// be quick and must not retain data. For our own messages from is our ID.
+type Validator func(ctx context.Context, from PeerID, data []byte) Verdict
+
+// Message is a gossip message delivered to a Subscription.
+type Message struct {
+	ID    string // SHA-256 of Data: 32 raw bytes in a string
+	From  PeerID // the peer that forwarded it to us; our own ID if Local
+	Data  []byte
+	Local bool // published by this host
+}
+
+type topicState struct {
+	topic *pubsub.Topic
+	sub   *Subscription
+}
+
+// validatorTimeout bounds one validator call; past it the message is ignored.
+const validatorTimeout = 10 * time.Second
+
+func (h *Host) newPubSub() (*pubsub.PubSub, error) {
+	ps, err := pubsub.NewGossipSub(h.ctx, h.h,
+		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
+		pubsub.WithNoAuthor(),
+		pubsub.WithMessageIdFn(messageID),
+		pubsub.WithMaxMessageSize(h.cfg.MaxMessageSize),
+		pubsub.WithPeerExchange(true),
+		pubsub.WithPeerScore(peerScoreParams(h.cfg.PublicAddrsOnly), peerScoreThresholds()),
+		pubsub.WithPeerScoreInspect(pubsub.ExtendedPeerScoreInspectFn(h.recordScores), h.cfg.scoreInspectInterval),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("p2p: gossipsub: %w", err)
+	}
+	return ps, nil
+}
+
+func messageID(m *pb.Message) string {
+	sum := sha256.Sum256(m.GetData())
+	return string(sum[:])
+}
+
+// Subscribe joins topic, registers v as its validator and returns the
+// subscription that receives the messages v accepts. A topic has at most
+// one subscription per host: a second one returns ErrAlreadySubscribed
+// until the first is closed.
+func (h *Host) Subscribe(ctx context.Context, topic string, v Validator) (*Subscription, error) {
+	if v == nil {
+		return nil, errors.New("p2p: Subscribe: nil validator")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.mu.closed {
+		return nil, ErrClosed
+	}
+	ts, err := h.joinLocked(topic)
+	if err != nil {
+		return nil, err
+	}
+	if ts.sub != nil {
+		return nil, fmt.Errorf("%w: %s", ErrAlreadySubscribed, topic)
+	}
+	if err := h.ps.RegisterTopicValidator(topic, h.wrapValidator(v), pubsub.WithValidatorTimeout(validatorTimeout)); err != nil {
+		return nil, fmt.Errorf("p2p: validator for %s: %w", topic, err)
+	}
+	ps, err := ts.topic.Subscribe(pubsub.WithBufferSize(256))
+	if err != nil {
+		_ = h.ps.UnregisterTopicValidator(topic)
+		return nil, fmt.Errorf("p2p: subscribe %s: %w", topic, err)
+	}
+	ts.sub = &Subscription{h: h, topic: topic, sub: ps}
+	return ts.sub, nil
+}
+
+// joinLocked returns the state of topic, joining it first if needed.
+func (h *Host) joinLocked(topic string) (*topicState, error) {
+	if ts, ok := h.mu.topics[topic]; ok {
+		return ts, nil
+	}
+	t, err := h.ps.Join(topic)
+	if err != nil {
+		return nil, fmt.Errorf("p2p: join %s: %w", topic, err)
+	}
+	if err := t.SetScoreParams(topicScoreParams()); err != nil {
+		_ = t.Close()
+		return nil, fmt.Errorf("p2p: score params for %s: %w", topic, err)
+	}
+	ts := &topicState{topic: t}
+	h.mu.topics[topic] = ts
+	return ts, nil
+}
+
+func (h *Host) wrapValidator(v Validator) pubsub.ValidatorEx {
+	return func(ctx context.Context, from peer.ID, m *pubsub.Message) (res pubsub.ValidationResult) {
+		defer func() {
+			// A validator bug must not take the node down; it is our fault,
+			// not the sender's, so the message is ignored, not rejected.
+			if r := recover(); r != nil {
+				h.log.Error("p2p: validator panicked", "topic", m.GetTopic(), "panic", r)
+				res = pubsub.ValidationIgnore
+			}
+		}()
+		switch v(ctx, PeerID(from.String()), m.GetData()) {
+		case Accept:
+			return pubsub.ValidationAccept
+		case Reject:
+			return pubsub.ValidationReject
+		default:
+			return pubsub.ValidationIgnore
+		}
+	}
+}
+
+// Publish sends data on topic, joining the topic if this host has not. Our
+// own validator, if subscribed, judges the message first. It returns
+// ErrMessageTooLarge above Config.MaxMessageSize and ErrClosed after Close.
+// A nil error does not mean any peer received the message: see TopicPeers.
+func (h *Host) Publish(ctx context.Context, topic string, data []byte) error {
+	if len(data) > h.cfg.MaxMessageSize {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrMessageTooLarge, len(data), h.cfg.MaxMessageSize)
+	}
+	h.mu.Lock()
+	if h.mu.closed {
+		h.mu.Unlock()
+		return ErrClosed
+	}
+	ts, err := h.joinLocked(topic)
+	h.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := ts.topic.Publish(ctx, data); err != nil {
+		return fmt.Errorf("p2p: publish on %s: %w", topic, err)
+	}
+	return nil
+}
+
+// TopicPeers returns the connected peers known to be subscribed to topic.
+func (h *Host) TopicPeers(topic string) []PeerID {
+	var out []PeerID
+	for _, p := range h.ps.ListPeers(topic) {
+		out = append(out, PeerID(p.String()))
+	}
+	return out
+}
+
+// Subscription receives the accepted messages of one topic. Next may be
+// called from one goroutine at a time; Close from any.
+type Subscription struct {
+	h     *Host
+	topic string
+	sub   *pubsub.Subscription
+}
+
+// Topic returns the subscribed topic.
+func (s *Subscription) Topic() string { return s.topic }
+
+// Next returns the next message. It returns ctx's error when ctx is done
+// and ErrClosed once the subscription or the host is closed.
+func (s *Subscription) Next(ctx context.Context) (Message, error) {
+	m, err := s.sub.Next(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return Message{}, ctx.Err()
+		}
+		return Message{}, fmt.Errorf("%w: subscription to %s: %v", ErrClosed, s.topic, err)
+	}
+	from := PeerID(m.ReceivedFrom.String())
+	return Message{ID: m.ID, From: from, Data: m.GetData(), Local: m.Local}, nil
+}
+
+// Close cancels the subscription, removes the topic's validator and leaves
+// the topic. It is idempotent.
+func (s *Subscription) Close() error {
+	h := s.h
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ts, ok := h.mu.topics[s.topic]
+	if !ok || ts.sub != s {
+		return nil
+	}
+	s.sub.Cancel()
+	delete(h.mu.topics, s.topic)
+	if h.mu.closed {
+		return nil // pubsub is already stopping; it drops topics itself
+	}
+	_ = h.ps.UnregisterTopicValidator(s.topic)
+	if err := ts.topic.Close(); err != nil {
+		return fmt.Errorf("p2p: leave %s: %w", s.topic, err)
+	}
+	return nil
+}

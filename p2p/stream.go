@@ -1,0 +1,211 @@
+package p2p
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/protocol"
+)
+
+// Streams carry length-prefixed frames: a 4-byte big-endian length, then
+// that many bytes. A frame longer than the protocol's MaxFrame is refused
+// before it is read (ErrFrameTooLarge) and the stream is reset.
+//
+// Request/response (Request, HandleRequest) is one frame each way on a
+// fresh stream; the response frame starts with a status byte: 0 and the
+// response, or 1 and the handler's error text (at most maxErrorText bytes).
+
+const (
+	// DefaultMaxFrame bounds a frame when Limits.MaxFrame is 0.
+	DefaultMaxFrame = 1 << 20
+	// DefaultStreamTimeout bounds a whole stream exchange when
+	// Limits.Timeout is 0.
+	DefaultStreamTimeout = 30 * time.Second
+	frameHeaderLen       = 4
+	maxErrorText         = 1024
+	statusOK             = 0
+	statusError          = 1
+)
+
+// Limits bound a stream protocol.
+type Limits struct {
+	// MaxFrame is the largest frame accepted or sent; 0 means DefaultMaxFrame.
+	MaxFrame int
+	// Timeout bounds the whole life of a stream (handler included); 0 means
+	// DefaultStreamTimeout.
+	Timeout time.Duration
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxFrame <= 0 {
+		l.MaxFrame = DefaultMaxFrame
+	}
+	if l.Timeout <= 0 {
+		l.Timeout = DefaultStreamTimeout
+	}
+	return l
+}
+
+// Stream is a framed stream to one peer on one protocol. It is not safe for
+// concurrent use except that Reset and Close may be called at any time.
+type Stream struct {
+	s      network.Stream
+	limits Limits
+	ended  atomic.Bool // Close or Reset was called
+}
+
+// Peer returns the remote peer.
+func (s *Stream) Peer() PeerID { return PeerID(s.s.Conn().RemotePeer().String()) }
+
+// Protocol returns the protocol ID the stream speaks.
+func (s *Stream) Protocol() string { return string(s.s.Protocol()) }
+
+// WriteFrame sends one frame. It returns ErrFrameTooLarge above MaxFrame,
+// and ctx's error if ctx ends first (the stream is then unusable).
+func (s *Stream) WriteFrame(ctx context.Context, b []byte) error {
+	if len(b) > s.limits.MaxFrame {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, len(b), s.limits.MaxFrame)
+	}
+	defer s.watch(ctx)()
+	buf := make([]byte, frameHeaderLen, frameHeaderLen+len(b))
+	binary.BigEndian.PutUint32(buf, uint32(len(b)))
+	if _, err := s.s.Write(append(buf, b...)); err != nil {
+		return s.ioError(ctx, "write", err)
+	}
+	return nil
+}
+
+// ReadFrame receives one frame. It returns io.EOF when the peer closed its
+// side cleanly between frames, ErrFrameTooLarge (and resets the stream) when
+// the peer announces an oversized frame, ErrMalformedFrame when the stream
+// ends inside a frame, and ctx's error if ctx ends first.
+func (s *Stream) ReadFrame(ctx context.Context) ([]byte, error) {
+	defer s.watch(ctx)()
+	var hdr [frameHeaderLen]byte
+	if _, err := io.ReadFull(s.s, hdr[:]); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, io.EOF
+		}
+		return nil, s.ioError(ctx, "read", err)
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if uint64(n) > uint64(s.limits.MaxFrame) {
+		_ = s.s.Reset()
+		return nil, fmt.Errorf("%w: peer %s announced %d bytes, limit %d", ErrFrameTooLarge, s.Peer(), n, s.limits.MaxFrame)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(s.s, b); err != nil {
+		return nil, s.ioError(ctx, "read", err)
+	}
+	return b, nil
+}
+
+// watch makes ctx's end interrupt blocked I/O; call the result when done.
+func (s *Stream) watch(ctx context.Context) (stop func()) {
+	if d, ok := ctx.Deadline(); ok {
+		_ = s.s.SetDeadline(d)
+	}
+	stopFn := context.AfterFunc(ctx, func() { _ = s.s.SetDeadline(time.Unix(1, 0)) })
+	return func() { stopFn() }
+}
+
+func (s *Stream) ioError(ctx context.Context, op string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("p2p: %s %s: %w", op, s.Protocol(), ctx.Err())
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: %s %s from %s: stream ended inside a frame", ErrMalformedFrame, op, s.Protocol(), s.Peer())
+	}
+	return fmt.Errorf("p2p: %s %s with %s: %w", op, s.Protocol(), s.Peer(), err)
+}
+
+// CloseWrite tells the peer we will send no more frames.
+func (s *Stream) CloseWrite() error { return s.s.CloseWrite() }
+
+// Close closes the stream in both directions.
+func (s *Stream) Close() error {
+	s.ended.Store(true)
+	return s.s.Close()
+}
+
+// Reset aborts the stream; the peer sees an error.
+func (s *Stream) Reset() error {
+	s.ended.Store(true)
+	return s.s.Reset()
+}
+
+// StreamHandler serves one incoming stream. ctx ends at the protocol's
+// Timeout or when the host closes. The stream is reset if the handler
+// returns without closing it.
+type StreamHandler func(ctx context.Context, s *Stream)
+
+// HandleStream registers fn for incoming streams on protocolID, replacing any
+// previous handler. Each stream runs fn in its own goroutine; Close waits
+// for them.
+func (h *Host) HandleStream(protocolID string, limits Limits, fn StreamHandler) error {
+	if protocolID == "" || fn == nil {
+		return ErrNoHandler
+	}
+	if err := h.checkOpen(); err != nil {
+		return err
+	}
+	limits = limits.withDefaults()
+	h.h.SetStreamHandler(protocol.ID(protocolID), func(ns network.Stream) {
+		h.serveStream(ns, limits, fn)
+	})
+	return nil
+}
+
+// serveStream runs on libp2p's goroutine for the stream; it registers with
+// the host's WaitGroup so that Close waits for it.
+func (h *Host) serveStream(ns network.Stream, limits Limits, fn StreamHandler) {
+	h.mu.Lock()
+	if h.mu.closed {
+		h.mu.Unlock()
+		_ = ns.Reset()
+		return
+	}
+	h.wg.Add(1)
+	h.mu.Unlock()
+	defer h.wg.Done()
+	ctx, cancel := context.WithTimeout(h.ctx, limits.Timeout)
+	defer cancel()
+	_ = ns.SetDeadline(time.Now().Add(limits.Timeout))
+	s := &Stream{s: ns, limits: limits}
+	fn(ctx, s)
+	if !s.ended.Load() {
+		_ = s.Reset()
+	}
+}
+
+// RemoveHandler stops accepting streams on protocolID.
+func (h *Host) RemoveHandler(protocolID string) {
+	h.h.RemoveStreamHandler(protocol.ID(protocolID))
+}
+
+// OpenStream opens a stream to p on protocolID, dialling p if needed with
+// the addresses the host knows. The caller must Close or Reset it.
+func (h *Host) OpenStream(ctx context.Context, p PeerID, protocolID string, limits Limits) (*Stream, error) {
+	if err := h.checkOpen(); err != nil {
+		return nil, err
+	}
+	id, err := p.decode()
+	if err != nil {
+		return nil, err
+	}
+	limits = limits.withDefaults()
+	ctx, cancel := context.WithTimeout(ctx, limits.Timeout)
+	defer cancel()
+	ns, err := h.h.NewStream(ctx, id, protocol.ID(protocolID))
+	if err != nil {
+		return nil, fmt.Errorf("p2p: open %s to %s: %w", protocolID, p, err)
+	}
+	_ = ns.SetDeadline(time.Now().Add(limits.Timeout))
+	return &Stream{s: ns, limits: limits}, nil
+}
