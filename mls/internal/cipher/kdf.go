@@ -2,28 +2,84 @@ package cipher
 
 import (
 	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
-	"hash"
 )
 
 // labelPrefix prefixes every label of RFC 9420 §5.1.2, §5.1.3 and §8.
 const labelPrefix = "MLS 1.0 "
 
-// hmacState is an HMAC under one key that can be reused for several
-// messages, saving the key schedule of hmac.New for each.
-type hmacState struct{ h hash.Hash }
+// hmacMaxInline is the largest message hmac hashes from a stack buffer;
+// longer ones (a MAC over a whole message) stream through crypto/hmac.
+const hmacMaxInline = 384
 
-func (s *Suite) newHMAC(key []byte) hmacState { return hmacState{hmac.New(s.newHash, key)} }
-
-// sum returns the HMAC of the concatenation of parts, appended to dst.
-func (m hmacState) sum(dst []byte, parts ...[]byte) []byte {
-	m.h.Reset()
+// hmac appends HMAC(key, concatenation of parts) (RFC 2104) with the suite's
+// hash to dst. The short messages of the key schedule are hashed from stack
+// buffers with no allocation besides dst's growth, which makes each
+// ExpandWithLabel a handful of compression-function calls.
+func (s *Suite) hmac(dst, key []byte, parts ...[]byte) []byte {
+	n := 0
 	for _, p := range parts {
-		m.h.Write(p)
+		n += len(p)
 	}
-	return m.h.Sum(dst)
+	bs := s.blockSize()
+	if n > hmacMaxInline {
+		m := hmac.New(s.newHash, key)
+		for _, p := range parts {
+			m.Write(p)
+		}
+		return m.Sum(dst)
+	}
+	var kb [64]byte
+	if len(key) > bs {
+		key = s.sum(kb[:0], key)
+	}
+	var buf [128 + hmacMaxInline]byte
+	b := pad(buf[:bs], key, 0x36)
+	for _, p := range parts {
+		b = append(b, p...)
+	}
+	var ib [64]byte
+	inner := s.sum(ib[:0], b)
+	b = append(pad(buf[:bs], key, 0x5c), inner...)
+	return s.sum(dst, b)
+}
+
+// pad fills b with key, zero-extended, XORed with c.
+func pad(b, key []byte, c byte) []byte {
+	for i := range b {
+		b[i] = c
+		if i < len(key) {
+			b[i] ^= key[i]
+		}
+	}
+	return b
+}
+
+// blockSize is the input block size of the suite's hash.
+func (s *Suite) blockSize() int {
+	if s.nh == 32 {
+		return 64
+	}
+	return 128
+}
+
+// sum appends the hash of b to dst without allocating (Nh identifies the
+// hash: SHA-256, SHA-384 or SHA-512).
+func (s *Suite) sum(dst, b []byte) []byte {
+	switch s.nh {
+	case 32:
+		h := sha256.Sum256(b)
+		return append(dst, h[:]...)
+	case 48:
+		h := sha512.Sum384(b)
+		return append(dst, h[:]...)
+	}
+	h := sha512.Sum512(b)
+	return append(dst, h[:]...)
 }
 
 // Extract is KDF.Extract (HKDF-Extract, RFC 5869 §2.2): HMAC keyed with salt
@@ -32,7 +88,7 @@ func (s *Suite) Extract(salt, ikm []byte) []byte {
 	if len(salt) == 0 {
 		salt = make([]byte, s.nh) // RFC 5869: an absent salt is Nh zeros
 	}
-	return s.newHMAC(salt).sum(nil, ikm)
+	return s.hmac(nil, salt, ikm)
 }
 
 // Expand is KDF.Expand (HKDF-Expand, RFC 5869 §2.3). A length above 255·Nh
@@ -46,12 +102,11 @@ func (s *Suite) Expand(prk, info []byte, length int) ([]byte, error) {
 
 // expand is Expand for a length already checked.
 func (s *Suite) expand(prk, info []byte, length int) []byte {
-	m := s.newHMAC(prk)
 	out := make([]byte, 0, (length+s.nh-1)/s.nh*s.nh)
 	var prev []byte
 	for i := 1; len(out) < length; i++ {
 		start := len(out)
-		out = m.sum(out, prev, info, []byte{byte(i)})
+		out = s.hmac(out, prk, prev, info, []byte{byte(i)})
 		prev = out[start:]
 	}
 	return out[:length:length]
@@ -115,7 +170,7 @@ func (s *Suite) DeriveTreeSecret(secret []byte, label string, generation uint32,
 
 // MAC is the suite's MAC (HMAC with its hash, RFC 9420 §5.1, §17.1) of data
 // under key.
-func (s *Suite) MAC(key, data []byte) []byte { return s.newHMAC(key).sum(nil, data) }
+func (s *Suite) MAC(key, data []byte) []byte { return s.hmac(nil, key, data) }
 
 // VerifyMAC reports, in constant time, whether tag is MAC(key, data).
 func (s *Suite) VerifyMAC(key, data, tag []byte) bool {

@@ -52,7 +52,7 @@ func (l labeled) extract(salt []byte, label string, ikm []byte) []byte {
 	if len(salt) == 0 {
 		salt = make([]byte, l.kdf.nh)
 	}
-	return l.kdf.newHMAC(salt).sum(nil, []byte("HPKE-v1"), l.suiteID, []byte(label), ikm)
+	return l.kdf.hmac(nil, salt, []byte("HPKE-v1"), l.suiteID, []byte(label), ikm)
 }
 
 // expand is LabeledExpand(prk, label, info, L) of RFC 9180 §4; L ≤ 255·Nh.
