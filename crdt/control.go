@@ -18,6 +18,10 @@ type controlState struct {
 	epochs  map[string]uint64 // last membership epoch applied per member
 	invites map[InviteHash]*invite
 	uses    map[InviteHash]int // joins that name each invite
+	// admitted holds the members whose first membership event (lowest MLS
+	// epoch) is a Joined: an MLS commit added them, so they did not create
+	// the group, and a Create they author is void.
+	admitted map[string]bool
 }
 
 // member is a current member.
@@ -39,13 +43,14 @@ type invite struct {
 	revoked bool
 }
 
-func newControlState() *controlState {
+func newControlState(admitted map[string]bool) *controlState {
 	return &controlState{
-		members: make(map[string]*member),
-		spans:   make(map[string][]span),
-		epochs:  make(map[string]uint64),
-		invites: make(map[InviteHash]*invite),
-		uses:    make(map[InviteHash]int),
+		admitted: admitted,
+		members:  make(map[string]*member),
+		spans:    make(map[string][]span),
+		epochs:   make(map[string]uint64),
+		invites:  make(map[InviteHash]*invite),
+		uses:     make(map[InviteHash]int),
 	}
 }
 
@@ -94,6 +99,9 @@ func (c *controlState) permit(e *Event) error {
 	case KindCreate:
 		if c.created {
 			return forbid("channel already created")
+		}
+		if c.admitted[e.ID.Author] {
+			return forbid("%s was added by a commit, so did not create the channel", e.ID.Author)
 		}
 		return nil
 	case KindRename, KindTopic, KindInviteCreate:
@@ -287,4 +295,24 @@ func (c *controlState) roleAt(m string, e *Event) Role {
 		return RoleNone
 	}
 	return sp[i-1].role
+}
+
+// admittedMembers computes controlState.admitted from the control events,
+// which are in total order: per member, the membership event with the
+// lowest epoch (then earliest) decides.
+func admittedMembers(control []*Event) map[string]bool {
+	first := make(map[string]*Event)
+	for _, e := range control {
+		if e.Kind != KindJoined && e.Kind != KindLeft && e.Kind != KindRemoved {
+			continue
+		}
+		if f := first[e.Member]; f == nil || e.Epoch < f.Epoch {
+			first[e.Member] = e
+		}
+	}
+	admitted := make(map[string]bool)
+	for m, e := range first {
+		admitted[m] = e.Kind == KindJoined
+	}
+	return admitted
 }

@@ -1,6 +1,11 @@
 package crdt
 
-import "testing"
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
 
 // Helpers that build events tersely: author, counter, wall time (ms), then
 // the kind's fields.
@@ -127,5 +132,23 @@ func channel() []Event {
 		joined("alice", 2, 1010, "bob", 1),
 		joined("alice", 3, 1020, "carol", 2),
 		setRole("alice", 4, 1030, "bob", RoleAdmin),
+	}
+}
+
+// eachOrder applies evs to fresh States in several orders (as given,
+// reversed, shuffled with duplicates) and calls check on each, so that a
+// test of the rules is also a test that they ignore arrival order.
+func eachOrder(t *testing.T, evs []Event, check func(t *testing.T, s *State)) {
+	t.Helper()
+	orders := [][]Event{evs, slices.Clone(evs)}
+	slices.Reverse(orders[1])
+	rng := rand.New(rand.NewPCG(uint64(len(evs)), 7))
+	for range 6 {
+		orders = append(orders, shuffledWithDuplicates(rng, evs))
+	}
+	for i, o := range orders {
+		s := New()
+		applyAll(t, s, o)
+		t.Run(fmt.Sprintf("order%d", i), func(t *testing.T) { check(t, s) })
 	}
 }

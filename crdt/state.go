@@ -22,6 +22,7 @@ type State struct {
 	control  []*Event              // control events in total order
 	ctl      *controlState         // derived from control; nil when stale
 	maxTime  Time
+	creators map[string]bool // authors of Create events
 }
 
 // authorLog tracks one author's counters for the version vector.
@@ -40,9 +41,10 @@ type relations struct {
 // New returns an empty State. The first event of a channel is a Create.
 func New() *State {
 	return &State{
-		events:  make(map[ID]*Event),
-		authors: make(map[string]*authorLog),
-		related: make(map[ID]*relations),
+		events:   make(map[ID]*Event),
+		authors:  make(map[string]*authorLog),
+		related:  make(map[ID]*relations),
+		creators: make(map[string]bool),
 	}
 }
 
@@ -134,9 +136,18 @@ func (s *State) relate(e *Event) {
 
 // insertControl adds a control event, updating the derived control state
 // in place when e comes last in the total order and dropping it otherwise.
+// A Create, or a membership event about a Create's author, may change who
+// created the channel (controlState.admitted), so it also drops it.
 func (s *State) insertControl(e *Event) {
 	last := len(s.control) == 0 || before(s.control[len(s.control)-1], e)
 	s.control = insertOrdered(s.control, e)
+	if e.Kind == KindCreate {
+		s.creators[e.ID.Author] = true
+		last = false
+	}
+	if s.creators[e.Member] {
+		last = false
+	}
 	if last && s.ctl != nil {
 		s.ctl.apply(e)
 		return
@@ -147,7 +158,7 @@ func (s *State) insertControl(e *Event) {
 // controls returns the control state, rebuilding it if stale.
 func (s *State) controls() *controlState {
 	if s.ctl == nil {
-		s.ctl = newControlState()
+		s.ctl = newControlState(admittedMembers(s.control))
 		for _, e := range s.control {
 			s.ctl.apply(e)
 		}
