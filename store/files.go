@@ -25,18 +25,19 @@ func newHomeFS(fs vfs.FS) homeFS {
 	return homeFS{fs: fs}
 }
 
-// mkdirPrivate creates dir (mode 0700 on the OS) if it does not exist.
+// mkdirPrivate creates dir (mode 0700 on the OS) if it does not exist, and
+// syncs its parent so that the new entry survives a crash.
 func (h homeFS) mkdirPrivate(dir string) error {
+	var err error
 	if h.isOS {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return fmt.Errorf("store: create home: %w", err)
-		}
-		return nil
+		err = os.MkdirAll(dir, 0o700)
+	} else {
+		err = h.fs.MkdirAll(dir, 0o700)
 	}
-	if err := h.fs.MkdirAll(dir, 0o700); err != nil {
+	if err != nil {
 		return fmt.Errorf("store: create home: %w", err)
 	}
-	return nil
+	return h.syncDir(filepath.Dir(filepath.Clean(dir)))
 }
 
 // exists reports whether name exists.

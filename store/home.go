@@ -255,6 +255,6 @@ func (db *DB) writeManifest(m *manifest) error {
 // file numbers and key counts, never values.
 type quietLogger struct{}
 
-func (quietLogger) Infof(string, ...any)             {}
+func (quietLogger) Infof(string, ...any)              {}
 func (quietLogger) Errorf(format string, args ...any) { log.Printf("pebble: "+format, args...) }
 func (quietLogger) Fatalf(format string, args ...any) { log.Fatalf("pebble: "+format, args...) }
