@@ -21,6 +21,7 @@ import (
 	"io"
 
 	"github.com/spacepanda/spacepanda/mls/internal/cipher"
+	"github.com/spacepanda/spacepanda/mls/internal/schedule"
 	"github.com/spacepanda/spacepanda/mls/internal/transcript"
 	"github.com/spacepanda/spacepanda/mls/internal/wire"
 )
@@ -94,38 +95,24 @@ func EncryptGroupSecrets(random io.Reader, initKey *cipher.HPKEPublicKey, encryp
 // joiner_secret, psk_secret), "welcome"). A nil pskSecret stands for the
 // all-zero psk_secret of a join without PSKs.
 func Secret(s *cipher.Suite, joinerSecret, pskSecret []byte) []byte {
-	return s.DeriveSecret(MemberSecret(s, joinerSecret, pskSecret), "welcome")
+	return s.DeriveSecret(memberSecret(s, joinerSecret, pskSecret), "welcome")
 }
 
-// MemberSecret returns KDF.Extract(joiner_secret, psk_secret), the value
+// memberSecret returns KDF.Extract(joiner_secret, psk_secret), the value
 // between joiner_secret and epoch_secret in the key schedule of §8 from
 // which both welcome_secret and epoch_secret derive. A nil pskSecret stands
 // for the all-zero psk_secret.
-func MemberSecret(s *cipher.Suite, joinerSecret, pskSecret []byte) []byte {
+func memberSecret(s *cipher.Suite, joinerSecret, pskSecret []byte) []byte {
 	if pskSecret == nil {
 		pskSecret = make([]byte, s.Nh())
 	}
 	return s.Extract(joinerSecret, pskSecret)
 }
 
-// keyNonce derives welcome_key and welcome_nonce (§12.4.3.1).
-func keyNonce(s *cipher.Suite, welcomeSecret []byte) (key, nonce []byte, err error) {
-	if key, err = s.ExpandWithLabel(welcomeSecret, "key", nil, s.Nk()); err != nil {
-		return nil, nil, err
-	}
-	if nonce, err = s.ExpandWithLabel(welcomeSecret, "nonce", nil, s.Nn()); err != nil {
-		return nil, nil, err
-	}
-	return key, nonce, nil
-}
-
 // DecryptGroupInfo opens encrypted_group_info with the welcome key and
 // nonce and decodes the GroupInfo (§12.4.3.1). It does not verify it.
 func DecryptGroupInfo(s *cipher.Suite, welcomeSecret, encryptedGroupInfo []byte) (*wire.GroupInfo, error) {
-	key, nonce, err := keyNonce(s, welcomeSecret)
-	if err != nil {
-		return nil, fmt.Errorf("mls: welcome: %w", err)
-	}
+	key, nonce := schedule.WelcomeKeyNonce(s, welcomeSecret)
 	pt, err := s.Open(key, nonce, nil, encryptedGroupInfo)
 	if err != nil {
 		return nil, fmt.Errorf("mls: welcome: group info: %w", err)
@@ -146,10 +133,7 @@ func EncryptGroupInfo(s *cipher.Suite, welcomeSecret []byte, gi *wire.GroupInfo)
 	if err != nil {
 		return nil, fmt.Errorf("mls: welcome: encoding group info: %w", err)
 	}
-	key, nonce, err := keyNonce(s, welcomeSecret)
-	if err != nil {
-		return nil, fmt.Errorf("mls: welcome: %w", err)
-	}
+	key, nonce := schedule.WelcomeKeyNonce(s, welcomeSecret)
 	return s.Seal(key, nonce, nil, pt)
 }
 

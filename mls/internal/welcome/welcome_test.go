@@ -190,6 +190,9 @@ func TestSealOpen(t *testing.T) {
 	if _, err := DecryptGroupInfo(s, Secret(s, joiner, nil), egi); !errors.Is(err, cipher.ErrDecryption) {
 		t.Fatalf("open without the PSK: err = %v", err)
 	}
+	if want := schedule.DeriveFromJoiner(s, joiner, psk, nil).Welcome; !bytes.Equal(Secret(s, joiner, psk), want) {
+		t.Fatal("welcome secret with a PSK differs from the key schedule's")
+	}
 	got, err := DecryptGroupInfo(s, Secret(s, joiner, psk), egi)
 	if err != nil {
 		t.Fatal(err)
