@@ -44,7 +44,7 @@ func TestAppendAfterDeleteChannel(t *testing.T) {
 func TestCutoff(t *testing.T) {
 	for _, tc := range []struct {
 		last, keep, below uint64
-		ok               bool
+		ok                bool
 	}{
 		{10, 0, 11, true},
 		{10, 3, 8, true},

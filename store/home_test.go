@@ -169,7 +169,7 @@ func TestNewerDatabaseVersion(t *testing.T) {
 
 func TestCorruptHome(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
+		name   string
 		break_ func(home string) error
 	}{
 		{"manifest not JSON", func(h string) error {
