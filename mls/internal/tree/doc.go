@@ -1,0 +1,27 @@
+// Package tree is the ratchet tree of RFC 9420 §4 and §7 and TreeKEM
+// (§7.4–7.6).
+//
+// A Tree holds the public state: an array of optional nodes indexed by
+// treemath.NodeIndex (Appendix C), always 2^d leaves wide (§7.7), with a
+// per-node cache of tree hashes (§7.8) so that a change along one direct path
+// recomputes O(log n) hashes. On it the package computes resolutions and
+// filtered direct paths (§4.1.2), tree hashes, parent hashes (§7.9) and
+// verifies the parent-hash chains of a tree received when joining (§7.9.2);
+// it applies the tree operations of §12.1 (Add, Update, Remove, truncation)
+// and encodes and decodes the ratchet_tree extension (§12.4.3.3).
+//
+// TreeKEM: GeneratePath and EncryptPath create an UpdatePath from a member's
+// leaf (§7.4–7.6); MergePath and DecryptPath process a received one. The
+// private half of a member's view (its leaf key and the keys of the parent
+// nodes it knows, §4.2) is a PrivateKeys value kept beside the Tree.
+//
+// Leaf node validation (§7.3) is split: the checks that need only the tree
+// (signatures over LeafNodeTBS, key uniqueness, parent hashes) are here; the
+// checks that need the group's policy (credentials, capabilities, lifetimes)
+// belong to the caller.
+//
+// The package is pure: no I/O, no goroutines, no clock; randomness comes from
+// the io.Reader the caller passes. A Tree is not safe for concurrent use;
+// reading methods that fill the hash cache mutate it, so even concurrent
+// readers need a lock or a Clone each.
+package tree

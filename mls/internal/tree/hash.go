@@ -1,0 +1,95 @@
+package tree
+
+import (
+	"slices"
+
+	"github.com/spacepanda/spacepanda/mls/internal/tls"
+	"github.com/spacepanda/spacepanda/mls/internal/wire"
+)
+
+// The NodeType values of TreeHashInput (§7.8).
+const (
+	nodeTypeLeaf   = uint8(wire.NodeTypeLeaf)
+	nodeTypeParent = uint8(wire.NodeTypeParent)
+)
+
+// TreeHash returns the tree hash of the root (§7.8), the value the
+// GroupContext carries. Only the hashes invalidated since the last call are
+// recomputed: after a change along one direct path, O(log n) of them.
+func (t *Tree) TreeHash() []byte { return t.NodeHash(t.Root()) }
+
+// NodeHash returns the tree hash of the subtree headed by x (§7.8). x must be
+// inside the tree.
+func (t *Tree) NodeHash(x NodeIndex) []byte {
+	if h := t.hashes[x]; h != nil {
+		return h
+	}
+	var h []byte
+	if x.IsLeaf() {
+		h = t.leafHash(x, t.nodes[x].leaf)
+	} else {
+		l, r := children(x)
+		h = t.parentHash(t.nodes[x].parent, t.NodeHash(l), t.NodeHash(r))
+	}
+	t.hashes[x] = h
+	return h
+}
+
+// leafHash hashes TreeHashInput for leaf node x holding ln (nil if blank).
+func (t *Tree) leafHash(x NodeIndex, ln *wire.LeafNode) []byte {
+	var w tls.Writer
+	w.Uint8(nodeTypeLeaf)
+	w.Uint32(uint32(x / 2))
+	w.Optional(ln != nil, func(w *tls.Writer) { ln.MarshalTLS(w) })
+	return t.suite.Hash(w.Bytes())
+}
+
+// parentHash hashes TreeHashInput for a parent node holding pn (nil if
+// blank) whose children hash to left and right.
+func (t *Tree) parentHash(pn *wire.ParentNode, left, right []byte) []byte {
+	var w tls.Writer
+	w.Uint8(nodeTypeParent)
+	w.Optional(pn != nil, func(w *tls.Writer) { pn.MarshalTLS(w) })
+	w.Opaque(left)
+	w.Opaque(right)
+	return t.suite.Hash(w.Bytes())
+}
+
+// originalHash returns the tree hash of x in the tree modified as
+// original_sibling_tree_hash requires (§7.9): every leaf in excluded (sorted
+// leaf indices) blanked and removed from all unmerged_leaves lists. Subtrees
+// holding none of them use the cache.
+func (t *Tree) originalHash(x NodeIndex, excluded []uint32) []byte {
+	lo, hi := subtreeLeaves(x)
+	if !intersects(excluded, lo, hi) {
+		return t.NodeHash(x)
+	}
+	if x.IsLeaf() {
+		return t.leafHash(x, nil)
+	}
+	pn := t.nodes[x].parent
+	if pn != nil {
+		pn = withoutUnmerged(pn, excluded)
+	}
+	l, r := children(x)
+	return t.parentHash(pn, t.originalHash(l, excluded), t.originalHash(r, excluded))
+}
+
+// intersects reports whether sorted holds a value in [lo, hi).
+func intersects(sorted []uint32, lo, hi uint32) bool {
+	i, _ := slices.BinarySearch(sorted, lo)
+	return i < len(sorted) && sorted[i] < hi
+}
+
+// withoutUnmerged returns a copy of pn whose unmerged_leaves omit those in
+// excluded (sorted).
+func withoutUnmerged(pn *wire.ParentNode, excluded []uint32) *wire.ParentNode {
+	c := *pn
+	c.UnmergedLeaves = nil
+	for _, l := range pn.UnmergedLeaves {
+		if _, found := slices.BinarySearch(excluded, l); !found {
+			c.UnmergedLeaves = append(c.UnmergedLeaves, l)
+		}
+	}
+	return &c
+}

@@ -1,0 +1,237 @@
+package tree
+
+import (
+	"iter"
+
+	"github.com/spacepanda/spacepanda/mls/internal/cipher"
+	"github.com/spacepanda/spacepanda/mls/internal/treemath"
+	"github.com/spacepanda/spacepanda/mls/internal/wire"
+)
+
+// LeafIndex and NodeIndex are the indices of treemath (RFC 9420 §4.1,
+// Appendix C), repeated here so that callers need not import treemath.
+type (
+	LeafIndex = treemath.LeafIndex
+	NodeIndex = treemath.NodeIndex
+)
+
+// MaxLeaves bounds the width of a tree: a local limit that keeps index
+// arithmetic far from overflow and a decoded tree's memory bounded.
+const MaxLeaves = 1 << 24
+
+// Tree is the public state of a ratchet tree (RFC 9420 §4, §7): the nodes in
+// array order (Appendix C), blank nodes nil, always 2^d leaves wide, with a
+// cache of tree hashes (§7.8).
+//
+// Node values handed in or out (LeafNode, ParentNode) are shared, never
+// copied: the tree never modifies one after storing it, and callers must not
+// modify one they passed in or got back. This is what makes Clone cheap.
+//
+// A Tree is not safe for concurrent use, not even for concurrent reads:
+// computing a tree hash fills the cache.
+type Tree struct {
+	suite  *cipher.Suite
+	nodes  []node   // len = 2*leaves - 1
+	hashes [][]byte // tree hash of each node; nil when not yet computed
+}
+
+// node is one entry of the array: a leaf, a parent, or blank (both nil).
+type node struct {
+	leaf   *wire.LeafNode
+	parent *wire.ParentNode
+}
+
+func (n node) blank() bool { return n.leaf == nil && n.parent == nil }
+
+// New returns a one-leaf tree holding leaf, as the creator of a group builds
+// it (§11).
+func New(suite *cipher.Suite, leaf *wire.LeafNode) *Tree {
+	return &Tree{suite: suite, nodes: []node{{leaf: leaf}}, hashes: make([][]byte, 1)}
+}
+
+// Suite returns the cipher suite the tree hashes with.
+func (t *Tree) Suite() *cipher.Suite { return t.suite }
+
+// Clone returns a copy of t that can be changed without affecting t. It
+// costs one copy of the node array and the hash cache, no node contents.
+func (t *Tree) Clone() *Tree {
+	return &Tree{
+		suite:  t.suite,
+		nodes:  append([]node(nil), t.nodes...),
+		hashes: append([][]byte(nil), t.hashes...),
+	}
+}
+
+// Width returns the number of leaves, blank or not: a power of two (§7.7).
+func (t *Tree) Width() uint32 { return uint32(len(t.nodes)+1) / 2 }
+
+// NodeCount returns the number of nodes, 2*Width()-1.
+func (t *Tree) NodeCount() uint32 { return uint32(len(t.nodes)) }
+
+// Root returns the index of the root node.
+func (t *Tree) Root() NodeIndex { return treemath.Root(t.Width()) }
+
+// Leaf returns the leaf node at leaf index i, or nil if it is blank or
+// outside the tree. The result must not be modified.
+func (t *Tree) Leaf(i LeafIndex) *wire.LeafNode {
+	x := i.Node()
+	if uint64(x) >= uint64(len(t.nodes)) {
+		return nil
+	}
+	return t.nodes[x].leaf
+}
+
+// Parent returns the parent node at node index x, or nil if it is blank, a
+// leaf or outside the tree. The result must not be modified.
+func (t *Tree) Parent(x NodeIndex) *wire.ParentNode {
+	if uint64(x) >= uint64(len(t.nodes)) {
+		return nil
+	}
+	return t.nodes[x].parent
+}
+
+// Blank reports whether node x is blank (§4.1); nodes outside the tree are.
+func (t *Tree) Blank(x NodeIndex) bool {
+	return uint64(x) >= uint64(len(t.nodes)) || t.nodes[x].blank()
+}
+
+// EncryptionKey returns the HPKE public key of node x, or nil if x is blank.
+func (t *Tree) EncryptionKey(x NodeIndex) []byte {
+	if t.Blank(x) {
+		return nil
+	}
+	if n := t.nodes[x]; n.leaf != nil {
+		return n.leaf.EncryptionKey
+	}
+	return t.nodes[x].parent.EncryptionKey
+}
+
+// Leaves yields the index and node of every non-blank leaf, left to right.
+func (t *Tree) Leaves() iter.Seq2[LeafIndex, *wire.LeafNode] {
+	return func(yield func(LeafIndex, *wire.LeafNode) bool) {
+		for x := 0; x < len(t.nodes); x += 2 {
+			if l := t.nodes[x].leaf; l != nil && !yield(LeafIndex(x/2), l) {
+				return
+			}
+		}
+	}
+}
+
+// MemberCount returns the number of non-blank leaves.
+func (t *Tree) MemberCount() int {
+	n := 0
+	for range t.Leaves() {
+		n++
+	}
+	return n
+}
+
+// inTree reports whether leaf i is inside the tree.
+func (t *Tree) inTree(i LeafIndex) bool { return uint64(i) < uint64(t.Width()) }
+
+// set stores n at x and invalidates the cached hashes of x and its
+// ancestors.
+func (t *Tree) set(x NodeIndex, n node) {
+	t.nodes[x] = n
+	t.invalidate(x)
+}
+
+// invalidate forgets the tree hashes of x and its ancestors. It stops at the
+// first ancestor already forgotten: that one's ancestors are forgotten too.
+func (t *Tree) invalidate(x NodeIndex) {
+	w := t.Width()
+	t.hashes[x] = nil
+	for p, ok := treemath.Parent(x, w); ok; p, ok = treemath.Parent(p, w) {
+		if t.hashes[p] == nil {
+			return
+		}
+		t.hashes[p] = nil
+	}
+}
+
+// subtreeLeaves returns the range [lo, hi) of leaf indices under x.
+func subtreeLeaves(x NodeIndex) (lo, hi uint32) {
+	k := treemath.Level(x)
+	lo = (uint32(x) - (uint32(1)<<k - 1)) / 2
+	return lo, lo + uint32(1)<<k
+}
+
+// children returns the left and right children of parent node x.
+func children(x NodeIndex) (l, r NodeIndex) {
+	l, _ = treemath.Left(x)
+	r, _ = treemath.Right(x)
+	return l, r
+}
+
+// Resolution returns the resolution of node x (§4.1.1): the non-blank nodes
+// that together cover every non-blank descendant of x, left first, each
+// non-blank parent followed by its unmerged leaves.
+func (t *Tree) Resolution(x NodeIndex) []NodeIndex {
+	return t.appendResolution(nil, x)
+}
+
+func (t *Tree) appendResolution(dst []NodeIndex, x NodeIndex) []NodeIndex {
+	if uint64(x) >= uint64(len(t.nodes)) {
+		return dst
+	}
+	n := t.nodes[x]
+	switch {
+	case n.leaf != nil:
+		return append(dst, x)
+	case n.parent != nil:
+		dst = append(dst, x)
+		for _, l := range n.parent.UnmergedLeaves {
+			dst = append(dst, LeafIndex(l).Node())
+		}
+		return dst
+	case x.IsLeaf():
+		return dst
+	}
+	l, r := children(x)
+	return t.appendResolution(t.appendResolution(dst, l), r)
+}
+
+// emptyResolution reports whether the resolution of x is empty: whether
+// every node under x is blank.
+func (t *Tree) emptyResolution(x NodeIndex) bool {
+	if !t.nodes[x].blank() {
+		return false
+	}
+	if x.IsLeaf() {
+		return true
+	}
+	l, r := children(x)
+	return t.emptyResolution(l) && t.emptyResolution(r)
+}
+
+// copathChild returns the child of parent node p that is not on the path
+// from x to p (x is a descendant of p).
+func copathChild(p, x NodeIndex) NodeIndex {
+	l, r := children(p)
+	if treemath.IsAncestor(l, x) {
+		return r
+	}
+	return l
+}
+
+// FilteredDirectPath returns the filtered direct path of leaf i (§4.1.2):
+// its direct path without the nodes whose copath child has an empty
+// resolution. A leaf outside the tree has none.
+func (t *Tree) FilteredDirectPath(i LeafIndex) []NodeIndex {
+	if !t.inTree(i) {
+		return nil
+	}
+	x := i.Node()
+	var fdp []NodeIndex
+	for _, p := range treemath.DirectPath(x, t.Width()) {
+		if !t.emptyResolution(copathChild(p, x)) {
+			fdp = append(fdp, p)
+		}
+	}
+	return fdp
+}
+
+// directPath returns the direct path of leaf i.
+func (t *Tree) directPath(i LeafIndex) []NodeIndex {
+	return treemath.DirectPath(i.Node(), t.Width())
+}
