@@ -7,6 +7,7 @@ import (
 
 	"github.com/spacepanda/spacepanda/mls/internal/cipher"
 	"github.com/spacepanda/spacepanda/mls/internal/vectortest"
+	"github.com/spacepanda/spacepanda/mls/internal/wire"
 )
 
 // TestVectors runs tree-validation.json, tree-operations.json and
@@ -82,6 +83,51 @@ func testTreeValidation(t *testing.T) {
 	})
 }
 
-func testTreeOperations(t *testing.T) {}
+func testTreeOperations(t *testing.T) {
+	type vector struct {
+		CipherSuite    uint16         `json:"cipher_suite"`
+		TreeBefore     vectortest.Hex `json:"tree_before"`
+		Proposal       vectortest.Hex `json:"proposal"`
+		ProposalSender uint32         `json:"proposal_sender"`
+		TreeHashBefore vectortest.Hex `json:"tree_hash_before"`
+		TreeAfter      vectortest.Hex `json:"tree_after"`
+		TreeHashAfter  vectortest.Hex `json:"tree_hash_after"`
+	}
+	vectortest.Run(t, "tree-operations", func(t *testing.T, c *vector) {
+		tr := decodeTree(t, lookupSuite(t, c.CipherSuite), c.TreeBefore)
+		if h := tr.TreeHash(); !bytes.Equal(h, c.TreeHashBefore) {
+			t.Fatalf("tree hash before = %x, want %x", h, c.TreeHashBefore)
+		}
+		var p wire.Proposal
+		if err := wire.Unmarshal(c.Proposal, &p); err != nil {
+			t.Fatalf("proposal: %v", err)
+		}
+		var err error
+		switch p.ProposalType {
+		case wire.ProposalTypeAdd:
+			_, err = tr.AddLeaf(&p.Add.KeyPackage.LeafNode)
+		case wire.ProposalTypeUpdate:
+			err = tr.UpdateLeaf(LeafIndex(c.ProposalSender), &p.Update.LeafNode)
+		case wire.ProposalTypeRemove:
+			err = tr.RemoveLeaf(LeafIndex(p.Remove.Removed))
+		default:
+			t.Fatalf("unexpected proposal type %d", p.ProposalType)
+		}
+		if err != nil {
+			t.Fatalf("apply proposal type %d: %v", p.ProposalType, err)
+		}
+		enc, err := tr.Encode()
+		if err != nil || !bytes.Equal(enc, c.TreeAfter) {
+			t.Fatalf("tree after = %x (err %v), want %x", enc, err, c.TreeAfter)
+		}
+		if h := tr.TreeHash(); !bytes.Equal(h, c.TreeHashAfter) {
+			t.Fatalf("tree hash after = %x, want %x", h, c.TreeHashAfter)
+		}
+		// The cache must agree with a tree hashed from scratch.
+		if h := decodeTree(t, tr.Suite(), enc).TreeHash(); !bytes.Equal(h, c.TreeHashAfter) {
+			t.Fatalf("fresh tree hash after = %x, want %x", h, c.TreeHashAfter)
+		}
+	})
+}
 
 func testTreeKEM(t *testing.T) {}
