@@ -42,10 +42,10 @@ func (t Time) next() Time {
 }
 
 // DefaultMaxDrift is how far ahead of the local physical clock, in
-// milliseconds, a remote timestamp may be for Observe to adopt it: two hours,
-// so that a peer whose clock runs an hour ahead is followed, and one set days
-// ahead is not.
-const DefaultMaxDrift = 2 * 60 * 60 * 1000
+// milliseconds, a remote timestamp may be for Observe to adopt it: three
+// hours, so that a node an hour behind follows one an hour ahead (two hours
+// apart) with room to spare, and a clock set days ahead is not followed.
+const DefaultMaxDrift = 3 * 60 * 60 * 1000
 
 // Clock is a hybrid logical clock (Kulkarni et al., "Logical Physical Clocks",
 // 2014). The caller passes the physical time in; the clock never reads one.
