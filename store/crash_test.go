@@ -31,7 +31,8 @@ type crashPoint struct {
 // of the unsynced data), and reopens each: every writer's records must equal
 // a model of that writer after some prefix of its batches that includes
 // every batch whose Apply had returned. Writers use disjoint IDs, so each
-// is checked on its own. Run more seeds with -crash.seeds=1000.
+// is checked on its own. Writers use Apply or keep up to four ApplyNoWait
+// batches pending. Run more seeds with -crash.seeds=1000.
 func TestCrash(t *testing.T) {
 	for i := range uint64(*crashSeeds) {
 		seed := *crashSeedBase + i
@@ -55,15 +56,11 @@ func runCrash(t *testing.T, seed uint64) {
 	var wg sync.WaitGroup
 	for w := range nw {
 		wg.Add(1)
+		depth := rng.IntN(5) // 0: Apply; else ApplyNoWait with this many pending
 		go func() {
 			defer wg.Done()
-			for _, b := range work[w] {
-				started[w].Add(1)
-				if err := db.Apply(ctx, b); err != nil {
-					t.Errorf("writer %d: Apply: %v", w, err)
-					return
-				}
-				acked[w].Add(1)
+			if err := runWriter(db, work[w], depth, &acked[w], &started[w]); err != nil {
+				t.Errorf("writer %d: %v", w, err)
 			}
 		}()
 	}
@@ -74,6 +71,39 @@ func runCrash(t *testing.T, seed uint64) {
 	for i, p := range points {
 		checkCrashPoint(t, i, p, work)
 	}
+}
+
+// runWriter applies batches in order, with Apply (depth 0) or with up to
+// depth ApplyNoWait batches pending; a batch counts as acked only once its
+// sync has returned.
+func runWriter(db *DB, batches []*Batch, depth int, acked, started *atomic.Int64) error {
+	if depth == 0 {
+		for _, b := range batches {
+			started.Add(1)
+			if err := db.Apply(ctx, b); err != nil {
+				return err
+			}
+			acked.Add(1)
+		}
+		return nil
+	}
+	var pending []*Pending
+	for i, b := range batches {
+		started.Add(1)
+		p, err := db.ApplyNoWait(ctx, b)
+		if err != nil {
+			return err
+		}
+		pending = append(pending, p)
+		for len(pending) > depth || (i == len(batches)-1 && len(pending) > 0) {
+			if err := pending[0].Wait(); err != nil {
+				return err
+			}
+			acked.Add(1)
+			pending = pending[1:]
+		}
+	}
+	return nil
 }
 
 // takeCrashPoints takes up to three crash images while the writers run, each
