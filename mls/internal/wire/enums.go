@@ -33,8 +33,6 @@ const (
 	ContentTypeCommit      ContentType = 3
 )
 
-func (c ContentType) valid() bool { return c >= 1 && c <= 3 }
-
 // WireFormat is RFC 9420 §6; the values are those of the IANA registry (§17.2).
 type WireFormat uint16
 
