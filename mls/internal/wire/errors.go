@@ -21,6 +21,7 @@ type UnsupportedError struct {
 	Value  uint64 // the code point
 }
 
+// Error implements error; it names the field and code point, never secrets.
 func (e *UnsupportedError) Error() string {
 	return fmt.Sprintf("mls: unsupported %s %#x at byte %d", e.Field, e.Value, e.Offset)
 }
