@@ -104,13 +104,13 @@ func (c *controlState) visible(p *Event) bool {
 
 // render builds the reader's view of post p.
 func (s *State) render(c *controlState, p *Event) Message {
-	m := Message{ID: p.ID, Author: p.ID.Author, Time: p.Time, Text: p.Text, ReplyTo: p.Target}
+	m := Message{ID: p.ID, Author: p.ID.Author, Time: p.Time, ReplyTo: p.Target}
 	r := s.related[p.ID]
-	if r == nil {
+	if m.Deleted = p.Text == "" || (r != nil && c.deleted(p, r)); m.Deleted {
 		return m
 	}
-	if m.Deleted = p.Text == "" || c.deleted(p, r); m.Deleted {
-		m.Text = ""
+	m.Text = p.Text
+	if r == nil {
 		return m
 	}
 	if e := c.lastEdit(p, r); e != nil {
