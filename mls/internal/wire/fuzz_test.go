@@ -186,3 +186,33 @@ func FuzzPrivateMessageContent(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSmallStructs covers the decoders of extension bodies and of the
+// structs decoded from decrypted or derived data; the first byte picks the
+// type.
+func FuzzSmallStructs(f *testing.F) {
+	checks := []func(*testing.T, []byte){
+		checkRoundTrip[GroupContext], checkRoundTrip[ExternalSenders], checkRoundTrip[RequiredCapabilities],
+		checkRoundTrip[ExternalPub], checkRoundTrip[SenderData], checkRoundTrip[Extensions],
+		checkRoundTrip[PreSharedKeyID], checkRoundTrip[PrivateMessage],
+	}
+	seeds(f, func(c *messagesVector) [][]byte {
+		var gi MLSMessage
+		if Unmarshal(c.MLSGroupInfo, &gi) != nil {
+			return nil
+		}
+		out := [][]byte{append([]byte{0}, tls.MustMarshal(&gi.GroupInfo.GroupContext)...)}
+		for _, e := range gi.GroupInfo.GroupContext.Extensions {
+			out = append(out, append([]byte{byte(e.ExtensionType % 8)}, e.ExtensionData...))
+		}
+		out = append(out, append([]byte{5}, tls.MustMarshal(&gi.GroupInfo.Extensions)...))
+		return append(out, append([]byte{6}, c.PreSharedKeyProposal...), append([]byte{7}, body(c.PrivateMessage)...))
+	})
+	f.Add([]byte{4, 0, 0, 0, 1, 0, 0, 0, 2, 1, 2, 3, 4})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) == 0 {
+			return
+		}
+		checks[int(b[0])%len(checks)](t, b[1:])
+	})
+}
