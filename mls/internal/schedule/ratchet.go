@@ -50,6 +50,7 @@ const (
 	Application
 )
 
+// String returns "handshake" or "application".
 func (t RatchetType) String() string {
 	if t == Handshake {
 		return "handshake"

@@ -3,10 +3,8 @@ package schedule
 import (
 	"bytes"
 	"errors"
-	"math"
 	"testing"
 
-	"github.com/spacepanda/spacepanda/mls/internal/tls"
 	"github.com/spacepanda/spacepanda/mls/internal/treemath"
 )
 
@@ -63,48 +61,6 @@ func TestSenderMatchesReceiver(t *testing.T) {
 	}
 }
 
-func TestOutOfOrder(t *testing.T) {
-	tree := newTree(t, 4, Window{MaxSkipped: 8, MaxForward: 100})
-	for _, gen := range []uint32{5, 2, 0, 7, 6, 1} {
-		got, err := open(tree, 3, Application, gen)
-		if err != nil || !bytes.Equal(got, keyAt(t, 4, 3, Application, gen)) {
-			t.Fatalf("generation %d: %x, %v", gen, got, err)
-		}
-	}
-	for _, gen := range []uint32{5, 2, 0} { // replays
-		if _, err := open(tree, 3, Application, gen); !errors.Is(err, ErrConsumed) {
-			t.Errorf("replayed generation %d: err = %v, want ErrConsumed", gen, err)
-		}
-	}
-	if _, err := open(tree, 3, Application, 4); err != nil { // still in the window
-		t.Errorf("skipped generation 4: %v", err)
-	}
-}
-
-func TestWindowBounds(t *testing.T) {
-	tree := newTree(t, 4, Window{MaxSkipped: 4, MaxForward: 100})
-	if _, err := open(tree, 0, Handshake, 101); !errors.Is(err, ErrTooFarAhead) {
-		t.Fatalf("generation 101: err = %v, want ErrTooFarAhead", err)
-	}
-	if _, err := open(tree, 0, Handshake, 100); err != nil {
-		t.Fatalf("generation 100: %v", err)
-	}
-	if _, err := open(tree, 0, Handshake, 95); !errors.Is(err, ErrConsumed) {
-		t.Errorf("generation 95, beyond MaxSkipped: err = %v, want ErrConsumed", err)
-	}
-	for gen := uint32(96); gen < 100; gen++ {
-		if got, err := open(tree, 0, Handshake, gen); err != nil || !bytes.Equal(got, keyAt(t, 4, 0, Handshake, gen)) {
-			t.Errorf("kept generation %d: %v", gen, err)
-		}
-	}
-	// Skipping again keeps only the newest MaxSkipped keys overall.
-	open(tree, 0, Handshake, 103)
-	open(tree, 0, Handshake, 106)
-	if n := len(tree.leaves[0][Handshake].skipped); n != 4 {
-		t.Errorf("%d skipped keys kept, want 4", n)
-	}
-}
-
 // TestFailedOpenChangesNothing: a try that fails (a forged or corrupt
 // message) consumes nothing, not even the tree nodes above a new leaf.
 func TestFailedOpenChangesNothing(t *testing.T) {
@@ -152,24 +108,6 @@ func TestForwardSecrecy(t *testing.T) {
 	}
 }
 
-func TestExhausted(t *testing.T) {
-	tree := newTree(t, 2, DefaultWindow)
-	open(tree, 1, Handshake, 0)
-	tree.leaves[1][Handshake].next = math.MaxUint32 - 1
-	for _, want := range []uint32{math.MaxUint32 - 1, math.MaxUint32} {
-		if gen, _, err := tree.Next(1, Handshake); err != nil || gen != want {
-			t.Fatalf("Next = %d, %v; want %d", gen, err, want)
-		}
-	}
-	if _, _, err := tree.Next(1, Handshake); !errors.Is(err, ErrExhausted) {
-		t.Fatalf("Next after 2^32 generations: err = %v", err)
-	}
-	if _, err := open(tree, 1, Handshake, math.MaxUint32); !errors.Is(err, ErrConsumed) {
-		t.Fatalf("reopen last generation: err = %v", err)
-	}
-	encode(t, tree) // a done ratchet round-trips
-}
-
 func TestLeafErrors(t *testing.T) {
 	tree := newTree(t, 4, DefaultWindow)
 	if _, err := open(tree, 4, Handshake, 0); !errors.Is(err, ErrLeaf) {
@@ -183,88 +121,4 @@ func TestLeafErrors(t *testing.T) {
 			t.Errorf("NewSecretTree(%d leaves): err = %v", n, err)
 		}
 	}
-}
-
-// encode marshals tree, checks that it decodes and re-encodes to the same
-// bytes, and returns the encoding.
-func encode(t *testing.T, tree *SecretTree) []byte {
-	t.Helper()
-	b, err := tls.Marshal(tree)
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := UnmarshalSecretTree(b)
-	if err != nil {
-		t.Fatalf("decode own encoding: %v", err)
-	}
-	if b2 := tls.MustMarshal(back); !bytes.Equal(b, b2) {
-		t.Fatalf("re-encoding differs")
-	}
-	return b
-}
-
-// TestEncodeRoundTrip: a decoded tree goes on deriving the same keys.
-func TestEncodeRoundTrip(t *testing.T) {
-	tree := newTree(t, 8, Window{MaxSkipped: 5, MaxForward: 50})
-	open(tree, 2, Application, 7)
-	open(tree, 6, Handshake, 0)
-	back, err := UnmarshalSecretTree(encode(t, tree))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		leaf treemath.LeafIndex
-		typ  RatchetType
-		gen  uint32
-	}{{2, Application, 3}, {2, Application, 9}, {6, Handshake, 1}, {7, Application, 2}} {
-		got, err := open(back, tc.leaf, tc.typ, tc.gen)
-		if err != nil || !bytes.Equal(got, keyAt(t, 8, tc.leaf, tc.typ, tc.gen)) {
-			t.Errorf("decoded tree, %+v: %v", tc, err)
-		}
-	}
-}
-
-func TestDecodeErrors(t *testing.T) {
-	good := encode(t, newTree(t, 2, DefaultWindow))
-	unknown := append([]byte{0, 9}, good[2:]...)
-	if _, err := UnmarshalSecretTree(unknown); !errors.Is(err, tls.ErrUnsupported) {
-		t.Errorf("suite 9: err = %v, want ErrUnsupported", err)
-	}
-	threeLeaves := bytes.Clone(good)
-	threeLeaves[5] = 3
-	for name, b := range map[string][]byte{
-		"truncated": good[:len(good)-1],
-		"trailing":  append(bytes.Clone(good), 0),
-		"3 leaves":  threeLeaves,
-		"empty":     nil,
-	} {
-		if _, err := UnmarshalSecretTree(b); !errors.Is(err, tls.ErrMalformed) {
-			t.Errorf("%s: err = %v, want ErrMalformed", name, err)
-		}
-	}
-}
-
-func FuzzUnmarshalSecretTree(f *testing.F) {
-	tree := newTree(f, 4, Window{MaxSkipped: 3, MaxForward: 10})
-	f.Add(tls.MustMarshal(tree))
-	open(tree, 1, Application, 5)
-	open(tree, 3, Handshake, 0)
-	f.Add(tls.MustMarshal(tree))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		tree, err := UnmarshalSecretTree(b)
-		if err != nil {
-			if !errors.Is(err, tls.ErrMalformed) && !errors.Is(err, tls.ErrUnsupported) {
-				t.Fatalf("error %v matches neither ErrMalformed nor ErrUnsupported", err)
-			}
-			return
-		}
-		if got := tls.MustMarshal(tree); !bytes.Equal(got, b) {
-			t.Fatalf("re-encoding %x gives %x", b, got)
-		}
-		// A decoded tree must serve any request without panicking.
-		for l := range treemath.LeafIndex(tree.LeafCount()) {
-			open(tree, l, Application, 2)
-			tree.Next(l, Handshake)
-		}
-	})
 }
