@@ -63,19 +63,3 @@ func testLeaf(src LeafNodeSource) LeafNode {
 		Signature:      []byte{0xaa},
 	}
 }
-
-func TestUnmarshalCopiesInput(t *testing.T) {
-	in := []byte{0x03, 'a', 'b', 'c'}
-	var e ExternalInit
-	if err := Unmarshal(in, &e); err != nil {
-		t.Fatal(err)
-	}
-	in[1] = 'X'
-	if string(e.KEMOutput) != "abc" {
-		t.Fatalf("decoded value aliases the caller's buffer: %q", e.KEMOutput)
-	}
-}
-
-func TestUnmarshalTrailing(t *testing.T) {
-	wantMalformed(t, Unmarshal([]byte{0, 0, 0, 1, 0}, new(Remove)), tls.ErrTrailing)
-}
