@@ -2,6 +2,7 @@ package tree
 
 import (
 	"bytes"
+	mrand "math/rand/v2"
 	"slices"
 	"testing"
 
@@ -130,4 +131,151 @@ func testTreeOperations(t *testing.T) {
 	})
 }
 
-func testTreeKEM(t *testing.T) {}
+type treeKEMVector struct {
+	CipherSuite             uint16         `json:"cipher_suite"`
+	GroupID                 vectortest.Hex `json:"group_id"`
+	Epoch                   uint64         `json:"epoch"`
+	ConfirmedTranscriptHash vectortest.Hex `json:"confirmed_transcript_hash"`
+	RatchetTree             vectortest.Hex `json:"ratchet_tree"`
+	LeavesPrivate           []struct {
+		Index          uint32         `json:"index"`
+		EncryptionPriv vectortest.Hex `json:"encryption_priv"`
+		SignaturePriv  vectortest.Hex `json:"signature_priv"`
+		PathSecrets    []struct {
+			Node       uint32         `json:"node"`
+			PathSecret vectortest.Hex `json:"path_secret"`
+		} `json:"path_secrets"`
+	} `json:"leaves_private"`
+	UpdatePaths []struct {
+		Sender        uint32           `json:"sender"`
+		UpdatePath    vectortest.Hex   `json:"update_path"`
+		PathSecrets   []vectortest.Hex `json:"path_secrets"`
+		CommitSecret  vectortest.Hex   `json:"commit_secret"`
+		TreeHashAfter vectortest.Hex   `json:"tree_hash_after"`
+	} `json:"update_paths"`
+}
+
+// groupContext encodes the GroupContext of a treekem.json case for the tree
+// hash th.
+func (c *treeKEMVector) groupContext(t *testing.T, th []byte) []byte {
+	t.Helper()
+	b, err := wire.Marshal(&wire.GroupContext{
+		Version: wire.MLS10, CipherSuite: wire.CipherSuite(c.CipherSuite), GroupID: c.GroupID,
+		Epoch: c.Epoch, TreeHash: th, ConfirmedTranscriptHash: c.ConfirmedTranscriptHash,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func testTreeKEM(t *testing.T) {
+	vectortest.Run(t, "treekem", func(t *testing.T, c *treeKEMVector) {
+		t.Parallel() // the P-521 cases cost seconds of ECDH each
+		s := lookupSuite(t, c.CipherSuite)
+		tr := decodeTree(t, s, c.RatchetTree)
+		privs := map[LeafIndex]*PrivateKeys{}
+		signers := map[LeafIndex]*cipher.Signer{}
+		for _, lp := range c.LeavesPrivate {
+			i := LeafIndex(lp.Index)
+			k, err := NewPrivateKeys(s, i, lp.EncryptionPriv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ps := range lp.PathSecrets {
+				if err := k.SetPathSecret(s, NodeIndex(ps.Node), ps.PathSecret); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := tr.CheckPrivateKeys(k); err != nil {
+				t.Fatalf("leaf %d: private keys do not fit the tree: %v", i, err)
+			}
+			privs[i] = k
+			if signers[i], err = s.NewSigner(lp.SignaturePriv); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, u := range c.UpdatePaths {
+			var up wire.UpdatePath
+			if err := wire.Unmarshal(u.UpdatePath, &up); err != nil {
+				t.Fatalf("update_path: %v", err)
+			}
+			sender := LeafIndex(u.Sender)
+			after := tr.Clone()
+			if err := after.MergePath(sender, &up, nil); err != nil {
+				t.Fatalf("sender %d: MergePath: %v", sender, err)
+			}
+			if h := after.TreeHash(); !bytes.Equal(h, u.TreeHashAfter) {
+				t.Fatalf("sender %d: tree hash after = %x, want %x", sender, h, u.TreeHashAfter)
+			}
+			if err := VerifyLeafNode(s, &up.LeafNode, c.GroupID, sender); err != nil {
+				t.Fatalf("sender %d: leaf: %v", sender, err)
+			}
+			if err := after.VerifyParentHashes(); err != nil {
+				t.Fatalf("sender %d: merged tree: %v", sender, err)
+			}
+			gc := c.groupContext(t, after.TreeHash())
+			checked := 0
+			for j, k := range privs {
+				if j == sender {
+					continue
+				}
+				keys, ps, cs, err := after.decryptPath(k, sender, &up, gc, nil)
+				if err != nil {
+					t.Fatalf("sender %d, receiver %d: %v", sender, j, err)
+				}
+				if !bytes.Equal(ps, u.PathSecrets[j]) || !bytes.Equal(cs, u.CommitSecret) {
+					t.Fatalf("sender %d, receiver %d: path secret %x commit secret %x, want %x %x",
+						sender, j, ps, cs, u.PathSecrets[j], u.CommitSecret)
+				}
+				if err := after.CheckPrivateKeys(keys); err != nil {
+					t.Fatalf("sender %d, receiver %d: new keys: %v", sender, j, err)
+				}
+				checked++
+			}
+			if checked == 0 || checked != tr.MemberCount()-1 {
+				t.Fatalf("sender %d: processed by %d of %d members", sender, checked, tr.MemberCount()-1)
+			}
+			roundTrip(t, c, tr, sender, signers[sender], privs)
+		}
+	})
+}
+
+// roundTrip creates a new UpdatePath from sender over tr and processes it
+// as every other member.
+func roundTrip(t *testing.T, c *treeKEMVector, tr *Tree, sender LeafIndex, signer *cipher.Signer, privs map[LeafIndex]*PrivateKeys) {
+	t.Helper()
+	if signer == nil {
+		t.Fatalf("no private data for sender %d", sender)
+	}
+	rnd := mrand.NewChaCha8([32]byte{byte(sender)})
+	mine := tr.Clone()
+	p, err := mine.GeneratePath(rnd, sender, tr.Leaf(sender), c.GroupID, signer)
+	if err != nil {
+		t.Fatalf("GeneratePath from %d: %v", sender, err)
+	}
+	gc := c.groupContext(t, mine.TreeHash())
+	up, err := mine.EncryptPath(rnd, p, gc, nil)
+	if err != nil {
+		t.Fatalf("EncryptPath from %d: %v", sender, err)
+	}
+	if err := mine.CheckPrivateKeys(p.PrivateKeys()); err != nil {
+		t.Fatalf("committer's keys: %v", err)
+	}
+	for j, k := range privs {
+		if j == sender {
+			continue
+		}
+		theirs := tr.Clone()
+		if err := theirs.MergePath(sender, up, nil); err != nil {
+			t.Fatalf("created path from %d: MergePath: %v", sender, err)
+		}
+		if !bytes.Equal(theirs.TreeHash(), mine.TreeHash()) {
+			t.Fatalf("created path from %d: receiver %d has another tree hash", sender, j)
+		}
+		_, cs, err := theirs.DecryptPath(k, sender, up, gc, nil)
+		if err != nil || !bytes.Equal(cs, p.CommitSecret()) {
+			t.Fatalf("created path from %d: receiver %d: commit secret %x (err %v), want %x", sender, j, cs, err, p.CommitSecret())
+		}
+	}
+}
