@@ -105,8 +105,9 @@ func benchAppend(b *testing.B, writers, perBatch int) {
 // BenchmarkOpenLoad measures opening a home and loading every channel's
 // state (Channels) with 100 channels of 100, 1,000 and 10,000 messages each.
 // One fixture grows between the sub-benchmarks. Each channel has a group
-// state, two past epochs, a snapshot every 1,000 events (events under it are
-// deleted, as DefaultRetention does), and one outbox item. It also reports
+// state, two past epochs, a 16 KiB snapshot that leaves 50 events after it
+// (events under it are deleted, as DefaultRetention does), and one outbox
+// item. It also reports
 // the bytes on disk per stored message.
 func BenchmarkOpenLoad(b *testing.B) {
 	const channels = 100
@@ -154,7 +155,7 @@ func openLoad(b *testing.B, home string, channels int) {
 }
 
 // growChannel takes a channel from have to want messages, 1,000 per synced
-// batch, with a snapshot at each multiple of 1,000 events.
+// batch, with snapshots at snapshotPoint.
 func growChannel(b *testing.B, db *DB, ch ChannelID, have, want int) {
 	for from := have + 1; from <= want; from += 1000 {
 		batch := &Batch{}
@@ -169,14 +170,30 @@ func growChannel(b *testing.B, db *DB, ch ChannelID, have, want int) {
 		for s := from; s <= to; s++ {
 			addMessage(batch, ch, uint64(s))
 		}
-		if to%1000 == 0 {
-			batch.PutSnapshot(ch, Snapshot{EventSeq: uint64(to), LogSeq: uint64(to), Data: make([]byte, 16<<10)})
+		if snap := snapshotPoint(to, want); snap > 0 {
+			batch.PutSnapshot(ch, Snapshot{EventSeq: snap, LogSeq: snap, Data: make([]byte, 16<<10)})
 		}
 		if err := db.Apply(ctx, batch); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
+
+// snapshotPoint is where the node would have snapshotted after message to:
+// every 1,000 messages, and 50 messages before the end of the fixture, so
+// that every size loads a tail of 50 events per channel.
+func snapshotPoint(to, want int) uint64 {
+	switch {
+	case to == want && want > benchTail:
+		return uint64(want - benchTail)
+	case to%1000 == 0:
+		return uint64(to)
+	}
+	return 0
+}
+
+// benchTail is the number of events after the last snapshot per channel.
+const benchTail = 50
 
 func dirSize(b *testing.B, dir string) int64 {
 	var n int64
