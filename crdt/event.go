@@ -3,6 +3,7 @@ package crdt
 import (
 	"crypto/sha256"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -17,7 +18,23 @@ type ID struct {
 // IsZero reports whether id is the zero ID (no event).
 func (id ID) IsZero() bool { return id.Author == "" && id.Seq == 0 }
 
+// String returns "author/seq", the form ParseID reads.
 func (id ID) String() string { return fmt.Sprintf("%s/%d", id.Author, id.Seq) }
+
+// ParseID parses the "author/seq" form of an ID (the last slash separates
+// them). It returns an error wrapping ErrInvalid.
+func ParseID(s string) (ID, error) {
+	i := strings.LastIndexByte(s, '/')
+	if i < 0 {
+		return ID{}, invalid("ID %q: want author/seq", s)
+	}
+	seq, err := strconv.ParseUint(s[i+1:], 10, 64)
+	id := ID{Author: s[:i], Seq: seq}
+	if err != nil || checkTarget(id) != nil {
+		return ID{}, invalid("ID %q: want author/seq", s)
+	}
+	return id, nil
+}
 
 // Compare orders IDs by author, then counter.
 func (id ID) Compare(o ID) int {

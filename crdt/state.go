@@ -80,7 +80,9 @@ func (s *State) insert(e *Event) {
 	switch {
 	case e.Kind == KindPost:
 		s.timeline = insertOrdered(s.timeline, e)
-		s.erase(e.ID)
+		if e.Text == "" || s.related[e.ID] != nil {
+			s.erase(e.ID)
+		}
 	case e.Kind.isContent():
 		s.relate(e)
 	default:
@@ -105,7 +107,11 @@ func (s *State) intern(e *Event) {
 func (s *State) count(id ID) {
 	a := s.authors[id.Author]
 	a.max = max(a.max, id.Seq)
-	for {
+	if id.Seq != a.prefix+1 {
+		return
+	}
+	a.prefix++
+	for a.prefix < a.max {
 		if _, ok := s.events[ID{Author: a.name, Seq: a.prefix + 1}]; !ok {
 			return
 		}

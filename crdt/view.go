@@ -43,7 +43,7 @@ func (s *State) Messages(before ID, limit int) ([]Message, error) {
 		end = i
 	}
 	c := s.controls()
-	var out []Message
+	out := make([]Message, 0, max(0, min(limit, end)))
 	for i := end - 1; i >= 0 && len(out) < limit; i-- {
 		if p := s.timeline[i]; c.visible(p) {
 			out = append(out, s.render(c, p))

@@ -1,0 +1,177 @@
+package crdt
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// benchAuthors are peer-ID-sized author names.
+var benchAuthors = func() []string {
+	out := make([]string, 10)
+	for i := range out {
+		out[i] = fmt.Sprintf("12D3KooWBench%040d", i)
+	}
+	return out
+}()
+
+// benchEvents returns a channel with ten members and n more events in HLC
+// order: mostly posts (about 85%), with reactions, edits, deletes and the
+// odd unreact, as live gossip delivers them.
+func benchEvents(n int) []Event {
+	rng := rand.New(rand.NewPCG(1, 2))
+	seq := map[string]uint64{}
+	wall := int64(1_700_000_000_000)
+	next := func(a string, k Kind) Event {
+		seq[a]++
+		wall += 1 + rng.Int64N(20)
+		return Event{ID: ID{Author: a, Seq: seq[a]}, Time: Time{Wall: wall}, Kind: k}
+	}
+	owner := benchAuthors[0]
+	evs := []Event{next(owner, KindCreate)}
+	evs[0].Text = "bench"
+	for i, a := range benchAuthors[1:] {
+		e := next(owner, KindJoined)
+		e.Member, e.Epoch = a, uint64(i+1)
+		evs = append(evs, e)
+	}
+	var posts []ID
+	for len(evs) < n+len(benchAuthors) {
+		a := benchAuthors[rng.IntN(len(benchAuthors))]
+		evs = append(evs, benchEvent(rng, next, a, &posts))
+	}
+	return evs
+}
+
+func benchEvent(rng *rand.Rand, next func(string, Kind) Event, a string, posts *[]ID) Event {
+	r := rng.IntN(100)
+	if r < 85 || len(*posts) == 0 {
+		e := next(a, KindPost)
+		e.Text = fmt.Sprintf("message %d: the quick brown fox jumps", len(*posts))
+		*posts = append(*posts, e.ID)
+		return e
+	}
+	target := (*posts)[len(*posts)-1-rng.IntN(min(50, len(*posts)))]
+	switch {
+	case r < 93:
+		e := next(a, KindReact)
+		e.Target, e.Text = target, "👍"
+		return e
+	case r < 97:
+		e := next(target.Author, KindEdit)
+		e.Target, e.Text = target, "edited: the quick brown fox"
+		return e
+	default:
+		e := next(target.Author, KindDelete)
+		e.Target = target
+		return e
+	}
+}
+
+// BenchmarkApply1M applies 1,000,000 events, in HLC order, to an empty
+// state per iteration.
+func BenchmarkApply1M(b *testing.B) {
+	evs := benchEvents(1_000_000)
+	b.ReportAllocs()
+	for b.Loop() {
+		s := New()
+		for _, e := range evs {
+			if err := s.Apply(e); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(evs)), "ns/event")
+}
+
+// BenchmarkApply100kShuffled applies 100,000 events in a random order
+// (a replica catching up from unordered gossip): the worst case of the
+// sorted indexes.
+func BenchmarkApply100kShuffled(b *testing.B) {
+	evs := benchEvents(100_000)
+	rand.New(rand.NewPCG(3, 4)).Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
+	b.ReportAllocs()
+	for b.Loop() {
+		s := New()
+		for _, e := range evs {
+			if err := s.Apply(e); err != nil {
+				b.Fatal(err)
+			}
+		}
+		s.Members() // include the one rebuild of the control state
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(evs)), "ns/event")
+}
+
+// benchChannel returns a state holding 100,000 posts (plus reactions,
+// edits and deletes).
+func benchChannel(b *testing.B) *State {
+	evs := benchEvents(117_000) // about 100,000 posts
+	s := New()
+	for _, e := range evs {
+		if err := s.Apply(e); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if n := len(s.timeline); n < 99_000 {
+		b.Fatalf("only %d posts", n)
+	}
+	return s
+}
+
+// BenchmarkPage50 reads a 50-message page from a 100,000-message channel:
+// the latest page, and one from the middle by cursor.
+func BenchmarkPage50(b *testing.B) {
+	s := benchChannel(b)
+	mid := s.timeline[len(s.timeline)/2].ID
+	for _, c := range []struct {
+		name   string
+		cursor ID
+	}{{"latest", ID{}}, {"middle", mid}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				ms, err := s.Messages(c.cursor, 50)
+				if err != nil || len(ms) != 50 {
+					b.Fatalf("%d messages, %v", len(ms), err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSnapshot100k encodes a 100,000-message channel and reports the
+// size.
+func BenchmarkSnapshot100k(b *testing.B) {
+	s := benchChannel(b)
+	var size int
+	b.ReportAllocs()
+	for b.Loop() {
+		size = len(s.Snapshot())
+	}
+	b.ReportMetric(float64(size), "bytes")
+	b.ReportMetric(float64(size)/float64(len(s.timeline)), "bytes/message")
+}
+
+// BenchmarkRestore100k decodes a 100,000-message channel's snapshot.
+func BenchmarkRestore100k(b *testing.B) {
+	snap := benchChannel(b).Snapshot()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Restore(snap); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkUnmarshalPayload decodes one post as received from MLS.
+func BenchmarkUnmarshalPayload(b *testing.B) {
+	e := post(benchAuthors[1], 12345, 1_700_000_000_000, "message 1: the quick brown fox jumps")
+	pb, _ := e.MarshalPayload()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := UnmarshalPayload(benchAuthors[1], pb); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
