@@ -1,10 +1,10 @@
 package cipher
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
-	"crypto/rand"
 	"fmt"
 	"io"
 
@@ -71,8 +71,8 @@ func (s *Suite) keyError(what string, n int) error {
 func (sg *Signer) PublicKey() []byte { return append([]byte(nil), sg.pub...) }
 
 // SignWithLabel implements RFC 9420 §5.1.2: a signature over SignContent
-// {"MLS 1.0 " + label, content}. ECDSA signatures are DER-encoded and use
-// randomness from crypto/rand (see the package documentation).
+// {"MLS 1.0 " + label, content}. Signing is deterministic for every suite:
+// EdDSA by design, ECDSA per RFC 6979; ECDSA signatures are DER-encoded.
 func (sg *Signer) SignWithLabel(label string, content []byte) ([]byte, error) {
 	msg := signContent(label, content)
 	switch sg.suite.sig.kind {
@@ -81,7 +81,9 @@ func (sg *Signer) SignWithLabel(label string, content []byte) ([]byte, error) {
 	case sigEd448:
 		return ed448.Sign(sg.ed448, msg, ""), nil
 	}
-	sig, err := ecdsa.SignASN1(rand.Reader, sg.ec, sg.suite.Hash(msg))
+	// A nil reader selects RFC 6979 deterministic ECDSA: no randomness
+	// outside the caller's control (Go 1.26 ignores any other reader).
+	sig, err := sg.ec.Sign(nil, sg.suite.Hash(msg), sg.suite.cryptoHash())
 	if err != nil {
 		return nil, fmt.Errorf("cipher: SignWithLabel %q: %w", label, err)
 	}
@@ -194,4 +196,15 @@ func (s *Suite) sigSeedSize() int {
 		return ed448.SeedSize
 	}
 	return (s.sig.curve.Params().BitSize + 7) / 8
+}
+
+// cryptoHash names the suite's hash for crypto.SignerOpts.
+func (s *Suite) cryptoHash() crypto.Hash {
+	switch s.nh {
+	case 32:
+		return crypto.SHA256
+	case 48:
+		return crypto.SHA384
+	}
+	return crypto.SHA512
 }

@@ -18,6 +18,9 @@ func TestSignatureErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if again, _ := s.SignWithLabel(priv, "L", []byte("content")); !bytes.Equal(again, sig) {
+				t.Errorf("signing is not deterministic")
+			}
 			if err := s.VerifyWithLabel(pub, "L", []byte("content"), sig); err != nil {
 				t.Fatalf("verify own signature: %v", err)
 			}

@@ -15,10 +15,10 @@
 //   - Signature keys: Ed25519 and Ed448 private keys are RFC 8032 seeds (32
 //     and 57 bytes); ECDSA private keys are big-endian scalars and public keys
 //     uncompressed points (§5.1.1); ECDSA signatures are DER. Key generation
-//     reads its randomness from the caller's reader. ECDSA signing uses Go's
-//     hedged randomness from crypto/rand: since Go 1.26 crypto/ecdsa ignores a
-//     caller's reader, so signing takes none. Ed25519 and Ed448 signing is
-//     deterministic.
+//     reads its randomness from the caller's reader. Signing takes no reader:
+//     Ed25519 and Ed448 are deterministic, and ECDSA uses RFC 6979
+//     deterministic nonces (Go 1.26's crypto/ecdsa would ignore a caller's
+//     reader and draw from crypto/rand, which the pure mls packages avoid).
 //   - Hot paths take parsed keys: NewVerifier, NewSigner, ParseHPKEPublicKey
 //     and ParseHPKEPrivateKey parse once; the byte-slice conveniences on Suite
 //     parse on every call.
