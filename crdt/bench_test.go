@@ -113,7 +113,7 @@ func benchChannel(b *testing.B) *State {
 			b.Fatal(err)
 		}
 	}
-	if n := len(s.timeline); n < 99_000 {
+	if n := s.timeline.len(); n < 99_000 {
 		b.Fatalf("only %d posts", n)
 	}
 	return s
@@ -123,7 +123,7 @@ func benchChannel(b *testing.B) *State {
 // the latest page, and one from the middle by cursor.
 func BenchmarkPage50(b *testing.B) {
 	s := benchChannel(b)
-	mid := s.timeline[len(s.timeline)/2].ID
+	mid := s.timeline.at(s.timeline.len() / 2).ID
 	for _, c := range []struct {
 		name   string
 		cursor ID
@@ -150,7 +150,7 @@ func BenchmarkSnapshot100k(b *testing.B) {
 		size = len(s.Snapshot())
 	}
 	b.ReportMetric(float64(size), "bytes")
-	b.ReportMetric(float64(size)/float64(len(s.timeline)), "bytes/message")
+	b.ReportMetric(float64(size)/float64(s.timeline.len()), "bytes/message")
 }
 
 // BenchmarkRestore100k decodes a 100,000-message channel's snapshot.

@@ -140,10 +140,11 @@ func (s *sim) act(n *simNode) {
 
 // pick returns a random message from n's view, or zero.
 func (s *sim) pick(n *simNode) ID {
-	if len(n.state.timeline) == 0 || s.rng.IntN(2) == 0 {
+	tl := &n.state.timeline
+	if tl.len() == 0 || s.rng.IntN(2) == 0 {
 		return ID{}
 	}
-	return n.state.timeline[s.rng.IntN(len(n.state.timeline))].ID
+	return tl.at(s.rng.IntN(tl.len())).ID
 }
 
 func (s *sim) pickOr(n *simNode) ID {
@@ -155,8 +156,8 @@ func (s *sim) pickOr(n *simNode) ID {
 
 func (s *sim) react(n *simNode, gated bool) {
 	target, emoji := s.pickOr(n), []string{"👍", "🎉", "x"}[s.rng.IntN(3)]
-	if tl := n.state.timeline; len(tl) > 0 && s.rng.IntN(2) == 0 {
-		target = tl[len(tl)-1-s.rng.IntN(min(3, len(tl)))].ID // recent messages gather reactions
+	if tl := &n.state.timeline; tl.len() > 0 && s.rng.IntN(2) == 0 {
+		target = tl.at(tl.len() - 1 - s.rng.IntN(min(3, tl.len()))).ID // recent messages gather reactions
 	}
 	if tags := n.state.Reactions(target, emoji, n.name); len(tags) > 0 && s.rng.IntN(2) == 0 {
 		s.emit(n, Event{Kind: KindUnreact, Target: target, Text: emoji, Tags: tags}, gated)

@@ -17,7 +17,7 @@ import (
 type State struct {
 	events   map[ID]*Event         // every event, by ID
 	authors  map[string]*authorLog // per author: interned name, counters
-	timeline []*Event              // posts in total order
+	timeline timeline              // posts in total order
 	related  map[ID]*relations     // edits, deletes and reactions by target
 	control  []*Event              // control events in total order
 	ctl      *controlState         // derived from control; nil when stale
@@ -79,7 +79,7 @@ func (s *State) insert(e *Event) {
 	}
 	switch {
 	case e.Kind == KindPost:
-		s.timeline = insertOrdered(s.timeline, e)
+		s.timeline.insert(e)
 		if e.Text == "" || s.related[e.ID] != nil {
 			s.erase(e.ID)
 		}
@@ -287,7 +287,7 @@ func (s *State) remove(e *Event) {
 	delete(s.events, e.ID)
 	switch {
 	case e.Kind == KindPost:
-		s.timeline = removeOrdered(s.timeline, e)
+		s.timeline.remove(e)
 	case e.Kind.isContent():
 		s.unrelate(e)
 	default:

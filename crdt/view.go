@@ -3,7 +3,6 @@ package crdt
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -34,19 +33,21 @@ type Reaction struct {
 // Posts whose author was not a member at their place in the order are not
 // part of the timeline. It returns ErrUnknownMessage for an unknown cursor.
 func (s *State) Messages(before ID, limit int) ([]Message, error) {
-	end := len(s.timeline)
+	p := s.timeline.end()
 	if !before.IsZero() {
-		i, err := s.position(before)
-		if err != nil {
+		var err error
+		if p, err = s.position(before); err != nil {
 			return nil, err
 		}
-		end = i
 	}
 	c := s.controls()
-	out := make([]Message, 0, max(0, min(limit, end)))
-	for i := end - 1; i >= 0 && len(out) < limit; i-- {
-		if p := s.timeline[i]; c.visible(p) {
-			out = append(out, s.render(c, p))
+	out := make([]Message, 0, max(0, min(limit, s.timeline.len())))
+	for ok := true; len(out) < limit; {
+		if p, ok = s.timeline.prev(p); !ok {
+			break
+		}
+		if e := s.timeline.get(p); c.visible(e) {
+			out = append(out, s.render(c, e))
 		}
 	}
 	slices.Reverse(out)
@@ -56,45 +57,46 @@ func (s *State) Messages(before ID, limit int) ([]Message, error) {
 // MessagesAfter returns up to limit messages that come just after the
 // message after (or the earliest ones when after is zero), oldest first.
 func (s *State) MessagesAfter(after ID, limit int) ([]Message, error) {
-	start := 0
+	p := cursor{}
 	if !after.IsZero() {
-		i, err := s.position(after)
-		if err != nil {
+		var err error
+		if p, err = s.position(after); err != nil {
 			return nil, err
 		}
-		start = i + 1
+		p = s.timeline.next(p)
 	}
 	c := s.controls()
 	var out []Message
-	for i := start; i < len(s.timeline) && len(out) < limit; i++ {
-		if p := s.timeline[i]; c.visible(p) {
-			out = append(out, s.render(c, p))
+	for e := s.timeline.get(p); e != nil && len(out) < limit; e = s.timeline.get(p) {
+		if c.visible(e) {
+			out = append(out, s.render(c, e))
 		}
+		p = s.timeline.next(p)
 	}
 	return out, nil
 }
 
 // Message returns one message of the timeline.
 func (s *State) Message(id ID) (Message, error) {
-	i, err := s.position(id)
+	p, err := s.position(id)
 	if err != nil {
 		return Message{}, err
 	}
 	c := s.controls()
-	if !c.visible(s.timeline[i]) {
+	e := s.timeline.get(p)
+	if !c.visible(e) {
 		return Message{}, fmt.Errorf("%w: %s (author not a member)", ErrUnknownMessage, id)
 	}
-	return s.render(c, s.timeline[i]), nil
+	return s.render(c, e), nil
 }
 
-// position returns the timeline index of the post with the given ID.
-func (s *State) position(id ID) (int, error) {
+// position returns the timeline position of the post with the given ID.
+func (s *State) position(id ID) (cursor, error) {
 	p := s.events[id]
 	if p == nil || p.Kind != KindPost {
-		return 0, fmt.Errorf("%w: %s", ErrUnknownMessage, id)
+		return cursor{}, fmt.Errorf("%w: %s", ErrUnknownMessage, id)
 	}
-	i := sort.Search(len(s.timeline), func(i int) bool { return !before(s.timeline[i], p) })
-	return i, nil
+	return s.timeline.search(p), nil
 }
 
 // visible reports whether a post's author was a member when posting.
