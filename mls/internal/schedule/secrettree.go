@@ -25,10 +25,15 @@ type leafRatchets [2]ratchet // indexed by RatchetType
 
 // NewSecretTree returns the secret tree rooted at encryption_secret for a
 // ratchet tree of nLeaves leaves (a power of two, §4.1), keeping skipped keys
-// as w allows. The secret is copied.
+// as w allows. The secret is copied. A leaf count that is not a power of two
+// gives an error matching ErrLeaf; a secret that is not Nh bytes one matching
+// cipher.ErrInvalidLength.
 func NewSecretTree(s *cipher.Suite, encryptionSecret []byte, nLeaves uint32, w Window) (*SecretTree, error) {
 	if nLeaves == 0 || bits.OnesCount32(nLeaves) != 1 {
 		return nil, fmt.Errorf("schedule: secret tree of %d leaves: %w", nLeaves, ErrLeaf)
+	}
+	if len(encryptionSecret) != s.Nh() {
+		return nil, fmt.Errorf("schedule: encryption secret of %d bytes: %w", len(encryptionSecret), cipher.ErrInvalidLength)
 	}
 	t := &SecretTree{
 		suite:   s,

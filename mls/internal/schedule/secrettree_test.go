@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/spacepanda/spacepanda/mls/internal/cipher"
 	"github.com/spacepanda/spacepanda/mls/internal/treemath"
 )
 
@@ -115,6 +116,9 @@ func TestLeafErrors(t *testing.T) {
 	}
 	if _, _, err := tree.Next(9, Application); !errors.Is(err, ErrLeaf) {
 		t.Errorf("Next leaf 9 of 4: err = %v", err)
+	}
+	if _, err := NewSecretTree(suite(t, 1), make([]byte, 31), 4, DefaultWindow); !errors.Is(err, cipher.ErrInvalidLength) {
+		t.Errorf("31-byte encryption secret: err = %v", err)
 	}
 	for _, n := range []uint32{0, 3, 6} {
 		if _, err := NewSecretTree(suite(t, 1), make([]byte, 32), n, DefaultWindow); !errors.Is(err, ErrLeaf) {
