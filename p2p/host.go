@@ -40,10 +40,10 @@ type Host struct {
 
 	mu struct {
 		sync.Mutex
-		closed  bool
-		topics  map[string]*topicState
-		adverts map[string]context.CancelFunc
-		scores  map[peer.ID]*pubsub.PeerScoreSnapshot
+		closed      bool
+		topics      map[string]*topicState
+		adverts     map[string]context.CancelFunc
+		scores      map[peer.ID]*pubsub.PeerScoreSnapshot
 		lastVersion uint64
 	}
 }

@@ -75,6 +75,10 @@ func (h *Host) newPubSub() (*pubsub.PubSub, error) {
 		pubsub.WithNoAuthor(),
 		pubsub.WithMessageIdFn(messageID),
 		pubsub.WithMaxMessageSize(h.cfg.MaxMessageSize),
+		// Our own messages go to every topic peer, not only the mesh: a
+		// channel has few members, and a message published before the
+		// first heartbeat has built the mesh would otherwise be lost.
+		pubsub.WithFloodPublish(true),
 		pubsub.WithPeerExchange(true),
 		pubsub.WithPeerScore(peerScoreParams(h.cfg.PublicAddrsOnly), peerScoreThresholds()),
 		pubsub.WithPeerScoreInspect(pubsub.ExtendedPeerScoreInspectFn(h.recordScores), h.cfg.scoreInspectInterval),
@@ -219,7 +223,7 @@ func (s *Subscription) Next(ctx context.Context) (Message, error) {
 		return Message{}, fmt.Errorf("%w: subscription to %s: %v", ErrClosed, s.topic, err)
 	}
 	from := PeerID(m.ReceivedFrom.String())
-	return Message{ID: m.ID, From: from, Data: m.GetData(), Local: m.Local}, nil
+	return Message{ID: m.ID, From: from, Data: m.GetData(), Local: m.ReceivedFrom == s.h.h.ID()}, nil
 }
 
 // Close cancels the subscription, removes the topic's validator and leaves
