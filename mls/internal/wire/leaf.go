@@ -50,6 +50,7 @@ func (ln *LeafNode) marshalContent(w *tls.Writer) {
 
 // UnmarshalTLS implements tls.Unmarshaler.
 func (ln *LeafNode) UnmarshalTLS(r *tls.Reader) {
+	*ln = LeafNode{} // no stale Lifetime or ParentHash from another source
 	ln.EncryptionKey = r.Opaque()
 	ln.SignatureKey = r.Opaque()
 	ln.Credential.UnmarshalTLS(r)

@@ -52,3 +52,17 @@ func TestLeafNodeTBS(t *testing.T) {
 		}
 	}
 }
+
+// TestLeafNodeReuse decodes into a LeafNode that held another source's
+// fields: none may survive.
+func TestLeafNodeReuse(t *testing.T) {
+	got := testLeaf(LeafNodeSourceKeyPackage)
+	got.ParentHash = []byte{1}
+	upd := testLeaf(LeafNodeSourceUpdate)
+	if err := Unmarshal(tls.MustMarshal(&upd), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Lifetime != (Lifetime{}) || got.ParentHash != nil {
+		t.Fatalf("stale fields after decoding an update leaf: %+v %x", got.Lifetime, got.ParentHash)
+	}
+}
