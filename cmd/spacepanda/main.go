@@ -1,15 +1,95 @@
-// Command spacepanda is the SpacePanda command line.
+// Command spacepanda is the SpacePanda command line: it creates an identity,
+// runs the node as a daemon, and manages channels, invites and messages.
 //
-// The node and its commands are not built yet (see docs/status.md); for now the
-// command only reports that.
+// When a daemon runs for the home, commands go through its control socket;
+// otherwise they open the store themselves and, when they need the network,
+// run the node for the length of the command. See docs/user-guide.md.
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
 )
 
 func main() {
-	fmt.Fprintln(os.Stderr, "spacepanda: the node is not built yet; see docs/status.md")
-	os.Exit(1)
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// globals are the flags every command shares.
+type globals struct {
+	home     string
+	json     bool
+	logLevel string
+	stdout   io.Writer
+	stderr   io.Writer
+	log      *slog.Logger
+}
+
+// run executes the command line and returns the exit status.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	g := &globals{stdout: stdout, stderr: stderr}
+	root := newRoot(g)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.ExecuteContext(ctx); err != nil {
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			return 0 // ^C on --follow or a signal: a normal end
+		}
+		fmt.Fprintf(stderr, "spacepanda: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func newRoot(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "spacepanda",
+		Short:         "Peer-to-peer end-to-end encrypted group chat",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return g.setup()
+		},
+	}
+	f := root.PersistentFlags()
+	f.StringVar(&g.home, "home", "", "home directory (env SPACEPANDA_HOME, default ~/.spacepanda)")
+	f.BoolVar(&g.json, "json", false, "machine-readable output")
+	f.StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	root.AddCommand(initCmd(g), daemonCmd(g), statusCmd(g), peersCmd(g), channelCmd(g), joinCmd(g),
+		sendCmd(g), messagesCmd(g), editCmd(g), deleteCmd(g), reactCmd(g))
+	return root
+}
+
+// setup resolves the home and the logger.
+func (g *globals) setup() error {
+	if g.home == "" {
+		g.home = os.Getenv("SPACEPANDA_HOME")
+	}
+	if g.home == "" {
+		dir, err := os.UserHomeDir()
+		if err != nil {
+			return fmt.Errorf("no --home given and no user home directory: %w", err)
+		}
+		g.home = filepath.Join(dir, ".spacepanda")
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(strings.ToLower(g.logLevel))); err != nil {
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", g.logLevel)
+	}
+	g.log = slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: lvl}))
+	return nil
 }

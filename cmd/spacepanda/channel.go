@@ -1,0 +1,146 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/spacepanda/spacepanda/node"
+)
+
+func channelCmd(g *globals) *cobra.Command {
+	c := &cobra.Command{Use: "channel", Short: "Create, list and manage channels"}
+	c.AddCommand(channelCreateCmd(g), channelListCmd(g), channelMembersCmd(g), channelRemoveCmd(g),
+		channelLeaveCmd(g), channelRenameCmd(g), channelInviteCmd(g))
+	return c
+}
+
+func channelCreateCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create a channel (you are its owner); prints its ID",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.with(cmd.Context(), false, func(a node.API) error {
+				ci, err := a.CreateChannel(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				return g.emit(map[string]string{"id": ci.ID, "name": ci.Name}, func() { g.printf("%s\n", ci.ID) })
+			})
+		},
+	}
+}
+
+func channelListCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List your channels",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return g.with(cmd.Context(), false, func(a node.API) error {
+				cs, err := a.Channels(cmd.Context())
+				if err != nil {
+					return err
+				}
+				return g.emit(cs, func() {
+					for _, c := range cs {
+						enc := "encrypted"
+						if !c.Encrypted {
+							enc = "local only (no MLS in this build)"
+						}
+						g.printf("%s  %-20s  %d members  epoch %d  %s\n", c.ID, c.Name, c.Members, c.Epoch, enc)
+					}
+				})
+			})
+		},
+	}
+}
+
+func channelMembersCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "members CHANNEL",
+		Short: "List a channel's members and their roles",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.with(cmd.Context(), false, func(a node.API) error {
+				ms, err := a.Members(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				return g.emit(ms, func() {
+					for _, m := range ms {
+						g.printf("%s  %-16s  %s\n", m.ID, m.Name, m.Role)
+					}
+				})
+			})
+		},
+	}
+}
+
+func channelRemoveCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "remove CHANNEL MEMBER",
+		Short: "Remove a member (peer ID, unique prefix or unique name); rotates the keys",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.with(cmd.Context(), true, func(a node.API) error {
+				if err := a.RemoveMember(cmd.Context(), args[0], args[1]); err != nil {
+					return err
+				}
+				return g.emit(map[string]bool{"ok": true}, func() { g.printf("removed\n") })
+			})
+		},
+	}
+}
+
+func channelLeaveCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "leave CHANNEL",
+		Short: "Leave a channel",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.with(cmd.Context(), true, func(a node.API) error {
+				if err := a.Leave(cmd.Context(), args[0]); err != nil {
+					return err
+				}
+				return g.emit(map[string]bool{"ok": true}, func() { g.printf("left\n") })
+			})
+		},
+	}
+}
+
+func channelRenameCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rename CHANNEL NAME",
+		Short: "Rename a channel (owners and admins)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.simple(cmd, "renamed", func(a node.API) error { return a.Rename(cmd.Context(), args[0], args[1]) })
+		},
+	}
+}
+
+func channelInviteCmd(g *globals) *cobra.Command {
+	var expires string
+	var uses int
+	c := &cobra.Command{
+		Use:   "invite CHANNEL",
+		Short: "Print an invite code (and nothing else on stdout)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d, err := parseDuration(expires)
+			if err != nil {
+				return err
+			}
+			return g.with(cmd.Context(), false, func(a node.API) error {
+				code, err := a.Invite(cmd.Context(), args[0], node.InviteOptions{Expires: d, Uses: uses})
+				if err != nil {
+					return err
+				}
+				return g.emit(map[string]string{"code": code}, func() { g.printf("%s\n", code) })
+			})
+		},
+	}
+	c.Flags().StringVar(&expires, "expires", "7d", "how long the code is valid (e.g. 30m, 24h, 7d)")
+	c.Flags().IntVar(&uses, "uses", 1, "how many people may join with it")
+	return c
+}

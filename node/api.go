@@ -1,0 +1,103 @@
+package node
+
+import (
+	"context"
+	"time"
+)
+
+// API is what the command line asks of a node. *Node implements it in
+// process; *Client implements it through a daemon's control socket. Both
+// return the same errors (the sentinels of this package).
+type API interface {
+	Status(ctx context.Context) (Status, error)
+	Peers(ctx context.Context) ([]PeerInfo, error)
+	CreateChannel(ctx context.Context, name string) (ChannelInfo, error)
+	Channels(ctx context.Context) ([]ChannelInfo, error)
+	Members(ctx context.Context, channel string) ([]MemberInfo, error)
+	RemoveMember(ctx context.Context, channel, member string) error
+	Leave(ctx context.Context, channel string) error
+	Rename(ctx context.Context, channel, name string) error
+	Invite(ctx context.Context, channel string, opts InviteOptions) (string, error)
+	Join(ctx context.Context, code string) (ChannelInfo, error)
+	Send(ctx context.Context, channel, text string) (SendResult, error)
+	Messages(ctx context.Context, channel string, limit int) ([]Message, error)
+	// Follow calls fn with each new message of the channel (edits, deletes
+	// and reactions resend the message) until ctx ends or fn fails.
+	Follow(ctx context.Context, channel string, fn func(Message) error) error
+	Edit(ctx context.Context, channel, message, text string) error
+	Delete(ctx context.Context, channel, message string) error
+	React(ctx context.Context, channel, message, emoji string) error
+	// Close releases the node or the connection; it is idempotent.
+	Close() error
+}
+
+// Status describes the node.
+type Status struct {
+	PeerID   string        `json:"peer_id"`
+	Name     string        `json:"name"`
+	Addrs    []string      `json:"addrs"`
+	Peers    []string      `json:"peers"`
+	Channels []ChannelInfo `json:"channels"`
+	Online   bool          `json:"online"`
+	Daemon   bool          `json:"daemon"`
+}
+
+// PeerInfo is a connected peer.
+type PeerInfo struct {
+	ID    string   `json:"id"`
+	Addrs []string `json:"addrs"`
+}
+
+// ChannelInfo summarises a channel.
+type ChannelInfo struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Members int    `json:"members"`
+	// Epoch is the MLS epoch; Encrypted is false while the channel has no
+	// MLS group (a build without package mls), in which case its messages
+	// stay in the outbox and never leave the node.
+	Epoch     uint64 `json:"epoch"`
+	Encrypted bool   `json:"encrypted"`
+}
+
+// MemberInfo is a member of a channel.
+type MemberInfo struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Role string `json:"role"`
+}
+
+// InviteOptions bound an invite: zero Expires means the default (7 days),
+// zero Uses means one use.
+type InviteOptions struct {
+	Expires time.Duration `json:"expires"`
+	Uses    int           `json:"uses"`
+}
+
+// SendResult says what became of a sent message.
+type SendResult struct {
+	ID string `json:"id"`
+	// Queued is true when the message is stored but no member received it
+	// yet; it stays in the outbox and is delivered later.
+	Queued bool   `json:"queued"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Message is a post as readers see it.
+type Message struct {
+	ID         string     `json:"id"`
+	Author     string     `json:"author"`
+	AuthorName string     `json:"author_name"`
+	Text       string     `json:"text"`
+	Time       time.Time  `json:"time"`
+	ReplyTo    string     `json:"reply_to,omitempty"`
+	Edited     bool       `json:"edited,omitempty"`
+	Deleted    bool       `json:"deleted,omitempty"`
+	Reactions  []Reaction `json:"reactions,omitempty"`
+}
+
+// Reaction is one emoji on a message and who reacted with it.
+type Reaction struct {
+	Emoji   string   `json:"emoji"`
+	Authors []string `json:"authors"`
+}

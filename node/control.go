@@ -1,0 +1,350 @@
+package node
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// SocketName is the control socket's file name in the home.
+const SocketName = "control.sock"
+
+// maxControlLine bounds one control request or response line.
+const maxControlLine = 8 << 20
+
+// request and response are the control API's frames: one JSON object per
+// line (docs/protocol.md, "Control API").
+type request struct {
+	Method string          `json:"method"`
+	Params json.RawMessage `json:"params,omitempty"`
+}
+
+type response struct {
+	Result  json.RawMessage `json:"result,omitempty"`
+	Message *Message        `json:"message,omitempty"` // one per line while following
+	Error   *wireError      `json:"error,omitempty"`
+}
+
+type wireError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// params is the union of every method's parameters.
+type params struct {
+	Channel string        `json:"channel,omitempty"`
+	Name    string        `json:"name,omitempty"`
+	Member  string        `json:"member,omitempty"`
+	Message string        `json:"message_id,omitempty"`
+	Text    string        `json:"text,omitempty"`
+	Code    string        `json:"code,omitempty"`
+	Limit   int           `json:"limit,omitempty"`
+	Invite  InviteOptions `json:"invite"`
+}
+
+// ControlServer serves a node's API on the home's Unix socket, readable and
+// writable only by its owner. Close stops it and waits for its goroutines.
+type ControlServer struct {
+	api     API
+	ln      net.Listener
+	path    string
+	wg      sync.WaitGroup
+	ctx     context.Context
+	cancel  context.CancelFunc
+	once    sync.Once
+	connsMu sync.Mutex
+	conns   map[net.Conn]struct{}
+}
+
+// Serve starts the control API of api on home/control.sock. A socket left by
+// a process that died is replaced; one a live daemon answers is not.
+func Serve(api API, home string) (*ControlServer, error) {
+	path := filepath.Join(home, SocketName)
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("node: a daemon already serves %s", path)
+	}
+	_ = os.Remove(path)
+	old := umask(0o177)
+	ln, err := net.Listen("unix", path)
+	umask(old)
+	if err != nil {
+		return nil, fmt.Errorf("node: control socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("node: control socket: %w", err)
+	}
+	s := &ControlServer{api: api, ln: ln, path: path, conns: map[net.Conn]struct{}{}}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.wg.Add(1)
+	go s.accept()
+	return s, nil
+}
+
+// Close stops accepting, ends open connections, waits for their goroutines
+// and removes the socket. It is idempotent.
+func (s *ControlServer) Close() error {
+	s.once.Do(func() {
+		s.cancel()
+		s.ln.Close()
+		s.connsMu.Lock()
+		for c := range s.conns {
+			c.Close()
+		}
+		s.connsMu.Unlock()
+		s.wg.Wait()
+		os.Remove(s.path)
+	})
+	return nil
+}
+
+func (s *ControlServer) accept() {
+	defer s.wg.Done()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		s.connsMu.Lock()
+		s.conns[c] = struct{}{}
+		s.connsMu.Unlock()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.serve(c)
+			s.connsMu.Lock()
+			delete(s.conns, c)
+			s.connsMu.Unlock()
+			c.Close()
+		}()
+	}
+}
+
+// serve answers one request. The connection's context ends when the client
+// hangs up (a follower pressing ^C) or the server closes.
+func (s *ControlServer) serve(c net.Conn) {
+	r := bufio.NewReader(c)
+	line, err := readLine(r)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	go func() { // the client sends nothing more: EOF means it left
+		_, _ = r.ReadByte()
+		cancel()
+	}()
+	enc := json.NewEncoder(c)
+	var req request
+	if err := json.Unmarshal(line, &req); err != nil {
+		enc.Encode(errResponse(fmt.Errorf("%w: control request: %v", ErrProtocol, err))) //nolint:errcheck
+		return
+	}
+	result, err := s.dispatch(ctx, req, enc)
+	if err != nil {
+		enc.Encode(errResponse(err)) //nolint:errcheck
+		return
+	}
+	raw, err := json.Marshal(result)
+	if err != nil {
+		enc.Encode(errResponse(err)) //nolint:errcheck
+		return
+	}
+	enc.Encode(response{Result: raw}) //nolint:errcheck // the client may have gone
+}
+
+func errResponse(err error) response {
+	return response{Error: &wireError{Code: codeOf(err), Message: err.Error()}}
+}
+
+func readLine(r *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		part, isPrefix, err := r.ReadLine()
+		if err != nil {
+			return nil, err
+		}
+		line = append(line, part...)
+		if len(line) > maxControlLine {
+			return nil, fmt.Errorf("%w: control line too long", ErrProtocol)
+		}
+		if !isPrefix {
+			return line, nil
+		}
+	}
+}
+
+// dispatch calls the API method the request names.
+func (s *ControlServer) dispatch(ctx context.Context, req request, enc *json.Encoder) (any, error) {
+	var p params
+	if len(req.Params) > 0 {
+		if err := json.Unmarshal(req.Params, &p); err != nil {
+			return nil, fmt.Errorf("%w: control params: %v", ErrProtocol, err)
+		}
+	}
+	a := s.api
+	switch req.Method {
+	case "status":
+		st, err := a.Status(ctx)
+		st.Daemon = true
+		return st, err
+	case "peers":
+		return a.Peers(ctx)
+	case "channel.create":
+		return a.CreateChannel(ctx, p.Name)
+	case "channel.list":
+		return a.Channels(ctx)
+	case "channel.members":
+		return a.Members(ctx, p.Channel)
+	case "channel.remove":
+		return nil, a.RemoveMember(ctx, p.Channel, p.Member)
+	case "channel.leave":
+		return nil, a.Leave(ctx, p.Channel)
+	case "channel.rename":
+		return nil, a.Rename(ctx, p.Channel, p.Name)
+	case "channel.invite":
+		return a.Invite(ctx, p.Channel, p.Invite)
+	case "join":
+		return a.Join(ctx, p.Code)
+	case "send":
+		return a.Send(ctx, p.Channel, p.Text)
+	case "messages":
+		return a.Messages(ctx, p.Channel, p.Limit)
+	case "follow":
+		return nil, a.Follow(ctx, p.Channel, func(m Message) error { return enc.Encode(response{Message: &m}) })
+	case "edit":
+		return nil, a.Edit(ctx, p.Channel, p.Message, p.Text)
+	case "delete":
+		return nil, a.Delete(ctx, p.Channel, p.Message)
+	case "react":
+		return nil, a.React(ctx, p.Channel, p.Message, p.Text)
+	}
+	return nil, fmt.Errorf("%w: unknown control method %q", ErrProtocol, req.Method)
+}
+
+// Client is the API of a daemon, reached through its control socket. Each
+// call is one connection. It is safe for concurrent use.
+type Client struct {
+	path string
+}
+
+var _ API = (*Client)(nil)
+
+// ErrNoDaemon: no daemon answers on the home's control socket.
+var ErrNoDaemon = errors.New("node: no daemon running for this home")
+
+// Dial returns a client of the daemon serving home, or ErrNoDaemon.
+func Dial(ctx context.Context, home string) (*Client, error) {
+	path := filepath.Join(home, SocketName)
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNoDaemon, err)
+	}
+	c.Close()
+	return &Client{path: path}, nil
+}
+
+// call sends one request and decodes the result into out; each streamed
+// message goes to onMessage.
+func (c *Client) call(ctx context.Context, method string, p params, out any, onMessage func(Message) error) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", c.path)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNoDaemon, err)
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	raw, _ := json.Marshal(p)
+	if err := json.NewEncoder(conn).Encode(request{Method: method, Params: raw}); err != nil {
+		return fmt.Errorf("node: control: %w", err)
+	}
+	r := bufio.NewReader(conn)
+	for {
+		line, err := readLine(r)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("%w: daemon hung up: %v", ErrProtocol, err)
+		}
+		var resp response
+		if err := json.Unmarshal(line, &resp); err != nil {
+			return fmt.Errorf("%w: control response: %v", ErrProtocol, err)
+		}
+		switch {
+		case resp.Error != nil:
+			return fromCode(resp.Error.Code, resp.Error.Message)
+		case resp.Message != nil && onMessage != nil:
+			if err := onMessage(*resp.Message); err != nil {
+				return err
+			}
+		default:
+			if out != nil && len(resp.Result) > 0 {
+				return json.Unmarshal(resp.Result, out)
+			}
+			return nil
+		}
+	}
+}
+
+// Close is a no-op: each call has its own connection.
+func (c *Client) Close() error { return nil }
+
+func (c *Client) Status(ctx context.Context) (st Status, err error) {
+	return st, c.call(ctx, "status", params{}, &st, nil)
+}
+func (c *Client) Peers(ctx context.Context) (ps []PeerInfo, err error) {
+	return ps, c.call(ctx, "peers", params{}, &ps, nil)
+}
+func (c *Client) CreateChannel(ctx context.Context, name string) (ci ChannelInfo, err error) {
+	return ci, c.call(ctx, "channel.create", params{Name: name}, &ci, nil)
+}
+func (c *Client) Channels(ctx context.Context) (cs []ChannelInfo, err error) {
+	return cs, c.call(ctx, "channel.list", params{}, &cs, nil)
+}
+func (c *Client) Members(ctx context.Context, ch string) (ms []MemberInfo, err error) {
+	return ms, c.call(ctx, "channel.members", params{Channel: ch}, &ms, nil)
+}
+func (c *Client) RemoveMember(ctx context.Context, ch, member string) error {
+	return c.call(ctx, "channel.remove", params{Channel: ch, Member: member}, nil, nil)
+}
+func (c *Client) Leave(ctx context.Context, ch string) error {
+	return c.call(ctx, "channel.leave", params{Channel: ch}, nil, nil)
+}
+func (c *Client) Rename(ctx context.Context, ch, name string) error {
+	return c.call(ctx, "channel.rename", params{Channel: ch, Name: name}, nil, nil)
+}
+func (c *Client) Invite(ctx context.Context, ch string, o InviteOptions) (code string, err error) {
+	return code, c.call(ctx, "channel.invite", params{Channel: ch, Invite: o}, &code, nil)
+}
+func (c *Client) Join(ctx context.Context, code string) (ci ChannelInfo, err error) {
+	return ci, c.call(ctx, "join", params{Code: code}, &ci, nil)
+}
+func (c *Client) Send(ctx context.Context, ch, text string) (r SendResult, err error) {
+	return r, c.call(ctx, "send", params{Channel: ch, Text: text}, &r, nil)
+}
+func (c *Client) Messages(ctx context.Context, ch string, limit int) (ms []Message, err error) {
+	return ms, c.call(ctx, "messages", params{Channel: ch, Limit: limit}, &ms, nil)
+}
+func (c *Client) Follow(ctx context.Context, ch string, fn func(Message) error) error {
+	return c.call(ctx, "follow", params{Channel: ch}, nil, fn)
+}
+func (c *Client) Edit(ctx context.Context, ch, msg, text string) error {
+	return c.call(ctx, "edit", params{Channel: ch, Message: msg, Text: text}, nil, nil)
+}
+func (c *Client) Delete(ctx context.Context, ch, msg string) error {
+	return c.call(ctx, "delete", params{Channel: ch, Message: msg}, nil, nil)
+}
+func (c *Client) React(ctx context.Context, ch, msg, emoji string) error {
+	return c.call(ctx, "react", params{Channel: ch, Message: msg, Text: emoji}, nil, nil)
+}

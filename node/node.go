@@ -1,0 +1,228 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spacepanda/spacepanda/p2p"
+	"github.com/spacepanda/spacepanda/store"
+)
+
+// Config configures a Node.
+type Config struct {
+	// Home is the node's home directory. Required.
+	Home string
+	// Network starts the libp2p host; without it the node works on its
+	// store only and operations that need peers fail with ErrOffline.
+	Network bool
+	// Listen are libp2p listen multiaddrs; empty means p2p's defaults.
+	Listen []string
+	// Bootstrap are full multiaddrs of peers to dial at start.
+	Bootstrap []string
+	// DisableMDNS turns LAN discovery off (tests on loopback).
+	DisableMDNS bool
+	// Passphrase is asked for when the store is protected by one; nil
+	// means store.PromptPassphrase.
+	Passphrase func() ([]byte, error)
+	// Holder names the process in the home's lock (e.g. "spacepanda daemon").
+	Holder string
+	// Logger receives diagnostics; nil means slog.Default(). Message text
+	// and secrets are never logged.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now. Tests move it.
+	Now func() time.Time
+}
+
+// Node is a running SpacePanda node: its store, identity, one owner loop per
+// channel and, when Config.Network is set, its libp2p host. It implements
+// API. A Node is safe for concurrent use; Close stops it and waits for
+// every goroutine it started.
+type Node struct {
+	cfg  Config
+	log  *slog.Logger
+	db   Store
+	id   identity
+	eng  engine
+	host *p2p.Host // nil when offline
+
+	quit      chan struct{}
+	ctx       context.Context // ends when the node closes
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+
+	mu struct {
+		sync.Mutex
+		channels map[string]*channel
+	}
+}
+
+var _ API = (*Node)(nil)
+
+// Open opens the home's store, loads the identity, restores every channel
+// (MLS group state and CRDT snapshot: cost per channel, not per message)
+// and, with Config.Network, starts the network and delivers the outbox.
+func Open(ctx context.Context, cfg Config) (*Node, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Passphrase == nil {
+		cfg.Passphrase = store.PromptPassphrase()
+	}
+	db, err := store.Open(cfg.Home, store.Options{Passphrase: cfg.Passphrase, Holder: cfg.Holder})
+	if errors.Is(err, store.ErrNotInitialized) {
+		return nil, fmt.Errorf("%w: %s", ErrNotInitialized, cfg.Home)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("node: open: %w", err)
+	}
+	n, err := openWith(ctx, cfg, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func openWith(ctx context.Context, cfg Config, db Store) (*Node, error) {
+	id, err := loadIdentity(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg, log: cfg.Logger, db: db, id: id, eng: newEngine(id.key), quit: make(chan struct{})}
+	n.mu.channels = map[string]*channel{}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	if err := n.restore(ctx); err != nil {
+		n.stopLoops()
+		return nil, err
+	}
+	if cfg.Network {
+		if err := n.startNetwork(ctx); err != nil {
+			n.stopLoops()
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
+// restore starts a loop for every stored channel.
+func (n *Node) restore(ctx context.Context) error {
+	states, err := n.db.Channels(ctx)
+	if err != nil {
+		return fmt.Errorf("node: restore: %w", err)
+	}
+	for _, cs := range states {
+		s, err := restoreState(n, cs)
+		if err != nil {
+			return err
+		}
+		n.startChannel(s)
+	}
+	return nil
+}
+
+// startChannel starts the owner loop of s and registers it.
+func (n *Node) startChannel(s *chanState) *channel {
+	c := &channel{id: s.id, reqs: make(chan func(*chanState)), quit: n.quit, done: make(chan struct{})}
+	n.mu.Lock()
+	n.mu.channels[s.id] = c
+	n.mu.Unlock()
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		c.loop(s)
+	}()
+	return c
+}
+
+// Close stops the network and the channel loops, waits for them and closes
+// the store. It is idempotent.
+func (n *Node) Close() error {
+	n.closeOnce.Do(func() {
+		var errs []error
+		if n.host != nil {
+			errs = append(errs, n.host.Close())
+		}
+		n.stopLoops()
+		errs = append(errs, n.db.Close())
+		n.closeErr = errors.Join(errs...)
+	})
+	return n.closeErr
+}
+
+func (n *Node) stopLoops() {
+	n.cancel()
+	select {
+	case <-n.quit:
+	default:
+		close(n.quit)
+	}
+	n.wg.Wait()
+}
+
+func (n *Node) nowMs() int64 { return n.cfg.Now().UnixMilli() }
+
+// PeerID returns the node's peer ID.
+func (n *Node) PeerID() string { return n.id.peerID }
+
+// channelList returns the channels sorted by ID.
+func (n *Node) channelList() []*channel {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	cs := make([]*channel, 0, len(n.mu.channels))
+	for _, c := range n.mu.channels {
+		cs = append(cs, c)
+	}
+	sort.Slice(cs, func(i, j int) bool { return cs[i].id < cs[j].id })
+	return cs
+}
+
+func (n *Node) channel(id string) *channel {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.mu.channels[id]
+}
+
+// resolve finds a channel by full ID, then unique name, then unique ID
+// prefix.
+func (n *Node) resolve(ctx context.Context, ref string) (*channel, error) {
+	if ref == "" {
+		return nil, fmt.Errorf("%w: empty channel reference", ErrNoChannel)
+	}
+	if c := n.channel(ref); c != nil {
+		return c, nil
+	}
+	var byPrefix, byName []*channel
+	for _, c := range n.channelList() {
+		if strings.HasPrefix(c.id, strings.ToLower(ref)) {
+			byPrefix = append(byPrefix, c)
+		}
+		var name string
+		if err := c.do(ctx, func(s *chanState) error { name = s.crdt.Metadata().Name; return nil }); err != nil {
+			return nil, err
+		}
+		if name == ref {
+			byName = append(byName, c)
+		}
+	}
+	for _, set := range [][]*channel{byName, byPrefix} {
+		switch len(set) {
+		case 0:
+		case 1:
+			return set[0], nil
+		default:
+			return nil, fmt.Errorf("%w: %q matches %d channels; use the ID", ErrAmbiguous, ref, len(set))
+		}
+	}
+	return nil, fmt.Errorf("%w: %q", ErrNoChannel, ref)
+}

@@ -1,0 +1,217 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/spacepanda/spacepanda/crdt"
+	"github.com/spacepanda/spacepanda/store"
+)
+
+// channelIDLen is the length in bytes of a new channel (MLS group) ID.
+const channelIDLen = 16
+
+// Status describes the node: identity, addresses, peers and channels.
+func (n *Node) Status(ctx context.Context) (Status, error) {
+	chans, err := n.Channels(ctx)
+	if err != nil {
+		return Status{}, err
+	}
+	st := Status{PeerID: n.id.peerID, Name: n.id.name, Addrs: []string{}, Peers: []string{}, Channels: chans}
+	if n.host != nil {
+		st.Online = true
+		st.Addrs = n.host.Addrs()
+		for _, p := range n.host.Peers() {
+			st.Peers = append(st.Peers, p.String())
+		}
+	}
+	return st, nil
+}
+
+// Peers returns the connected peers; offline, none.
+func (n *Node) Peers(ctx context.Context) ([]PeerInfo, error) {
+	out := []PeerInfo{}
+	if n.host == nil {
+		return out, nil
+	}
+	for _, p := range n.host.Peers() {
+		out = append(out, PeerInfo{ID: p.String(), Addrs: n.host.PeerAddrs(p)})
+	}
+	return out, nil
+}
+
+// CreateChannel creates a channel whose only member, and owner, is this
+// node: a new MLS group and a CRDT whose first event is Create. The ID is
+// random. Without the mls group API the channel is created without a group
+// (ChannelInfo.Encrypted false): usable locally, its messages queued.
+func (n *Node) CreateChannel(ctx context.Context, name string) (ChannelInfo, error) {
+	if err := checkName(name); err != nil {
+		return ChannelInfo{}, err
+	}
+	raw := make([]byte, channelIDLen)
+	if _, err := rand.Read(raw); err != nil {
+		return ChannelInfo{}, fmt.Errorf("node: channel ID: %w", err)
+	}
+	s := &chanState{n: n, id: hex.EncodeToString(raw), crdt: crdt.New(), clock: crdt.NewClock(crdt.Time{}),
+		subs: map[int]chan Message{}, meta: channelMeta{Version: 1}}
+	g, err := n.eng.NewGroup(raw)
+	switch {
+	case err == nil:
+		s.group = g
+	case err != ErrMLSUnavailable:
+		return ChannelInfo{}, fmt.Errorf("node: new group: %w", err)
+	}
+	e := crdt.Event{ID: s.crdt.Next(n.id.peerID), Time: s.clock.Now(n.nowMs()), Kind: crdt.KindCreate, Text: name}
+	if err := s.crdt.Check(e); err != nil {
+		return ChannelInfo{}, crdtError(err)
+	}
+	b, err := s.createBatch(e)
+	if err != nil {
+		return ChannelInfo{}, err
+	}
+	if err := n.db.Apply(ctx, b); err != nil {
+		return ChannelInfo{}, fmt.Errorf("node: store: %w", err)
+	}
+	s.commitApplied(e, nil)
+	n.startChannel(s)
+	n.watch(ctx, s)
+	return s.info(), nil
+}
+
+// createBatch holds the new channel's metadata, group state and Create event.
+func (s *chanState) createBatch(e crdt.Event) (*store.Batch, error) {
+	bin, err := e.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidInput, err)
+	}
+	b := &store.Batch{}
+	b.PutChannel(store.ChannelID(s.id), s.metaBytes())
+	if s.group != nil {
+		if err := s.putGroup(b); err != nil {
+			return nil, err
+		}
+	}
+	b.PutEvent(store.ChannelID(s.id), store.Event{Seq: 1, Data: bin})
+	return b, nil
+}
+
+// Channels lists the channels, by ID.
+func (n *Node) Channels(ctx context.Context) ([]ChannelInfo, error) {
+	out := []ChannelInfo{}
+	for _, c := range n.channelList() {
+		var ci ChannelInfo
+		if err := c.do(ctx, func(s *chanState) error { ci = s.info(); return nil }); err != nil {
+			return nil, err
+		}
+		out = append(out, ci)
+	}
+	return out, nil
+}
+
+// Members lists a channel's members with their roles.
+func (n *Node) Members(ctx context.Context, channel string) ([]MemberInfo, error) {
+	c, err := n.resolve(ctx, channel)
+	if err != nil {
+		return nil, err
+	}
+	var out []MemberInfo
+	err = c.do(ctx, func(s *chanState) error {
+		for _, m := range s.crdt.Members() {
+			out = append(out, MemberInfo{ID: m.ID, Name: s.name(m.ID), Role: m.Role.String()})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Send posts text to the channel. It returns once the message is durably
+// stored and, when a member is reachable, published; otherwise the result
+// says it is queued in the outbox.
+func (n *Node) Send(ctx context.Context, channel, text string) (SendResult, error) {
+	if err := checkText(text); err != nil {
+		return SendResult{}, err
+	}
+	c, err := n.resolve(ctx, channel)
+	if err != nil {
+		return SendResult{}, err
+	}
+	var res SendResult
+	err = c.do(ctx, func(s *chanState) error {
+		_, r, err := s.applyLocal(ctx, crdt.Event{Kind: crdt.KindPost, Text: text})
+		res = r
+		return err
+	})
+	return res, err
+}
+
+// Rename sets the channel's name (owners and admins).
+func (n *Node) Rename(ctx context.Context, channel, name string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	return n.author(ctx, channel, func(*chanState) (crdt.Event, error) {
+		return crdt.Event{Kind: crdt.KindRename, Text: name}, nil
+	})
+}
+
+// Edit replaces the text of one of our messages.
+func (n *Node) Edit(ctx context.Context, channel, message, text string) error {
+	if err := checkText(text); err != nil {
+		return err
+	}
+	return n.author(ctx, channel, func(s *chanState) (crdt.Event, error) {
+		id, err := s.findMessage(message)
+		return crdt.Event{Kind: crdt.KindEdit, Target: id, Text: text}, err
+	})
+}
+
+// Delete tombstones a message (its author, an admin or the owner).
+func (n *Node) Delete(ctx context.Context, channel, message string) error {
+	return n.author(ctx, channel, func(s *chanState) (crdt.Event, error) {
+		id, err := s.findMessage(message)
+		return crdt.Event{Kind: crdt.KindDelete, Target: id}, err
+	})
+}
+
+// React adds an emoji reaction to a message.
+func (n *Node) React(ctx context.Context, channel, message, emoji string) error {
+	if emoji == "" || len(emoji) > crdt.MaxEmojiLen || !utf8.ValidString(emoji) {
+		return invalidf("emoji must be 1 to %d bytes of UTF-8", crdt.MaxEmojiLen)
+	}
+	return n.author(ctx, channel, func(s *chanState) (crdt.Event, error) {
+		id, err := s.findMessage(message)
+		return crdt.Event{Kind: crdt.KindReact, Target: id, Text: emoji}, err
+	})
+}
+
+// author runs build on the channel's loop and authors the event it returns.
+func (n *Node) author(ctx context.Context, channel string, build func(*chanState) (crdt.Event, error)) error {
+	c, err := n.resolve(ctx, channel)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, func(s *chanState) error {
+		e, err := build(s)
+		if err != nil {
+			return err
+		}
+		_, _, err = s.applyLocal(ctx, e)
+		return err
+	})
+}
+
+func checkText(text string) error {
+	switch {
+	case strings.TrimSpace(text) == "":
+		return invalidf("empty message")
+	case len(text) > crdt.MaxTextLen:
+		return invalidf("message longer than %d bytes", crdt.MaxTextLen)
+	case !utf8.ValidString(text):
+		return invalidf("message is not valid UTF-8")
+	}
+	return nil
+}
