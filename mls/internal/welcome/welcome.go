@@ -1,8 +1,9 @@
 // Package welcome holds the primitives of joining a group from a Welcome
 // message, RFC 9420 §12.4.3.1, and of building one: finding and decrypting
 // the EncryptedGroupSecrets addressed to a KeyPackage, deriving the welcome
-// secret from the joiner secret and the PSK secret (§8), decrypting the
-// GroupInfo, and verifying its signature and confirmation tag.
+// secret from the joiner secret and the PSK secret (§8, §8.4; PSKSecret and
+// the reinit/branch checks), decrypting the GroupInfo, and verifying its
+// signature and confirmation tag.
 //
 // The join procedure itself (tree validation, locating the new member's
 // leaf, path secrets, PSK lookup, initializing the group state) belongs to the
