@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -264,6 +265,7 @@ func TestConvergence(t *testing.T) {
 				checkSame(t, fmt.Sprintf("shuffled %d", k), r, wantSnap, want, s.now)
 			}
 			checkSame(t, "restored half way", halfRestored(t, s.rng, s.all), wantSnap, want, s.now)
+			checkEquivocation(t, s.rng, s.all, s.now)
 			t.Logf("events %d, stats %v", len(s.all), s.stats)
 		})
 	}
@@ -281,6 +283,58 @@ func applyReading(t testing.TB, rng *rand.Rand, s *State, evs []Event) {
 			s.Role(e.ID.Author)
 		}
 	}
+}
+
+// checkEquivocation adds conflicting copies (same ID, other content) of
+// some events, as an equivocating author would send, and checks that
+// replicas receiving everything in different orders still agree.
+func checkEquivocation(t *testing.T, rng *rand.Rand, evs []Event, now int64) {
+	evs = append(slices.Clone(evs), equivocate(rng, evs)...)
+	var wantSnap []byte
+	var want string
+	for k := range 4 {
+		r := New()
+		for _, e := range shuffledWithDuplicates(rng, evs) {
+			if err := r.Apply(e); err != nil && !errors.Is(err, ErrDuplicate) && !errors.Is(err, ErrConflict) {
+				t.Fatalf("Apply(%s %s): %v", e.Kind, e.ID, err)
+			}
+			if rng.IntN(4) == 0 {
+				r.Role(e.ID.Author)
+			}
+		}
+		if k == 0 {
+			wantSnap, want = r.Snapshot(), dump(t, r, now)
+			continue
+		}
+		checkSame(t, fmt.Sprintf("equivocation %d", k), r, wantSnap, want, now)
+	}
+}
+
+// equivocate returns, for about one event in ten, a different event with
+// the same ID: moved in time, with other text, or of another kind.
+func equivocate(rng *rand.Rand, evs []Event) []Event {
+	var out []Event
+	for _, e := range evs {
+		if rng.IntN(10) != 0 {
+			continue
+		}
+		c := e
+		c.Tags = slices.Clone(e.Tags)
+		switch rng.IntN(3) {
+		case 0:
+			c.Time.Wall += 1 + rng.Int64N(100)
+		case 1:
+			if hasText(&c) && c.Text != "" {
+				c.Text += "!"
+			} else {
+				c.Time.Logical++
+			}
+		default:
+			c = Event{ID: e.ID, Time: e.Time, Kind: KindPost, Text: "forged"}
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // halfRestored applies a random half of evs, restores from its snapshot,

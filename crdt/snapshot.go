@@ -13,8 +13,8 @@ const snapshotMagic = "SPCRDT"
 const snapshotVersion = 1
 
 // Snapshot encodes the state: every event held, in total order, with
-// authors written once in a table and times as deltas. Replicas holding the
-// same set of events produce the same bytes.
+// authors written once in a table and times as deltas, then the erasure
+// marks. Replicas that received the same events produce the same bytes.
 func (s *State) Snapshot() []byte {
 	evs := s.ordered()
 	authors, index := s.authorTable(evs)
@@ -34,7 +34,7 @@ func (s *State) Snapshot() []byte {
 		b = appendFields(b, e)
 		prev = e.Time.Wall
 	}
-	return b
+	return s.appendErasures(b)
 }
 
 // ordered returns every event held, in total order.
@@ -78,6 +78,7 @@ func Restore(b []byte) (*State, error) {
 	authors := d.authors()
 	s := New()
 	d.snapshotEvents(s, authors)
+	d.erasures(s)
 	if d.err == nil && len(d.b) != 0 {
 		d.fail("trailing bytes")
 	}
@@ -126,6 +127,7 @@ func (d *decoder) snapshotEvents(s *State, authors []string) {
 			return
 		}
 		s.insert(e)
+		s.mark(e)
 		prev = e
 	}
 }

@@ -23,6 +23,8 @@ type State struct {
 	ctl      *controlState         // derived from control; nil when stale
 	maxTime  Time
 	creators map[string]bool // authors of Create events
+	// erasures holds the posts whose texts are erased (erasure.go).
+	erasures map[ID]bool
 }
 
 // authorLog tracks one author's counters for the version vector.
@@ -45,6 +47,7 @@ func New() *State {
 		authors:  make(map[string]*authorLog),
 		related:  make(map[ID]*relations),
 		creators: make(map[string]bool),
+		erasures: make(map[ID]bool),
 	}
 }
 
@@ -63,9 +66,12 @@ func (s *State) Apply(e Event) error {
 	}
 	e.Tags = slices.Clone(e.Tags)
 	if old, ok := s.events[e.ID]; ok {
-		return s.reconcile(old, &e)
+		err := s.reconcile(old, &e)
+		s.mark(&e)
+		return err
 	}
 	s.insert(&e)
+	s.mark(&e)
 	return nil
 }
 
@@ -80,8 +86,8 @@ func (s *State) insert(e *Event) {
 	switch {
 	case e.Kind == KindPost:
 		s.timeline.insert(e)
-		if e.Text == "" || s.related[e.ID] != nil {
-			s.erase(e.ID)
+		if s.erasures[e.ID] {
+			e.Text = ""
 		}
 	case e.Kind.isContent():
 		s.relate(e)
@@ -135,8 +141,8 @@ func (s *State) relate(e *Event) {
 	case KindUnreact:
 		r.unreacts = append(r.unreacts, e)
 	}
-	if e.Kind == KindEdit || e.Kind == KindDelete {
-		s.erase(e.Target)
+	if e.Kind == KindEdit && s.erasures[e.Target] {
+		e.Text = ""
 	}
 }
 
@@ -191,39 +197,6 @@ func removeOrdered(list []*Event, e *Event) []*Event {
 	return list
 }
 
-// erase drops the text of a message its author deleted, and of its edits.
-// An empty text marks an erased message; erasure depends only on the set of
-// events (a self-delete, or an erased copy of the message), so every replica
-// erases the same messages. See docs/crdt.md, "Tombstones and compaction".
-func (s *State) erase(id ID) {
-	post := s.events[id]
-	if post == nil || post.Kind != KindPost {
-		return
-	}
-	r := s.related[id]
-	if post.Text != "" && !selfDeleted(post, r) {
-		return
-	}
-	post.Text = ""
-	if r != nil {
-		for _, e := range r.edits {
-			e.Text = ""
-		}
-	}
-}
-
-func selfDeleted(post *Event, r *relations) bool {
-	if r == nil {
-		return false
-	}
-	for _, d := range r.deletes {
-		if d.ID.Author == post.ID.Author {
-			return true
-		}
-	}
-	return false
-}
-
 // reconcile handles an event whose ID is already held. Identical events are
 // duplicates. A copy that differs only by an erased (empty) text is the same
 // event, erased. Otherwise the author equivocated: every replica keeps the
@@ -233,7 +206,7 @@ func (s *State) reconcile(old, e *Event) error {
 		return ErrDuplicate
 	}
 	if hasText(old) && sameButText(old, e) && (old.Text == "" || e.Text == "") {
-		s.eraseCopy(old)
+		old.Text = "" // an erased copy: the same event, erased
 		return ErrDuplicate
 	}
 	if keepFirst(old, e) {
@@ -245,14 +218,6 @@ func (s *State) reconcile(old, e *Event) error {
 }
 
 func hasText(e *Event) bool { return e.Kind == KindPost || e.Kind == KindEdit }
-
-// eraseCopy erases a held post or edit because an erased copy arrived.
-func (s *State) eraseCopy(e *Event) {
-	e.Text = ""
-	if e.Kind == KindPost {
-		s.erase(e.ID)
-	}
-}
 
 func eventsEqual(a, b *Event) bool {
 	return a.Time == b.Time && sameButText(a, b) && a.Text == b.Text
