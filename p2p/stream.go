@@ -87,21 +87,37 @@ func (s *Stream) WriteFrame(ctx context.Context, b []byte) error {
 // ends inside a frame, and ctx's error if ctx ends first.
 func (s *Stream) ReadFrame(ctx context.Context) ([]byte, error) {
 	defer s.watch(ctx)()
+	b, err := readFrame(s.s, s.limits.MaxFrame)
+	switch {
+	case err == nil:
+		return b, nil
+	case errors.Is(err, io.EOF):
+		return nil, io.EOF
+	case errors.Is(err, ErrFrameTooLarge):
+		_ = s.s.Reset()
+		return nil, fmt.Errorf("%w (peer %s)", err, s.Peer())
+	}
+	return nil, s.ioError(ctx, "read", err)
+}
+
+// readFrame reads one frame of at most limit bytes from r. It returns
+// io.EOF if r ends before the frame starts, io.ErrUnexpectedEOF if it ends
+// inside, and ErrFrameTooLarge, without reading on, for a longer frame.
+func readFrame(r io.Reader, limit int) ([]byte, error) {
 	var hdr [frameHeaderLen]byte
-	if _, err := io.ReadFull(s.s, hdr[:]); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, io.EOF
-		}
-		return nil, s.ioError(ctx, "read", err)
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return nil, err
 	}
 	n := binary.BigEndian.Uint32(hdr[:])
-	if uint64(n) > uint64(s.limits.MaxFrame) {
-		_ = s.s.Reset()
-		return nil, fmt.Errorf("%w: peer %s announced %d bytes, limit %d", ErrFrameTooLarge, s.Peer(), n, s.limits.MaxFrame)
+	if uint64(n) > uint64(limit) {
+		return nil, fmt.Errorf("%w: %d bytes announced, limit %d", ErrFrameTooLarge, n, limit)
 	}
 	b := make([]byte, n)
-	if _, err := io.ReadFull(s.s, b); err != nil {
-		return nil, s.ioError(ctx, "read", err)
+	if _, err := io.ReadFull(r, b); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
 	}
 	return b, nil
 }
