@@ -1,0 +1,110 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestControlAPI drives a node through its control socket: the same results
+// and the same typed errors as in process, and an owner-only socket.
+func TestControlAPI(t *testing.T) {
+	ctx := ctxT(t)
+	home := newHome(t, "alice")
+	n := open(t, home, false)
+	srv, err := Serve(n, home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	fi, err := os.Stat(filepath.Join(home, SocketName))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("socket mode: %v %v", fi.Mode(), err)
+	}
+	if _, err := Serve(n, home); err == nil {
+		t.Fatal("a second server on the same home started")
+	}
+	c, err := Dial(ctx, home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci, err := c.CreateChannel(ctx, "general")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Send(ctx, "general", "hi"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Messages(ctx, ci.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := n.Messages(ctx, ci.ID, 0)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("messages via socket (-direct +socket):\n%s", diff)
+	}
+	if _, err := c.Send(ctx, "nope", "x"); !errors.Is(err, ErrNoChannel) {
+		t.Errorf("unknown channel via socket: %v", err)
+	}
+	if _, err := c.Join(ctx, "sp1garbage"); !errors.Is(err, ErrBadInvite) {
+		t.Errorf("bad code via socket: %v", err)
+	}
+	st, err := c.Status(ctx)
+	if err != nil || !st.Daemon || st.PeerID != n.PeerID() || len(st.Channels) != 1 {
+		t.Errorf("status = %+v, %v", st, err)
+	}
+}
+
+// TestControlFollow: a follower gets messages sent after it subscribed, and
+// hanging up ends the daemon's side.
+func TestControlFollow(t *testing.T) {
+	ctx := ctxT(t)
+	home := newHome(t, "alice")
+	n := open(t, home, false)
+	srv, err := Serve(n, home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	c, _ := Dial(ctx, home)
+	if _, err := c.CreateChannel(ctx, "general"); err != nil {
+		t.Fatal(err)
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	got := make(chan Message, 4)
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Follow(fctx, "general", func(m Message) error { got <- m; return nil })
+	}()
+	// Send until the follower has subscribed and seen one: no fixed sleep.
+	var m Message
+	for received := false; !received; {
+		if _, err := n.Send(ctx, "general", "ping"); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case m = <-got:
+			received = true
+		case <-ctx.Done():
+			t.Fatal("follower received nothing")
+		default:
+		}
+	}
+	if m.Text != "ping" || m.AuthorName != "alice" {
+		t.Errorf("followed %+v", m)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Follow ended with %v", err)
+	}
+}
+
+func TestDialNoDaemon(t *testing.T) {
+	if _, err := Dial(context.Background(), t.TempDir()); !errors.Is(err, ErrNoDaemon) {
+		t.Fatalf("Dial: %v, want ErrNoDaemon", err)
+	}
+}
