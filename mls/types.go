@@ -3,6 +3,8 @@ package mls
 import (
 	"time"
 
+	"github.com/spacepanda/spacepanda/mls/internal/cipher"
+
 	"github.com/spacepanda/spacepanda/mls/internal/schedule"
 	"github.com/spacepanda/spacepanda/mls/internal/wire"
 )
@@ -215,3 +217,6 @@ type Member struct {
 	Credential   Credential
 	SignatureKey []byte
 }
+
+// cipherSuite looks up a suite's implementation.
+func cipherSuite(cs CipherSuite) (*cipher.Suite, error) { return cipher.Lookup(uint16(cs)) }

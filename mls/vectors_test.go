@@ -93,7 +93,25 @@ func runPassive(t *testing.T, c *passiveCase) {
 // roundTrip marshals g and restores it, checking that the bytes are stable.
 func roundTrip(t testing.TB, g *Group, cfg Config) *Group {
 	t.Helper()
-	return g
+	b, err := g.MarshalBinary()
+	if err != nil {
+		t.Fatalf("marshal: %v", err)
+	}
+	h, err := UnmarshalGroup(b, cfg)
+	if err != nil {
+		t.Fatalf("unmarshal: %v", err)
+	}
+	b2, err := h.MarshalBinary()
+	if err != nil {
+		t.Fatalf("marshal restored: %v", err)
+	}
+	if !bytes.Equal(b, b2) {
+		t.Fatalf("restored group marshals to different bytes")
+	}
+	if !bytes.Equal(h.EpochAuthenticator(), g.EpochAuthenticator()) || h.Epoch() != g.Epoch() {
+		t.Fatalf("restored group differs")
+	}
+	return h
 }
 
 // padHPKE left-pads an ECDSA-curve HPKE scalar that the vectors encode
