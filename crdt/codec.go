@@ -336,7 +336,7 @@ func (d *decoder) fields(e *Event) {
 // textField names the text field of kind k and its bound.
 func textField(k Kind) (string, int) {
 	switch k {
-	case KindCreate, KindRename:
+	case KindCreate, KindRename, KindProfile:
 		return "name", MaxNameLen
 	case KindTopic:
 		return "topic", MaxTopicLen

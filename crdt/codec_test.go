@@ -31,6 +31,7 @@ func samples() []Event {
 		setRole("alice", 7, 2012, "bob", RoleAdmin),
 		inviteCreate("alice", 8, 2013, h, 99_000, 5),
 		inviteRevoke("alice", 9, 2014, h),
+		profile("carol", 4, 2015, "Carol C."),
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -130,6 +131,8 @@ func (s *sim) act(n *simNode) {
 		s.emit(n, Event{Kind: KindRename, Text: fmt.Sprintf("name%d", len(s.all))}, gated)
 	case r < 69:
 		s.emit(n, Event{Kind: KindTopic, Text: fmt.Sprintf("topic%d", len(s.all))}, gated)
+	case r < 71:
+		s.emit(n, Event{Kind: KindProfile, Text: fmt.Sprintf("%s as %d", n.name, len(s.all))}, gated)
 	case r < 76:
 		s.role(n, gated)
 	case r < 82:
@@ -222,6 +225,9 @@ func dump(t testing.TB, s *State, now int64) string {
 		fmt.Fprintf(&b, "%+v\n", m)
 	}
 	fmt.Fprintf(&b, "%+v\n%+v\n%+v\n", s.Members(), s.Metadata(), s.Invites(now))
+	for _, a := range slices.Sorted(maps.Keys(s.authors)) {
+		fmt.Fprintf(&b, "%s=%q ", a, s.DisplayName(a))
+	}
 	fmt.Fprintf(&b, "%v\n", s.Version())
 	return b.String()
 }

@@ -69,11 +69,12 @@ const (
 	KindSetRole                      // set Member's role
 	KindInviteCreate                 // record an invite
 	KindInviteRevoke                 // revoke an invite
+	KindProfile                      // set the author's display name
 	kindEnd
 )
 
 var kindNames = [...]string{"", "create", "post", "edit", "delete", "react", "unreact",
-	"rename", "topic", "joined", "left", "removed", "set-role", "invite-create", "invite-revoke"}
+	"rename", "topic", "joined", "left", "removed", "set-role", "invite-create", "invite-revoke", "profile"}
 
 func (k Kind) String() string {
 	if k < kindEnd {
@@ -146,6 +147,7 @@ const (
 //	SetRole       Member, Role
 //	InviteCreate  Invite, Expires, MaxUses
 //	InviteRevoke  Invite
+//	Profile       Text (the author's display name)
 //
 // Other fields must be zero. Events are values; the package never keeps a
 // reference to a caller's Tags slice.
@@ -198,7 +200,7 @@ func (e *Event) validateHeader() error {
 // validateFields checks the fields kind e.Kind uses.
 func (e *Event) validateFields() error {
 	switch e.Kind {
-	case KindCreate, KindRename:
+	case KindCreate, KindRename, KindProfile:
 		return checkText("name", e.Text, MaxNameLen, false)
 	case KindTopic:
 		return checkText("topic", e.Text, MaxTopicLen, true)
@@ -274,6 +276,7 @@ var kindFields = [kindEnd]uint8{
 	KindSetRole:      fMember | fRole,
 	KindInviteCreate: fInvite | fExpiry,
 	KindInviteRevoke: fInvite,
+	KindProfile:      fText,
 }
 
 func checkIdentity(field, s string) error {

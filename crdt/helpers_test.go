@@ -152,3 +152,9 @@ func eachOrder(t *testing.T, evs []Event, check func(t *testing.T, s *State)) {
 		t.Run(fmt.Sprintf("order%d", i), func(t *testing.T) { check(t, s) })
 	}
 }
+
+func profile(a string, seq uint64, wall int64, name string) Event {
+	e := at(a, seq, wall, KindProfile)
+	e.Text = name
+	return e
+}

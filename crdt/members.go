@@ -9,6 +9,7 @@ import (
 // Member is a current member of the channel.
 type Member struct {
 	ID     string
+	Name   string // display name (Profile); empty when never set
 	Role   Role
 	Joined Time   // time of the Create or Joined event that admitted them
 	Epoch  uint64 // MLS epoch of that commit
@@ -27,7 +28,7 @@ func (s *State) Members() []Member {
 	c := s.controls()
 	out := make([]Member, 0, len(c.members))
 	for id, m := range c.members {
-		out = append(out, Member{ID: id, Role: m.role, Joined: m.joined.Time, Epoch: m.epoch})
+		out = append(out, Member{ID: id, Name: c.names[id], Role: m.role, Joined: m.joined.Time, Epoch: m.epoch})
 	}
 	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
 	return out
@@ -35,6 +36,10 @@ func (s *State) Members() []Member {
 
 // Role returns m's current role; RoleNone when m is not a member.
 func (s *State) Role(m string) Role { return s.controls().role(m) }
+
+// DisplayName returns the display name m last set while a member (last
+// writer wins by total order), also after m left; empty when never set.
+func (s *State) DisplayName(m string) string { return s.controls().names[m] }
 
 // Metadata returns the channel's name, topic and creator.
 func (s *State) Metadata() Metadata {
