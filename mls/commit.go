@@ -165,7 +165,12 @@ func (pv *provisional) createPath(random io.Reader, want bool) (*tree.Path, *wir
 		k, err := pruneKeys(pv.tree, g.keys)
 		return nil, nil, k, err
 	}
-	tmpl := *g.tree.Leaf(tree.LeafIndex(pv.committer))
+	var tmpl wire.LeafNode
+	if pv.template != nil {
+		tmpl = *pv.template
+	} else {
+		tmpl = *g.tree.Leaf(tree.LeafIndex(pv.committer))
+	}
 	pv.noteChange(pv.committer)
 	p, err := pv.tree.GeneratePath(random, tree.LeafIndex(pv.committer), &tmpl, g.gc.GroupID, g.signer)
 	if err != nil {

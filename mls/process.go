@@ -459,6 +459,9 @@ func (pv *provisional) provisionalContext() ([]byte, error) {
 // initSecret returns the init_secret the new epoch derives from: the old
 // one, or the ExternalInit's (§8.3).
 func (pv *provisional) initSecret() ([]byte, error) {
+	if pv.initOverride != nil {
+		return pv.initOverride, nil
+	}
 	if pv.extInit == nil {
 		return pv.g.ep.init, nil
 	}

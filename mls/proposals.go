@@ -49,6 +49,11 @@ type provisional struct {
 	extInit *wire.ExternalInit
 	reinit  *wire.ReInit
 
+	// initOverride is the init_secret of an external commit being
+	// created (§8.3); template is the external joiner's leaf.
+	initOverride []byte
+	template     *wire.LeafNode
+
 	selfRemoved bool
 	selfUpdate  *updateKey // this member's Update, committed by another
 	needPath    bool
@@ -225,7 +230,7 @@ func (p *provisional) applyUpdate(sender LeafIndex, ln *wire.LeafNode) error {
 	if err := p.checkUniqueKeys(ln, sender); err != nil {
 		return err
 	}
-	if sender == p.g.OwnLeaf() && !p.external {
+	if !p.external && sender == p.g.OwnLeaf() {
 		i := slices.IndexFunc(p.g.updates, func(u updateKey) bool { return bytes.Equal(u.pub, ln.EncryptionKey) })
 		if i < 0 {
 			return fmt.Errorf("%w: an Update of this member that it did not send", ErrInvalidProposal)
@@ -268,7 +273,7 @@ func (p *provisional) applyRemove(i LeafIndex) error {
 		return fmt.Errorf("%w: Remove of blank leaf %d", ErrInvalidProposal, i)
 	}
 	p.removed = append(p.removed, memberOf(i, ln))
-	if i == p.g.OwnLeaf() && !p.external {
+	if !p.external && i == p.g.OwnLeaf() {
 		p.selfRemoved = true
 	}
 	p.noteChange(i)
