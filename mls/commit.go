@@ -57,7 +57,7 @@ type CommitOptions struct {
 type CommitOutput struct {
 	Commit      []byte // MLSMessage (PublicMessage)
 	Welcome     []byte // MLSMessage (Welcome); nil if nobody is added
-	RatchetTree []byte // ratchet_tree contents of the new epoch
+	RatchetTree []byte // ratchet_tree contents of the new epoch, if Welcome is set
 	Result      *CommitApplied
 }
 
@@ -135,10 +135,10 @@ func (g *Group) finishCommit(random io.Reader, pv *provisional, pors []wire.Prop
 	}
 	out := &CommitOutput{Commit: msg, Result: pv.result(next, ac)}
 	out.Result.Own = true
-	if out.RatchetTree, err = next.tree.Encode(); err != nil {
-		return nil, err
-	}
 	if len(pv.added) > 0 {
+		if out.RatchetTree, err = next.tree.Encode(); err != nil {
+			return nil, err
+		}
 		if out.Welcome, err = next.welcome(random, pv, path, secrets, ac.Auth.ConfirmationTag, opts); err != nil {
 			return nil, err
 		}
