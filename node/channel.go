@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
+	"sync/atomic"
+	"time"
 
 	"github.com/spacepanda/spacepanda/crdt"
 	"github.com/spacepanda/spacepanda/store"
@@ -18,10 +19,11 @@ const snapshotEvery = 128
 // channel is the handle on one channel's owner loop. Everything that reads or
 // changes the channel's state runs as a request on the loop.
 type channel struct {
-	id   string
-	reqs chan func(*chanState)
-	quit <-chan struct{} // closed when the node closes
-	done chan struct{}   // closed when the loop has returned
+	id    string
+	reqs  chan func(*chanState)
+	quit  <-chan struct{} // closed when the node closes
+	done  chan struct{}   // closed when the loop has returned
+	epoch atomic.Uint64   // the group's epoch, for the topic validator
 }
 
 // do runs fn on the channel's loop and returns its error. It honours ctx
@@ -61,20 +63,33 @@ func (c *channel) loop(s *chanState) {
 type channelMeta struct {
 	Version int               `json:"v"`
 	Names   map[string]string `json:"names,omitempty"` // peer ID -> display name
+	Removed bool              `json:"removed,omitempty"`
 }
 
 // chanState is a channel's state. Only the channel's loop touches it.
 type chanState struct {
 	n            *Node
+	c            *channel
 	id           string
 	meta         channelMeta
 	crdt         *crdt.State
 	clock        *crdt.Clock
-	group        group // nil while the build has no MLS
+	group        group
+	stored       []byte // the group state on disk
+	prevState    []byte // the state of the epoch before the last commit
+	commitHash   []byte // hash of the commit that made the current epoch
 	lastSeq      uint64
 	lastEventSeq uint64
 	sinceSnap    int
 	outbox       []store.OutboxItem
+	future       []envelope // messages of epochs not reached yet
+	syncing      bool // a catch-up request is in flight
+	needSync     bool // a gap was seen: ask peers for the log
+	syncRounds   int  // catch-up rounds left after a join or restart
+	lastSync     time.Time
+	commits      map[uint64]commitInfo
+	branch       []crdt.Event // our events sent since the last commit
+	flushErr     error // why the outbox is not empty, after the last flush
 	subs         map[int]chan Message
 	nextSub      int
 }
@@ -84,7 +99,7 @@ type chanState struct {
 func restoreState(n *Node, cs store.ChannelState) (*chanState, error) {
 	s := &chanState{n: n, id: string(cs.ID), crdt: crdt.New(), subs: map[int]chan Message{}}
 	if err := json.Unmarshal(cs.Meta, &s.meta); err != nil {
-		return nil, fmt.Errorf("node: channel %s metadata: %w", cs.ID, err)
+		return nil, fmt.Errorf("node: channel %x metadata: %w", cs.ID, err)
 	}
 	if cs.Snapshot != nil {
 		st, err := crdt.Restore(cs.Snapshot.Data)
@@ -98,30 +113,39 @@ func restoreState(n *Node, cs store.ChannelState) (*chanState, error) {
 		if err := e.UnmarshalBinary(ev.Data); err != nil {
 			return nil, fmt.Errorf("node: channel %s event %d: %w", cs.ID, ev.Seq, err)
 		}
-		if err := s.crdt.Apply(e); err != nil && !errors.Is(err, crdt.ErrDuplicate) {
+		if err := s.crdt.Apply(e); err != nil && !errors.Is(err, crdt.ErrDuplicate) && !errors.Is(err, crdt.ErrConflict) {
 			return nil, fmt.Errorf("node: channel %s event %d: %w", cs.ID, ev.Seq, err)
 		}
 	}
 	s.sinceSnap = len(cs.Events)
 	s.clock = crdt.NewClock(s.crdt.MaxTime())
 	s.lastSeq, s.lastEventSeq, s.outbox = cs.LastSeq, cs.LastEventSeq, cs.Outbox
-	if cs.Group != nil {
-		g, err := n.eng.Load(cs.Group)
-		if err != nil {
-			return nil, fmt.Errorf("node: channel %s group: %w", cs.ID, err)
-		}
-		s.group = g
+	if cs.Group == nil {
+		return nil, fmt.Errorf("node: channel %s has no group state", cs.ID)
+	}
+	g, err := n.eng.Load(cs.Group)
+	if err != nil {
+		return nil, fmt.Errorf("node: channel %s group: %w", cs.ID, err)
+	}
+	s.group, s.stored = g, cs.Group
+	s.needSync, s.syncRounds = true, syncRounds // catch up on what was sent while we were away
+	if k := len(cs.PastEpochs); k > 0 && cs.PastEpochs[k-1].Epoch+1 == g.Epoch() {
+		s.prevState = cs.PastEpochs[k-1].Data
 	}
 	return s, nil
 }
 
 // info summarises the channel.
 func (s *chanState) info() ChannelInfo {
-	ci := ChannelInfo{ID: s.id, Name: s.crdt.Metadata().Name, Members: len(s.crdt.Members())}
-	if s.group != nil {
-		ci.Epoch, ci.Encrypted = s.group.Epoch(), true
+	return ChannelInfo{ID: s.id, Name: s.crdt.Metadata().Name, Members: len(s.crdt.Members()),
+		Epoch: s.group.Epoch(), Encrypted: true}
+}
+
+// publishEpoch tells the topic validator the group's epoch.
+func (s *chanState) publishEpoch() {
+	if s.c != nil {
+		s.c.epoch.Store(s.group.Epoch())
 	}
-	return ci
 }
 
 // name returns a member's display name, or "" when unknown.
@@ -132,81 +156,33 @@ func (s *chanState) name(peerID string) string {
 	return s.meta.Names[peerID]
 }
 
+// setName records a member's display name; it reports a change.
+func (s *chanState) setName(peerID, name string) bool {
+	if name == "" || peerID == s.n.id.peerID || s.meta.Names[peerID] == name {
+		return false
+	}
+	if s.meta.Names == nil {
+		s.meta.Names = map[string]string{}
+	}
+	s.meta.Names[peerID] = name
+	return true
+}
+
 // metaBytes encodes the metadata for PutChannel.
 func (s *chanState) metaBytes() []byte {
 	b, _ := json.Marshal(s.meta) // a struct of strings always encodes
 	return b
 }
 
-// applyLocal authors e as this node: assigns its ID and time, checks it
-// against the channel's rules, stores it (event, MLS message, new group state
-// and outbox item in one synced batch), applies it, and publishes it.
-func (s *chanState) applyLocal(ctx context.Context, e crdt.Event) (crdt.Event, SendResult, error) {
-	e.ID = s.crdt.Next(s.n.id.peerID)
-	e.Time = s.clock.Now(s.n.nowMs())
-	if err := s.crdt.Check(e); err != nil {
-		return e, SendResult{}, crdtError(err)
-	}
-	b, item, err := s.localBatch(e)
-	if err != nil {
-		return e, SendResult{}, err
-	}
-	if err := s.n.db.Apply(ctx, b); err != nil {
-		return e, SendResult{}, fmt.Errorf("node: store: %w", err)
-	}
-	s.commitApplied(e, b)
-	s.outbox = append(s.outbox, item)
-	res := SendResult{ID: messageID(e.ID)}
-	res.Queued, res.Reason = s.deliver(ctx, item)
-	s.maybeSnapshot(ctx)
-	return e, res, nil
-}
-
-// localBatch builds the batch of a local event. Without an MLS group the
-// outbox item holds the event for a later build to encrypt: it never leaves
-// the node in the clear.
-func (s *chanState) localBatch(e crdt.Event) (*store.Batch, store.OutboxItem, error) {
-	bin, err := e.MarshalBinary()
-	if err != nil {
-		return nil, store.OutboxItem{}, fmt.Errorf("%w: %v", ErrInvalidInput, err)
-	}
-	b := &store.Batch{}
-	b.PutEvent(store.ChannelID(s.id), store.Event{Seq: s.lastEventSeq + 1, Data: bin})
-	item := store.OutboxItem{Seq: s.nextOutboxSeq(), Data: append([]byte{outboxPlain}, bin...)}
-	if s.group != nil {
-		payload, err := e.MarshalPayload()
-		if err != nil {
-			return nil, item, fmt.Errorf("%w: %v", ErrInvalidInput, err)
-		}
-		msg, err := s.group.Encrypt(payload)
-		if err != nil {
-			return nil, item, fmt.Errorf("node: encrypt: %w", err)
-		}
-		if err := s.putGroup(b); err != nil {
-			return nil, item, err
-		}
-		b.Append(store.ChannelID(s.id), store.Entry{Seq: s.lastSeq + 1, Epoch: s.group.Epoch(), Data: msg})
-		item.Data = append([]byte{outboxSealed}, msg...)
-	}
-	b.PutOutbox(store.ChannelID(s.id), item)
-	return b, item, nil
-}
-
-// putGroup adds the group's current state to b.
-func (s *chanState) putGroup(b *store.Batch) error {
+// putGroup adds the group's current state to b and returns it.
+func (s *chanState) putGroup(b *store.Batch) ([]byte, error) {
 	st, err := s.group.Marshal()
 	if err != nil {
-		return fmt.Errorf("node: group state: %w", err)
+		return nil, fmt.Errorf("node: group state: %w", err)
 	}
 	b.SetGroup(store.ChannelID(s.id), s.group.Epoch(), st)
-	return nil
+	return st, nil
 }
-
-// Outbox item kinds: the first byte of OutboxItem.Data.
-const (
-	outboxPlain  = 0 // a CRDT event waiting for an MLS group; never published
-	outboxSealed = 1 // an MLSMessage ready to publish
-)
 
 func (s *chanState) nextOutboxSeq() uint64 {
 	if len(s.outbox) == 0 {
@@ -215,15 +191,12 @@ func (s *chanState) nextOutboxSeq() uint64 {
 	return s.outbox[len(s.outbox)-1].Seq + 1
 }
 
-// commitApplied updates the in-memory state after b is durable.
-func (s *chanState) commitApplied(e crdt.Event, b *store.Batch) {
+// commitApplied applies a stored event to the in-memory state.
+func (s *chanState) commitApplied(e crdt.Event) {
 	if err := s.crdt.Apply(e); err != nil && !errors.Is(err, crdt.ErrDuplicate) {
 		s.n.log.Warn("apply stored event", "channel", s.id, "err", err)
 	}
 	s.lastEventSeq++
-	if s.group != nil && b != nil {
-		s.lastSeq++
-	}
 	s.sinceSnap++
 	s.notify(e)
 }
@@ -242,41 +215,22 @@ func (s *chanState) maybeSnapshot(ctx context.Context) {
 	s.sinceSnap = 0
 }
 
-// deliver publishes an outbox item and removes it once a member received it.
-// It reports whether the item stays queued, and why.
-func (s *chanState) deliver(ctx context.Context, it store.OutboxItem) (queued bool, reason string) {
-	if len(it.Data) == 0 || it.Data[0] != outboxSealed {
-		return true, "no MLS group: " + ErrMLSUnavailable.Error()
-	}
-	if err := s.n.publish(ctx, s.id, it.Data[1:]); err != nil {
-		return true, err.Error()
-	}
-	b := &store.Batch{}
-	b.DeleteOutbox(store.ChannelID(s.id), it.Seq)
-	if err := s.n.db.Apply(ctx, b); err != nil {
-		s.n.log.Warn("outbox delete", "channel", s.id, "err", err)
-		return false, ""
-	}
-	s.dropOutbox(it.Seq)
-	return false, ""
-}
-
-func (s *chanState) dropOutbox(seq uint64) {
-	for i, it := range s.outbox {
-		if it.Seq == seq {
-			s.outbox = append(s.outbox[:i:i], s.outbox[i+1:]...)
-			return
+// flushOutbox publishes the queued messages in order and removes each once
+// published. It stops at the first that cannot go out, and returns why.
+func (s *chanState) flushOutbox(ctx context.Context) error {
+	for len(s.outbox) > 0 {
+		it := s.outbox[0]
+		if err := s.n.publish(ctx, s.id, it.Data); err != nil {
+			return err
 		}
-	}
-}
-
-// flushOutbox tries to deliver every queued item, oldest first.
-func (s *chanState) flushOutbox(ctx context.Context) {
-	for _, it := range append([]store.OutboxItem(nil), s.outbox...) {
-		if q, _ := s.deliver(ctx, it); q {
-			return
+		b := &store.Batch{}
+		b.DeleteOutbox(store.ChannelID(s.id), it.Seq)
+		if err := s.n.db.Apply(ctx, b); err != nil {
+			return fmt.Errorf("node: store: %w", err)
 		}
+		s.outbox = s.outbox[1:]
 	}
+	return nil
 }
 
 // notify tells followers about the message e concerns.
@@ -332,5 +286,3 @@ func crdtError(err error) error {
 	}
 	return fmt.Errorf("node: %w", err)
 }
-
-var _ = slog.LevelInfo

@@ -18,7 +18,8 @@ import (
 // joinRequest is what a joiner sends on JoinProtocol (JSON, one frame).
 // The invite secret travels inside the code, over libp2p's authenticated and
 // encrypted stream, to a member who checks it against the hash the channel
-// recorded: possession of the secret is the proof.
+// recorded: possession of the secret is the proof. The key package's
+// credential must name the peer that opened the stream.
 type joinRequest struct {
 	Version    int    `json:"v"`
 	Code       string `json:"code"`
@@ -64,7 +65,7 @@ func (n *Node) Invite(ctx context.Context, channel string, opts InviteOptions) (
 	}
 	err = c.do(ctx, func(s *chanState) error {
 		e := crdt.Event{Kind: crdt.KindInviteCreate, Invite: crdt.HashInvite(inv.secret), Expires: expires, MaxUses: uint32(opts.Uses)}
-		_, _, err := s.applyLocal(ctx, e)
+		_, err := s.authorLocal(ctx, e)
 		return err
 	})
 	if err != nil {
@@ -93,12 +94,9 @@ func (n *Node) Join(ctx context.Context, code string) (ChannelInfo, error) {
 		return ChannelInfo{}, ErrOffline
 	}
 	kp, _, bundle, err := n.eng.NewKeyPackage()
-	if err != nil && !errors.Is(err, ErrMLSUnavailable) {
+	if err != nil {
 		return ChannelInfo{}, fmt.Errorf("node: key package: %w", err)
 	}
-	// Without MLS the request still goes out with no key package, so that
-	// the member's verdict on the invite (revoked, used up, unknown) reaches
-	// the user; the member then answers ErrMLSUnavailable and admits no one.
 	req, _ := json.Marshal(joinRequest{Version: 1, Code: strings.TrimSpace(code), Name: n.id.name, KeyPackage: kp})
 	resp, err := n.askMembers(ctx, inv, id, req)
 	if err != nil {
@@ -108,34 +106,31 @@ func (n *Node) Join(ctx context.Context, code string) (ChannelInfo, error) {
 }
 
 // askMembers sends the join request to the inviter, then to the members the
-// DHT lists, and returns the first admission.
+// DHT lists, and returns the first admission. A member's refusal is final.
 func (n *Node) askMembers(ctx context.Context, inv invite, id string, req []byte) (joinResponse, error) {
-	cands := []p2p.PeerInfo{{ID: p2p.PeerID(inv.inviter), Addrs: inv.addrs}}
-	lookup, cancel := context.WithTimeout(ctx, 5*time.Second)
+	resp, err := n.askMember(ctx, p2p.PeerInfo{ID: p2p.PeerID(inv.inviter), Addrs: inv.addrs}, req)
+	if !errors.Is(err, ErrUnreachable) {
+		return resp, err
+	}
+	lookup, cancel := context.WithTimeout(ctx, 10*time.Second)
 	found, _ := n.host.FindPeers(lookup, rendezvousOf(id), 8)
 	cancel()
-	cands = append(cands, found...)
-	var last error = ErrUnreachable
-	for _, p := range cands {
-		resp, err := n.askMember(ctx, p, req)
-		if err == nil {
-			return resp, nil
-		}
-		last = err
-		if !errors.Is(err, ErrUnreachable) {
-			return joinResponse{}, err // a member's verdict on the invite is final
+	for _, p := range found {
+		resp, err2 := n.askMember(ctx, p, req)
+		if !errors.Is(err2, ErrUnreachable) {
+			return resp, err2
 		}
 	}
-	return joinResponse{}, last
+	return joinResponse{}, err
 }
 
 func (n *Node) askMember(ctx context.Context, p p2p.PeerInfo, req []byte) (joinResponse, error) {
-	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	if err := n.host.Connect(dctx, p); err != nil {
 		return joinResponse{}, fmt.Errorf("%w: %s: %v", ErrUnreachable, p.ID, err)
 	}
-	raw, err := n.host.Request(dctx, p.ID, JoinProtocol, req, p2p.Limits{MaxFrame: 4 << 20})
+	raw, err := n.host.Request(dctx, p.ID, JoinProtocol, req, p2p.Limits{MaxFrame: 8 << 20})
 	var re *p2p.RemoteError
 	if errors.As(err, &re) {
 		return joinResponse{}, remoteError(re.Message)
@@ -164,19 +159,25 @@ func (n *Node) finishJoin(ctx context.Context, id string, resp joinResponse, bun
 		return ChannelInfo{}, fmt.Errorf("%w: history: %v", ErrProtocol, err)
 	}
 	s := &chanState{n: n, id: id, crdt: st, clock: crdt.NewClock(st.MaxTime()), group: g,
-		subs: map[int]chan Message{}, meta: channelMeta{Version: 1, Names: resp.Names}}
+		subs: map[int]chan Message{}, meta: channelMeta{Version: 1}, needSync: true, syncRounds: syncRounds}
+	for p, name := range resp.Names {
+		if checkName(name) == nil {
+			s.setName(p, name)
+		}
+	}
 	b := &store.Batch{}
 	b.PutChannel(store.ChannelID(id), s.metaBytes())
-	if err := s.putGroup(b); err != nil {
+	if s.stored, err = s.putGroup(b); err != nil {
 		return ChannelInfo{}, err
 	}
 	b.PutSnapshot(store.ChannelID(id), store.Snapshot{Data: resp.History})
 	if err := n.db.Apply(ctx, b); err != nil {
 		return ChannelInfo{}, fmt.Errorf("node: store: %w", err)
 	}
-	n.startChannel(s)
-	n.watch(ctx, s)
-	return s.info(), nil
+	info := s.info()
+	c := n.startChannel(s)
+	n.watch(ctx, c)
+	return info, nil
 }
 
 // serveJoin answers a join request: check the code and the invite's state in
@@ -197,90 +198,171 @@ func (n *Node) serveJoin(ctx context.Context, from p2p.PeerID, raw []byte) ([]by
 	}
 	var resp []byte
 	err = c.do(ctx, func(s *chanState) error {
-		resp, err = s.admit(ctx, from, req, inv)
+		resp, err = s.admit(ctx, from.String(), req, inv)
 		return err
 	})
 	return resp, coded(err)
 }
 
-// admit runs on the channel's loop.
-func (s *chanState) admit(ctx context.Context, from p2p.PeerID, req joinRequest, inv invite) ([]byte, error) {
-	if _, err := s.crdt.Invite(crdt.HashInvite(inv.secret), s.n.nowMs()); err != nil {
-		return nil, crdtError(err)
+// admit runs on the channel's loop: every check first, then the Add commit
+// and the Joined event that mirrors it, stored and published in one step.
+func (s *chanState) admit(ctx context.Context, from string, req joinRequest, inv invite) ([]byte, error) {
+	if s.meta.Removed || !s.group.Active() {
+		return nil, errRemoved
 	}
-	if s.crdt.Role(from.String()) != crdt.RoleNone {
+	if s.crdt.Role(from) != crdt.RoleNone {
 		return nil, fmt.Errorf("%w: %s", ErrAlreadyMember, from)
 	}
-	if s.group == nil || len(req.KeyPackage) == 0 {
-		return nil, ErrMLSUnavailable
+	e := crdt.Event{ID: s.crdt.Next(s.n.id.peerID), Time: s.clock.Now(s.n.nowMs()), Kind: crdt.KindJoined,
+		Member: from, Epoch: s.group.Epoch() + 1, Invite: crdt.HashInvite(inv.secret)}
+	if _, err := s.crdt.Invite(e.Invite, s.n.nowMs()); err != nil {
+		return nil, crdtError(err)
 	}
-	return nil, fmt.Errorf("%w: admission commit", ErrMLSUnavailable)
-}
-
-// serveSync answers a member's request for the log entries it missed.
-func (n *Node) serveSync(ctx context.Context, from p2p.PeerID, raw []byte) ([]byte, error) {
-	var req struct {
-		Channel string `json:"channel"`
-		From    uint64 `json:"from"`
+	if err := s.crdt.Check(e); err != nil {
+		return nil, crdtError(err)
 	}
-	if err := json.Unmarshal(raw, &req); err != nil {
-		return nil, codedf(ErrProtocol, "malformed sync request")
-	}
-	c := n.channel(req.Channel)
-	if c == nil {
-		return nil, codedf(ErrNoChannel, "unknown channel")
-	}
-	var member bool
-	if err := c.do(ctx, func(s *chanState) error { member = s.crdt.Role(from.String()) != crdt.RoleNone; return nil }); err != nil {
-		return nil, coded(err)
-	}
-	if !member {
-		return nil, codedf(ErrForbidden, "not a member")
-	}
-	entries, err := n.db.Log(ctx, store.ChannelID(req.Channel), req.From, 1024)
+	epoch := s.group.Epoch()
+	commit, welcome, tree, err := s.group.Add(req.KeyPackage)
 	if err != nil {
-		return nil, codedf(ErrProtocol, "log unavailable")
+		s.rollback()
+		return nil, fmt.Errorf("%w: key package refused: %v", ErrProtocol, err)
 	}
-	return json.Marshal(entries)
+	if !containsMember(s.group.Members(), from) {
+		s.rollback()
+		return nil, fmt.Errorf("%w: the key package's credential does not name %s", ErrProtocol, from)
+	}
+	named := checkName(req.Name) == nil && s.setName(from, req.Name)
+	if err := s.run(ctx, step{commit: commit, commitEpoch: epoch, events: []crdt.Event{e}, metaChanged: named}); err != nil {
+		return nil, err
+	}
+	s.recordCommit(epoch+1, commitInfo{committer: s.n.id.peerID, added: []string{from}})
+	names := map[string]string{s.n.id.peerID: s.n.id.name}
+	for p, nm := range s.meta.Names {
+		names[p] = nm
+	}
+	return json.Marshal(joinResponse{Version: 1, Channel: s.id, Welcome: welcome, Tree: tree, History: s.crdt.Snapshot(), Names: names})
 }
 
-// RemoveMember commits the removal of a member (owners and admins).
+func containsMember(ms []string, m string) bool {
+	for _, x := range ms {
+		if x == m {
+			return true
+		}
+	}
+	return false
+}
+
+// RemoveMember commits the removal of a member (owners remove anyone,
+// admins plain members). The commit rotates the group's keys: the removed
+// member reads nothing sent afterwards.
 func (n *Node) RemoveMember(ctx context.Context, channel, member string) error {
 	c, err := n.resolve(ctx, channel)
 	if err != nil {
 		return err
 	}
 	return c.do(ctx, func(s *chanState) error {
+		if s.meta.Removed || !s.group.Active() {
+			return errRemoved
+		}
 		m, err := s.findMember(member)
 		if err != nil {
 			return err
 		}
-		e := crdt.Event{ID: s.crdt.Next(n.id.peerID), Time: s.clock.Now(n.nowMs()), Kind: crdt.KindRemoved, Member: m}
-		if s.group != nil {
-			e.Epoch = s.group.Epoch() + 1
-		}
+		e := crdt.Event{ID: s.crdt.Next(n.id.peerID), Time: s.clock.Now(n.nowMs()), Kind: crdt.KindRemoved,
+			Member: m, Epoch: s.group.Epoch() + 1}
 		if err := s.crdt.Check(e); err != nil {
 			return crdtError(err)
 		}
-		if s.group == nil {
-			return ErrMLSUnavailable
+		epoch := s.group.Epoch()
+		commit, err := s.group.Remove(m)
+		if err != nil {
+			s.rollback()
+			return fmt.Errorf("node: remove commit: %w", err)
 		}
-		return fmt.Errorf("%w: remove commit", ErrMLSUnavailable)
+		if err := s.run(ctx, step{commit: commit, commitEpoch: epoch, events: []crdt.Event{e}}); err != nil {
+			return err
+		}
+		s.recordCommit(epoch+1, commitInfo{committer: n.id.peerID, removed: []string{m}})
+		return nil
 	})
 }
 
-// Leave leaves the channel: a Remove of ourselves, committed by a member.
+// Leave proposes our own removal; the first member (by peer ID) to receive
+// it commits it, and any member commits it before sending. The channel's
+// history stays readable here; nothing sent afterwards is.
 func (n *Node) Leave(ctx context.Context, channel string) error {
 	c, err := n.resolve(ctx, channel)
 	if err != nil {
 		return err
 	}
 	return c.do(ctx, func(s *chanState) error {
-		if s.group == nil {
-			return ErrMLSUnavailable
+		if s.meta.Removed || !s.group.Active() {
+			return errRemoved
 		}
-		return fmt.Errorf("%w: leave", ErrMLSUnavailable)
+		if len(s.group.Members()) == 1 {
+			return s.markRemoved(ctx)
+		}
+		prop, err := s.group.Leave()
+		if err != nil {
+			s.rollback()
+			return fmt.Errorf("node: leave: %w", err)
+		}
+		env := envelope{epoch: s.group.Epoch(), msg: prop}.encode()
+		if err := s.n.publish(ctx, s.id, env); err != nil {
+			s.rollback()
+			return fmt.Errorf("node: leave: %w", err)
+		}
+		return s.markRemoved(ctx)
 	})
+}
+
+// markRemoved records that we are out of the channel.
+func (s *chanState) markRemoved(ctx context.Context) error {
+	s.meta.Removed = true
+	b := &store.Batch{}
+	b.PutChannel(store.ChannelID(s.id), s.metaBytes())
+	if err := s.n.db.Apply(ctx, b); err != nil {
+		s.meta.Removed = false
+		return fmt.Errorf("node: store: %w", err)
+	}
+	return nil
+}
+
+// maybeCommitProposals commits the epoch's proposals (a leaver's Remove)
+// when this node is the designated committer: the member with the smallest
+// peer ID other than the proposer.
+func (s *chanState) maybeCommitProposals(ctx context.Context, proposer string) {
+	first := ""
+	for _, m := range s.group.Members() {
+		if m != proposer && (first == "" || m < first) {
+			first = m
+		}
+	}
+	if first != s.n.id.peerID {
+		return
+	}
+	var events []crdt.Event
+	if proposer != "" {
+		e := crdt.Event{ID: s.crdt.Next(s.n.id.peerID), Time: s.clock.Now(s.n.nowMs()), Kind: crdt.KindLeft,
+			Member: proposer, Epoch: s.group.Epoch() + 1}
+		if s.crdt.Check(e) == nil {
+			events = append(events, e)
+		}
+	}
+	epoch := s.group.Epoch()
+	commit, err := s.group.CommitPending()
+	if err != nil {
+		s.rollback()
+		s.n.log.Warn("commit proposals", "channel", s.id, "err", err)
+		return
+	}
+	if err := s.run(ctx, step{commit: commit, commitEpoch: epoch, events: events}); err != nil {
+		s.n.log.Warn("commit proposals", "channel", s.id, "err", err)
+		return
+	}
+	if proposer != "" {
+		s.recordCommit(epoch+1, commitInfo{committer: s.n.id.peerID, removed: []string{proposer}})
+	}
 }
 
 // findMember resolves a peer ID, unique prefix or unique display name.
@@ -307,28 +389,6 @@ func (s *chanState) findMember(ref string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%w: %q", ErrNoMember, ref)
-}
-
-// receiveEvent applies the CRDT event of an application message, authored
-// by the MLS sender, and stores it with the log entry b already holds.
-func (s *chanState) receiveEvent(ctx context.Context, b *store.Batch, res processed) error {
-	e, err := crdt.UnmarshalPayload(res.Sender, res.Application)
-	if err != nil {
-		return fmt.Errorf("%w: event: %v", ErrProtocol, err)
-	}
-	bin, err := e.MarshalBinary()
-	if err != nil {
-		return fmt.Errorf("%w: event: %v", ErrProtocol, err)
-	}
-	b.PutEvent(store.ChannelID(s.id), store.Event{Seq: s.lastEventSeq + 1, Data: bin})
-	if err := s.n.db.Apply(ctx, b); err != nil {
-		return fmt.Errorf("node: store: %w", err)
-	}
-	s.lastSeq++
-	_ = s.clock.Observe(e.Time, s.n.nowMs()) // a far-future time is applied but not followed
-	s.commitApplied(e, nil)
-	s.maybeSnapshot(ctx)
-	return nil
 }
 
 // coded formats err for a peer as "[code] message", so that the asking

@@ -21,6 +21,11 @@ const (
 	envelopeVersion = 1
 	// maxEnvelope bounds a gossip message.
 	maxEnvelope = 256 << 10
+	// pastEpochWindow is how many epochs back a message may be and still
+	// be worth processing (mls keeps 3 past epochs' secrets by default).
+	pastEpochWindow = 3
+	// retryEvery is how often queued messages are tried again.
+	retryEvery = 500 * time.Millisecond
 )
 
 // topicOf derives a channel's gossip topic from its ID by hashing, so that
@@ -36,8 +41,8 @@ func rendezvousOf(channelID string) []byte {
 	return h[:]
 }
 
-// startNetwork starts the libp2p host, the stream handlers, and the topic of
-// every channel that has an MLS group.
+// startNetwork starts the libp2p host, the stream handlers, the topic of
+// every channel, and the goroutine that retries the outbox and catches up.
 func (n *Node) startNetwork(ctx context.Context) error {
 	h, err := p2p.New(ctx, p2p.Config{PrivateKey: n.id.key, ListenAddrs: n.cfg.Listen, Bootstrap: n.cfg.Bootstrap,
 		DisableMDNS: n.cfg.DisableMDNS, DisableNATPortMap: n.cfg.DisableMDNS, Logger: n.log})
@@ -45,7 +50,7 @@ func (n *Node) startNetwork(ctx context.Context) error {
 		return fmt.Errorf("node: network: %w", err)
 	}
 	n.host = h
-	lim := p2p.Limits{MaxFrame: 4 << 20, Timeout: 30 * time.Second}
+	lim := p2p.Limits{MaxFrame: 8 << 20, Timeout: 30 * time.Second}
 	if err := h.HandleRequest(JoinProtocol, lim, n.serveJoin); err != nil {
 		return fmt.Errorf("node: network: %w", err)
 	}
@@ -54,15 +59,35 @@ func (n *Node) startNetwork(ctx context.Context) error {
 	}
 	n.rememberAddrs(ctx)
 	for _, c := range n.channelList() {
-		var enc bool
-		if err := c.do(ctx, func(s *chanState) error { enc = s.group != nil; return nil }); err != nil {
-			return err
+		n.watch(ctx, c)
+	}
+	n.wg.Add(1)
+	go n.retryLoop()
+	return nil
+}
+
+// retryLoop delivers queued messages and catches up with peers, for every
+// channel, until the node closes.
+func (n *Node) retryLoop() {
+	defer n.wg.Done()
+	t := time.NewTicker(retryEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-t.C:
 		}
-		if enc {
-			n.subscribe(ctx, c)
+		for _, c := range n.channelList() {
+			c.do(n.ctx, func(s *chanState) error { //nolint:errcheck // best effort; retried next tick
+				if len(s.outbox) > 0 {
+					s.flushErr = s.flushOutbox(n.ctx)
+				}
+				s.maybeCatchUp()
+				return nil
+			})
 		}
 	}
-	return nil
 }
 
 // rememberAddrs records our own addresses in the store, so that an invite
@@ -97,21 +122,14 @@ func (n *Node) ownAddrs(ctx context.Context) []string {
 	return nil
 }
 
-// watch subscribes a new channel's topic when the node is online and the
-// channel has a group.
-func (n *Node) watch(ctx context.Context, s *chanState) {
-	if n.host == nil || s.group == nil {
+// watch joins the channel's topic when the node is online, advertises its
+// rendezvous key and starts the goroutine that hands accepted messages to
+// the channel's loop.
+func (n *Node) watch(ctx context.Context, c *channel) {
+	if n.host == nil {
 		return
 	}
-	if c := n.channel(s.id); c != nil {
-		n.subscribe(ctx, c)
-	}
-}
-
-// subscribe joins the channel's topic, advertises its rendezvous key and
-// starts the goroutine that hands accepted messages to the channel's loop.
-func (n *Node) subscribe(ctx context.Context, c *channel) {
-	sub, err := n.host.Subscribe(ctx, topicOf(c.id), n.validate)
+	sub, err := n.host.Subscribe(ctx, topicOf(c.id), n.validator(c))
 	if err != nil {
 		n.log.Warn("subscribe", "channel", c.id, "err", err)
 		return
@@ -122,6 +140,7 @@ func (n *Node) subscribe(ctx context.Context, c *channel) {
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
+		defer sub.Close()
 		n.readTopic(c, sub)
 	}()
 }
@@ -129,37 +148,48 @@ func (n *Node) subscribe(ctx context.Context, c *channel) {
 // readTopic hands every accepted message to the channel's loop until the
 // subscription or the node closes.
 func (n *Node) readTopic(c *channel, sub *p2p.Subscription) {
-	ctx := n.ctx
 	for {
-		m, err := sub.Next(ctx)
+		m, err := sub.Next(n.ctx)
 		if err != nil {
 			return
 		}
 		if m.Local {
 			continue
 		}
-		if err := c.do(ctx, func(s *chanState) error { return s.receive(ctx, m.Data[1:]) }); err != nil && ctx.Err() == nil {
+		env, err := decodeEnvelope(m.Data)
+		if err != nil {
+			continue // the validator let it through only if it decodes
+		}
+		err = c.do(n.ctx, func(s *chanState) error { return s.receive(n.ctx, env) })
+		if err != nil && n.ctx.Err() == nil {
 			n.log.Info("message dropped", "channel", c.id, "from", m.From, "err", err)
 		}
 	}
 }
 
-// validate is the topic validator: cheap checks only (size, envelope
-// version). Cryptographic authentication happens in the channel's loop, which
-// drops what MLS refuses without changing state.
-func (n *Node) validate(_ context.Context, _ p2p.PeerID, data []byte) p2p.Verdict {
-	switch {
-	case len(data) < 2 || len(data) > maxEnvelope:
-		return p2p.Reject
-	case data[0] != envelopeVersion:
-		return p2p.Ignore // a newer peer: not misbehaviour
+// validator returns the channel topic's validator: cheap checks only. A
+// message that does not decode is rejected (the sender misbehaved); one for
+// an epoch older than the window is ignored (stale, an honest peer may
+// forward it). MLS authenticates the rest in the channel's loop.
+func (n *Node) validator(c *channel) p2p.Validator {
+	return func(_ context.Context, _ p2p.PeerID, data []byte) p2p.Verdict {
+		env, err := decodeEnvelope(data)
+		if err != nil {
+			if len(data) > 0 && data[0] != envelopeVersion {
+				return p2p.Ignore // a newer version: not misbehaviour
+			}
+			return p2p.Reject
+		}
+		if env.epoch+pastEpochWindow < c.epoch.Load() {
+			return p2p.Ignore
+		}
+		return p2p.Accept
 	}
-	return p2p.Accept
 }
 
-// publish sends an MLS message on the channel's topic. It fails with
+// publish sends an envelope on the channel's topic. It fails with
 // ErrOffline without a network and ErrUnreachable when no member listens.
-func (n *Node) publish(ctx context.Context, channelID string, msg []byte) error {
+func (n *Node) publish(ctx context.Context, channelID string, env []byte) error {
 	if n.host == nil {
 		return ErrOffline
 	}
@@ -167,33 +197,8 @@ func (n *Node) publish(ctx context.Context, channelID string, msg []byte) error 
 	if len(n.host.TopicPeers(topic)) == 0 {
 		return ErrUnreachable
 	}
-	if err := n.host.Publish(ctx, topic, append([]byte{envelopeVersion}, msg...)); err != nil {
+	if err := n.host.Publish(ctx, topic, env); err != nil {
 		return fmt.Errorf("node: publish: %w", err)
 	}
 	return nil
-}
-
-// receive processes an MLS message from the topic: decrypt and verify,
-// apply the CRDT event it carries, and store both in one synced batch.
-func (s *chanState) receive(ctx context.Context, msg []byte) error {
-	if s.group == nil {
-		return ErrMLSUnavailable
-	}
-	res, err := s.group.Process(msg)
-	if err != nil {
-		return fmt.Errorf("node: mls: %w", err)
-	}
-	b := &store.Batch{}
-	if err := s.putGroup(b); err != nil {
-		return err
-	}
-	b.Append(store.ChannelID(s.id), store.Entry{Seq: s.lastSeq + 1, Epoch: s.group.Epoch(), Data: msg})
-	if res.Application == nil {
-		if err := s.n.db.Apply(ctx, b); err != nil {
-			return fmt.Errorf("node: store: %w", err)
-		}
-		s.lastSeq++
-		return nil
-	}
-	return s.receiveEvent(ctx, b, res)
 }

@@ -99,7 +99,7 @@ func openWith(ctx context.Context, cfg Config, db Store) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger, db: db, id: id, eng: newEngine(id.key), quit: make(chan struct{})}
+	n := &Node{cfg: cfg, log: cfg.Logger, db: db, id: id, eng: newEngine(id.key, id.peerID, cfg.Now), quit: make(chan struct{})}
 	n.mu.channels = map[string]*channel{}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	if err := n.restore(ctx); err != nil {
@@ -134,6 +134,8 @@ func (n *Node) restore(ctx context.Context) error {
 // startChannel starts the owner loop of s and registers it.
 func (n *Node) startChannel(s *chanState) *channel {
 	c := &channel{id: s.id, reqs: make(chan func(*chanState)), quit: n.quit, done: make(chan struct{})}
+	s.c = c
+	s.publishEpoch()
 	n.mu.Lock()
 	n.mu.channels[s.id] = c
 	n.mu.Unlock()

@@ -45,9 +45,8 @@ func (n *Node) Peers(ctx context.Context) ([]PeerInfo, error) {
 }
 
 // CreateChannel creates a channel whose only member, and owner, is this
-// node: a new MLS group and a CRDT whose first event is Create. The ID is
-// random. Without the mls group API the channel is created without a group
-// (ChannelInfo.Encrypted false): usable locally, its messages queued.
+// node: a new MLS group with a random ID and a CRDT whose first event is
+// Create, stored in one batch.
 func (n *Node) CreateChannel(ctx context.Context, name string) (ChannelInfo, error) {
 	if err := checkName(name); err != nil {
 		return ChannelInfo{}, err
@@ -56,47 +55,34 @@ func (n *Node) CreateChannel(ctx context.Context, name string) (ChannelInfo, err
 	if _, err := rand.Read(raw); err != nil {
 		return ChannelInfo{}, fmt.Errorf("node: channel ID: %w", err)
 	}
-	s := &chanState{n: n, id: hex.EncodeToString(raw), crdt: crdt.New(), clock: crdt.NewClock(crdt.Time{}),
-		subs: map[int]chan Message{}, meta: channelMeta{Version: 1}}
 	g, err := n.eng.NewGroup(raw)
-	switch {
-	case err == nil:
-		s.group = g
-	case err != ErrMLSUnavailable:
+	if err != nil {
 		return ChannelInfo{}, fmt.Errorf("node: new group: %w", err)
 	}
+	s := &chanState{n: n, id: hex.EncodeToString(raw), crdt: crdt.New(), clock: crdt.NewClock(crdt.Time{}),
+		subs: map[int]chan Message{}, meta: channelMeta{Version: 1}, group: g}
 	e := crdt.Event{ID: s.crdt.Next(n.id.peerID), Time: s.clock.Now(n.nowMs()), Kind: crdt.KindCreate, Text: name}
 	if err := s.crdt.Check(e); err != nil {
 		return ChannelInfo{}, crdtError(err)
 	}
-	b, err := s.createBatch(e)
-	if err != nil {
-		return ChannelInfo{}, err
-	}
-	if err := n.db.Apply(ctx, b); err != nil {
-		return ChannelInfo{}, fmt.Errorf("node: store: %w", err)
-	}
-	s.commitApplied(e, nil)
-	n.startChannel(s)
-	n.watch(ctx, s)
-	return s.info(), nil
-}
-
-// createBatch holds the new channel's metadata, group state and Create event.
-func (s *chanState) createBatch(e crdt.Event) (*store.Batch, error) {
 	bin, err := e.MarshalBinary()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidInput, err)
+		return ChannelInfo{}, fmt.Errorf("%w: %v", ErrInvalidInput, err)
 	}
 	b := &store.Batch{}
 	b.PutChannel(store.ChannelID(s.id), s.metaBytes())
-	if s.group != nil {
-		if err := s.putGroup(b); err != nil {
-			return nil, err
-		}
+	if s.stored, err = s.putGroup(b); err != nil {
+		return ChannelInfo{}, err
 	}
 	b.PutEvent(store.ChannelID(s.id), store.Event{Seq: 1, Data: bin})
-	return b, nil
+	if err := n.db.Apply(ctx, b); err != nil {
+		return ChannelInfo{}, fmt.Errorf("node: store: %w", err)
+	}
+	s.commitApplied(e)
+	info := s.info()
+	c := n.startChannel(s)
+	n.watch(ctx, c)
+	return info, nil
 }
 
 // Channels lists the channels, by ID.
@@ -141,9 +127,18 @@ func (n *Node) Send(ctx context.Context, channel, text string) (SendResult, erro
 	}
 	var res SendResult
 	err = c.do(ctx, func(s *chanState) error {
-		_, r, err := s.applyLocal(ctx, crdt.Event{Kind: crdt.KindPost, Text: text})
-		res = r
-		return err
+		e, err := s.authorLocal(ctx, crdt.Event{Kind: crdt.KindPost, Text: text})
+		if err != nil {
+			return err
+		}
+		res = SendResult{ID: messageID(e.ID)}
+		if len(s.outbox) > 0 {
+			res.Queued, res.Reason = true, "no member reachable yet"
+			if s.flushErr != nil {
+				res.Reason = s.flushErr.Error()
+			}
+		}
+		return nil
 	})
 	return res, err
 }
@@ -199,7 +194,7 @@ func (n *Node) author(ctx context.Context, channel string, build func(*chanState
 		if err != nil {
 			return err
 		}
-		_, _, err = s.applyLocal(ctx, e)
+		_, err = s.authorLocal(ctx, e)
 		return err
 	})
 }

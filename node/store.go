@@ -29,9 +29,12 @@ type Store interface {
 
 // Committer applies one protocol step's writes atomically. Apply returns nil
 // only once the whole batch is durable: publish or acknowledge nothing
-// before it returns.
+// before it returns. ApplyNoWait lets one channel loop keep several batches
+// in one fsync: it returns once the batch is ordered after every earlier
+// one, and the batch may be acknowledged only when Pending.Wait returns nil.
 type Committer interface {
 	Apply(ctx context.Context, b *store.Batch) error
+	ApplyNoWait(ctx context.Context, b *store.Batch) (*store.Pending, error)
 }
 
 // ChannelReader reads channels. Channels and Channel cost per channel, not

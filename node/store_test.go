@@ -39,8 +39,17 @@ func TestStoreImplementations(t *testing.T) {
 			if err := s.Apply(ctx, b); err != nil {
 				t.Fatal(err)
 			}
+			b = &store.Batch{}
+			b.Append("general", store.Entry{Seq: 2, Epoch: 1, Data: []byte("msg2")})
+			p, err := s.ApplyNoWait(ctx, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Wait(); err != nil {
+				t.Fatal(err)
+			}
 			chans, err := s.Channels(ctx)
-			if err != nil || len(chans) != 1 || chans[0].LastSeq != 1 || string(chans[0].Group) != "state" ||
+			if err != nil || len(chans) != 1 || chans[0].LastSeq != 2 || string(chans[0].Group) != "state" ||
 				len(chans[0].Outbox) != 1 {
 				t.Errorf("Channels = %+v, %v", chans, err)
 			}

@@ -1,0 +1,208 @@
+package node
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/spacepanda/spacepanda/crdt"
+	"github.com/spacepanda/spacepanda/mls"
+	"github.com/spacepanda/spacepanda/store"
+)
+
+// Gossip envelope, version 1 (docs/protocol.md, "Envelope"):
+//
+//	0x01 ‖ epoch (uint64 big-endian) ‖ MLSMessage
+//
+// The epoch lets the topic validator ignore stale messages without touching
+// MLS; MLS authenticates everything, the epoch included.
+type envelope struct {
+	epoch uint64
+	msg   []byte
+}
+
+const envelopeHeader = 9
+
+func (e envelope) encode() []byte {
+	b := make([]byte, envelopeHeader, envelopeHeader+len(e.msg))
+	b[0] = envelopeVersion
+	binary.BigEndian.PutUint64(b[1:], e.epoch)
+	return append(b, e.msg...)
+}
+
+func decodeEnvelope(b []byte) (envelope, error) {
+	if len(b) <= envelopeHeader || len(b) > maxEnvelope || b[0] != envelopeVersion {
+		return envelope{}, fmt.Errorf("%w: bad envelope", ErrProtocol)
+	}
+	return envelope{epoch: binary.BigEndian.Uint64(b[1:envelopeHeader]), msg: b[envelopeHeader:]}, nil
+}
+
+// Application plaintext, version 1: what an MLS PrivateMessage carries.
+//
+//	0x01 ‖ u8 len ‖ sender display name ‖ crdt event payload (without author)
+//
+// The author of the event is the MLS sender, never a field of the payload.
+func sealEvent(name string, e crdt.Event) ([]byte, error) {
+	payload, err := e.MarshalPayload()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidInput, err)
+	}
+	b := append([]byte{1, byte(len(name))}, name...)
+	return append(b, payload...), nil
+}
+
+func openEvent(sender string, b []byte) (name string, e crdt.Event, err error) {
+	if len(b) < 2 || b[0] != 1 || len(b) < 2+int(b[1]) {
+		return "", e, fmt.Errorf("%w: bad application plaintext", ErrProtocol)
+	}
+	name = string(b[2 : 2+int(b[1])])
+	if checkName(name) != nil {
+		name = ""
+	}
+	e, err = crdt.UnmarshalPayload(sender, b[2+int(b[1]):])
+	if err != nil {
+		return "", e, fmt.Errorf("%w: event: %v", ErrProtocol, err)
+	}
+	return name, e, nil
+}
+
+// step is one local protocol step: an own commit (already merged into the
+// group) and local events to encrypt in the epoch that follows it.
+type step struct {
+	commit      []byte
+	commitEpoch uint64 // the epoch the commit was made in
+	events      []crdt.Event
+	metaChanged bool
+	resend      bool // events already stored and applied: only re-encrypt
+}
+
+// run stores the step (group state, log entries, events, outbox items and
+// the state of the epoch left, in one synced batch), applies it to the
+// in-memory state, and publishes the outbox. On a store failure the group
+// is reloaded from its last stored state, so memory never runs ahead of disk.
+func (s *chanState) run(ctx context.Context, st step) error {
+	b, items, seq, state, err := s.stepBatch(st)
+	if err == nil {
+		err = s.n.db.Apply(ctx, b)
+		if err != nil {
+			err = fmt.Errorf("node: store: %w", err)
+		}
+	}
+	if err != nil {
+		s.rollback()
+		return err
+	}
+	prev := s.stored
+	s.lastSeq, s.stored = seq, state
+	s.publishEpoch()
+	if st.commit != nil {
+		s.prevState, s.commitHash, s.branch = prev, hashOf(st.commit), nil
+	}
+	s.branch = append(s.branch, st.events...)
+	for _, e := range st.events {
+		if !st.resend {
+			s.commitApplied(e)
+		}
+	}
+	s.outbox = append(s.outbox, items...)
+	s.flushErr = s.flushOutbox(ctx)
+	s.maybeSnapshot(ctx)
+	return nil
+}
+
+// stepBatch builds the batch of a step and its outbox items.
+func (s *chanState) stepBatch(st step) (b *store.Batch, items []store.OutboxItem, seq uint64, state []byte, err error) {
+	b = &store.Batch{}
+	id := store.ChannelID(s.id)
+	seq, out := s.lastSeq, s.nextOutboxSeq()
+	queue := func(epoch uint64, msg []byte) {
+		seq++
+		b.Append(id, store.Entry{Seq: seq, Epoch: epoch, Data: msg})
+		it := store.OutboxItem{Seq: out, Data: envelope{epoch: epoch, msg: msg}.encode()}
+		out++
+		b.PutOutbox(id, it)
+		items = append(items, it)
+	}
+	if st.commit != nil {
+		b.PutPastEpoch(id, store.EpochState{Epoch: st.commitEpoch, Data: s.stored})
+		b.DeletePastEpochsBelow(id, st.commitEpoch)
+		queue(st.commitEpoch, st.commit)
+	}
+	for i, e := range st.events {
+		bin, err := e.MarshalBinary()
+		if err != nil {
+			return nil, nil, 0, nil, fmt.Errorf("%w: %v", ErrInvalidInput, err)
+		}
+		if !st.resend {
+			b.PutEvent(id, store.Event{Seq: s.lastEventSeq + uint64(i) + 1, Data: bin})
+		}
+		pt, err := sealEvent(s.n.id.name, e)
+		if err != nil {
+			return nil, nil, 0, nil, err
+		}
+		msg, err := s.group.Encrypt(pt)
+		if err != nil {
+			return nil, nil, 0, nil, fmt.Errorf("node: encrypt: %w", err)
+		}
+		queue(s.group.Epoch(), msg)
+	}
+	if st.metaChanged {
+		b.PutChannel(id, s.metaBytes())
+	}
+	state, err = s.putGroup(b)
+	return b, items, seq, state, err
+}
+
+// rollback reloads the group from the last stored state after a failed step.
+func (s *chanState) rollback() {
+	if s.stored == nil {
+		return
+	}
+	g, err := s.n.eng.Load(s.stored)
+	if err != nil {
+		s.n.log.Error("reload group after failed step", "channel", s.id, "err", err)
+		return
+	}
+	s.group = g
+}
+
+func hashOf(b []byte) []byte {
+	h := sha256.Sum256(b)
+	return h[:]
+}
+
+// errRemoved: this node was removed from the channel (or left it).
+var errRemoved = fmt.Errorf("%w: you are no longer a member of this channel", ErrForbidden)
+
+// authorLocal assigns e its ID and time, checks it, and runs it as a step,
+// committing pending proposals first when MLS requires it.
+func (s *chanState) authorLocal(ctx context.Context, e crdt.Event) (crdt.Event, error) {
+	if s.meta.Removed || s.group == nil || !s.group.Active() {
+		return e, errRemoved
+	}
+	e.ID = s.crdt.Next(s.n.id.peerID)
+	e.Time = s.clock.Now(s.n.nowMs())
+	if err := s.crdt.Check(e); err != nil {
+		return e, crdtError(err)
+	}
+	err := s.run(ctx, step{events: []crdt.Event{e}})
+	if !errors.Is(err, mls.ErrProposalsPending) {
+		return e, err
+	}
+	// A member who has proposals of the epoch (a leaver's Remove) must
+	// commit them before sending (RFC 9420 §12.4).
+	epoch := s.group.Epoch()
+	commit, err := s.group.CommitPending()
+	if err != nil {
+		s.rollback()
+		return e, fmt.Errorf("node: commit pending proposals: %w", err)
+	}
+	return e, s.run(ctx, step{commit: commit, commitEpoch: epoch, events: []crdt.Event{e}})
+}
+
+// runResend re-encrypts events of a losing branch in the current epoch.
+func (s *chanState) runResend(ctx context.Context, events []crdt.Event) error {
+	return s.run(ctx, step{events: events, resend: true})
+}

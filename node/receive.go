@@ -1,0 +1,229 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/spacepanda/spacepanda/crdt"
+	"github.com/spacepanda/spacepanda/store"
+)
+
+// maxFuture bounds the messages kept for epochs not reached yet.
+const maxFuture = 1024
+
+// commitInfo is what a processed commit did, to check the membership events
+// that mirror it (docs/crdt.md, "Trust model").
+type commitInfo struct {
+	committer string
+	added     []string
+	removed   []string
+}
+
+// receive processes an envelope from the topic or from a sync: MLS
+// decrypts and verifies it, the CRDT applies the event it carries, and the
+// log entry, event and new group state are stored in one synced batch.
+// Stale and duplicate messages are dropped without error.
+func (s *chanState) receive(ctx context.Context, env envelope) error {
+	if s.meta.Removed || !s.group.Active() {
+		return nil
+	}
+	cur := s.group.Epoch()
+	if env.epoch > cur {
+		s.buffer(env)
+		return nil
+	}
+	res, err := s.group.Process(env.msg)
+	if err != nil {
+		if verdictOf(err) != verdictIgnore {
+			return fmt.Errorf("node: mls: %w", err)
+		}
+		if env.epoch+1 == cur {
+			return s.maybeSwitchBranch(ctx, env)
+		}
+		return nil
+	}
+	return s.accept(ctx, env, res, cur)
+}
+
+// accept stores and applies a processed message.
+func (s *chanState) accept(ctx context.Context, env envelope, res processed, prevEpoch uint64) error {
+	id := store.ChannelID(s.id)
+	b := &store.Batch{}
+	b.Append(id, store.Entry{Seq: s.lastSeq + 1, Epoch: env.epoch, Data: env.msg})
+	var ev *crdt.Event
+	switch {
+	case res.Application != nil:
+		e, err := s.incomingEvent(res, b)
+		if err != nil {
+			s.rollback()
+			return err
+		}
+		ev = e
+	case res.Commit:
+		b.PutPastEpoch(id, store.EpochState{Epoch: prevEpoch, Data: s.stored})
+		b.DeletePastEpochsBelow(id, prevEpoch)
+		if res.SelfRemoved {
+			s.meta.Removed = true
+			b.PutChannel(id, s.metaBytes())
+		}
+	}
+	state, err := s.putGroup(b)
+	if err == nil {
+		err = s.n.db.Apply(ctx, b)
+	}
+	if err != nil {
+		s.rollback()
+		return fmt.Errorf("node: store: %w", err)
+	}
+	prev := s.stored
+	s.lastSeq, s.stored = s.lastSeq+1, state
+	s.publishEpoch()
+	switch {
+	case ev != nil:
+		_ = s.clock.Observe(ev.Time, s.n.nowMs()) // a far-future time is applied, not followed
+		s.commitApplied(*ev)
+		s.maybeSnapshot(ctx)
+	case res.Commit:
+		s.afterCommit(ctx, env, res, prev, prevEpoch)
+	case res.Proposal:
+		s.maybeCommitProposals(ctx, res.Sender)
+	}
+	return nil
+}
+
+// incomingEvent decodes the event of an application message and adds it
+// (and a changed display name) to b. Membership events must mirror a commit
+// this node processed, by its committer; a Create never comes by gossip.
+func (s *chanState) incomingEvent(res processed, b *store.Batch) (*crdt.Event, error) {
+	name, e, err := openEvent(res.Sender, res.Application)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkMirror(e); err != nil {
+		return nil, err
+	}
+	bin, err := e.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrProtocol, err)
+	}
+	b.PutEvent(store.ChannelID(s.id), store.Event{Seq: s.lastEventSeq + 1, Data: bin})
+	if s.setName(res.Sender, name) {
+		b.PutChannel(store.ChannelID(s.id), s.metaBytes())
+	}
+	return &e, nil
+}
+
+// checkMirror refuses membership events that no processed commit backs.
+func (s *chanState) checkMirror(e crdt.Event) error {
+	switch e.Kind {
+	case crdt.KindCreate:
+		return fmt.Errorf("%w: a Create event by gossip", ErrProtocol)
+	case crdt.KindJoined, crdt.KindLeft, crdt.KindRemoved:
+	default:
+		return nil
+	}
+	ci, ok := s.commits[e.Epoch]
+	if !ok || ci.committer != e.ID.Author {
+		return fmt.Errorf("%w: membership event without its commit (epoch %d)", ErrProtocol, e.Epoch)
+	}
+	if e.Kind == crdt.KindJoined && !slices.Contains(ci.added, e.Member) ||
+		e.Kind != crdt.KindJoined && !slices.Contains(ci.removed, e.Member) {
+		return fmt.Errorf("%w: membership event does not match its commit", ErrProtocol)
+	}
+	return nil
+}
+
+// afterCommit records the commit and processes the messages that waited
+// for the new epoch.
+func (s *chanState) afterCommit(ctx context.Context, env envelope, res processed, prev []byte, prevEpoch uint64) {
+	s.prevState, s.commitHash, s.branch = prev, hashOf(env.msg), nil
+	s.recordCommit(prevEpoch+1, commitInfo{committer: res.Sender, added: res.Added, removed: res.Removed})
+	s.drainFuture(ctx)
+}
+
+// recordCommit remembers a commit for checkMirror, keeping the last few.
+func (s *chanState) recordCommit(epoch uint64, ci commitInfo) {
+	if s.commits == nil {
+		s.commits = map[uint64]commitInfo{}
+	}
+	s.commits[epoch] = ci
+	for ep := range s.commits {
+		if ep+16 < epoch {
+			delete(s.commits, ep)
+		}
+	}
+}
+
+// buffer keeps a message of a future epoch until the commit that reaches it
+// arrives (gossip does not preserve order), and asks peers for what is
+// missing.
+func (s *chanState) buffer(env envelope) {
+	if len(s.future) >= maxFuture {
+		s.future = s.future[1:]
+	}
+	s.future = append(s.future, env)
+	s.needSync = true
+}
+
+// drainFuture processes the buffered messages the group can now read.
+func (s *chanState) drainFuture(ctx context.Context) {
+	for progress := true; progress; {
+		progress = false
+		rest := s.future[:0:0]
+		for _, env := range s.future {
+			if env.epoch > s.group.Epoch() {
+				rest = append(rest, env)
+				continue
+			}
+			progress = true
+			if err := s.receive(ctx, env); err != nil {
+				s.n.log.Info("buffered message dropped", "channel", s.id, "err", err)
+			}
+		}
+		s.future = rest
+	}
+}
+
+// maybeSwitchBranch applies the commit-conflict rule (docs/protocol.md,
+// "Commit conflicts"): of two commits for one epoch, the one whose
+// MLSMessage has the smaller SHA-256 wins. A commit for the epoch we just
+// left that beats ours takes us back to that epoch's state and onto its
+// branch; our events sent on the losing branch are re-sent.
+func (s *chanState) maybeSwitchBranch(ctx context.Context, env envelope) error {
+	h := hashOf(env.msg)
+	if s.prevState == nil || bytes.Compare(h, s.commitHash) >= 0 {
+		return nil
+	}
+	g, err := s.n.eng.Load(s.prevState)
+	if err != nil {
+		return fmt.Errorf("node: load previous epoch: %w", err)
+	}
+	res, err := g.Process(env.msg)
+	if err != nil || !res.Commit {
+		return nil // not a competing commit: a late message we cannot read
+	}
+	s.n.log.Info("commit conflict: switching to the winning commit", "channel", s.id, "epoch", env.epoch)
+	lost := s.branch
+	s.group, s.stored = g, s.prevState
+	prevEpoch := env.epoch
+	if err := s.accept(ctx, env, res, prevEpoch); err != nil {
+		return err
+	}
+	return s.resend(ctx, lost)
+}
+
+// resend sends again, in the current epoch, the events we authored on a
+// losing branch: same IDs, so replicas that had them drop the duplicates.
+func (s *chanState) resend(ctx context.Context, events []crdt.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	err := s.runResend(ctx, events)
+	if errors.Is(err, ErrProtocol) {
+		return nil
+	}
+	return err
+}

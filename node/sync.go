@@ -1,0 +1,125 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/spacepanda/spacepanda/crdt"
+	"github.com/spacepanda/spacepanda/p2p"
+	"github.com/spacepanda/spacepanda/store"
+)
+
+// syncRequest asks a member for its log entries of the epochs from Epoch on
+// (SyncProtocol). Log sequence numbers are local to each node; epochs are
+// common to the group, so the request names an epoch.
+type syncRequest struct {
+	Channel string `json:"channel"`
+	Epoch   uint64 `json:"epoch"`
+}
+
+const (
+	// maxSyncEntries bounds one sync response.
+	maxSyncEntries = 4096
+	// syncRounds is how many catch-up rounds a channel runs after it is
+	// joined or restored, syncRoundEvery apart: gossip does not deliver
+	// what was published before the mesh included us.
+	syncRounds     = 4
+	syncRoundEvery = 2 * time.Second
+)
+
+// serveSync answers a member's request for the log entries it missed: the
+// MLS messages themselves, which the asker verifies and decrypts as if they
+// came by gossip. Only current members are served.
+func (n *Node) serveSync(ctx context.Context, from p2p.PeerID, raw []byte) ([]byte, error) {
+	var req syncRequest
+	if err := json.Unmarshal(raw, &req); err != nil {
+		return nil, codedf(ErrProtocol, "malformed sync request")
+	}
+	c := n.channel(req.Channel)
+	if c == nil {
+		return nil, codedf(ErrNoChannel, "unknown channel")
+	}
+	var member bool
+	if err := c.do(ctx, func(s *chanState) error { member = s.crdt.Role(from.String()) != crdt.RoleNone; return nil }); err != nil {
+		return nil, coded(err)
+	}
+	if !member {
+		return nil, codedf(ErrForbidden, "not a member")
+	}
+	var out [][]byte
+	for from := uint64(1); len(out) < maxSyncEntries; {
+		page, err := n.db.Log(ctx, store.ChannelID(req.Channel), from, 1024)
+		if err != nil {
+			return nil, codedf(ErrProtocol, "log unavailable")
+		}
+		for _, e := range page {
+			if e.Epoch >= req.Epoch && len(out) < maxSyncEntries {
+				out = append(out, envelope{epoch: e.Epoch, msg: e.Data}.encode())
+			}
+		}
+		if len(page) < 1024 {
+			break
+		}
+		from = page[len(page)-1].Seq + 1
+	}
+	return json.Marshal(out)
+}
+
+// maybeCatchUp starts a catch-up when a gap was seen and none is running.
+// It runs on the channel's loop; the request itself runs in a goroutine and
+// hands the entries back to the loop.
+func (s *chanState) maybeCatchUp() {
+	if s.syncing || s.n.host == nil {
+		return
+	}
+	due := s.needSync || s.syncRounds > 0 && time.Since(s.lastSync) >= syncRoundEvery
+	if !due {
+		return
+	}
+	peers := s.n.host.TopicPeers(topicOf(s.id))
+	if len(peers) == 0 {
+		return
+	}
+	if !s.needSync {
+		s.syncRounds--
+	}
+	s.needSync, s.syncing, s.lastSync = false, true, time.Now()
+	req, _ := json.Marshal(syncRequest{Channel: s.id, Epoch: s.group.Epoch()})
+	c, n := s.c, s.n
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		envs := n.fetchLog(peers, req)
+		c.do(n.ctx, func(s *chanState) error { //nolint:errcheck // ErrClosed at shutdown
+			s.syncing = false
+			for _, e := range envs {
+				env, err := decodeEnvelope(e)
+				if err != nil {
+					continue
+				}
+				if err := s.receive(n.ctx, env); err != nil {
+					n.log.Info("synced message dropped", "channel", s.id, "err", err)
+				}
+			}
+			return nil
+		})
+	}()
+}
+
+// fetchLog asks the peers in turn until one answers.
+func (n *Node) fetchLog(peers []p2p.PeerID, req []byte) [][]byte {
+	for _, p := range peers {
+		ctx, cancel := context.WithTimeout(n.ctx, 15*time.Second)
+		raw, err := n.host.Request(ctx, p, SyncProtocol, req, p2p.Limits{MaxFrame: 8 << 20})
+		cancel()
+		if err != nil {
+			continue
+		}
+		var envs [][]byte
+		if json.Unmarshal(raw, &envs) == nil {
+			return envs
+		}
+	}
+	return nil
+}
