@@ -83,13 +83,13 @@ type chanState struct {
 	sinceSnap    int
 	outbox       []store.OutboxItem
 	future       []envelope // messages of epochs not reached yet
-	syncing      bool // a catch-up request is in flight
-	needSync     bool // a gap was seen: ask peers for the log
-	syncRounds   int  // catch-up rounds left after a join or restart
+	syncing      bool       // a catch-up request is in flight
+	needSync     bool       // a gap was seen: ask peers for the log
+	syncRounds   int        // catch-up rounds left after a join or restart
 	lastSync     time.Time
 	commits      map[uint64]commitInfo
 	branch       []crdt.Event // our events sent since the last commit
-	flushErr     error // why the outbox is not empty, after the last flush
+	flushErr     error        // why the outbox is not empty, after the last flush
 	subs         map[int]chan Message
 	nextSub      int
 }
