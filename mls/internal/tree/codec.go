@@ -80,6 +80,7 @@ func fromRatchetTree(suite *cipher.Suite, rt wire.RatchetTree, offset func(int) 
 		suite:  suite,
 		nodes:  make([]node, 2*width-1),
 		hashes: make([][]byte, 2*width-1),
+		filled: make([]uint32, 2*width-1),
 	}
 	for i, n := range rt {
 		if n == nil {
@@ -91,6 +92,7 @@ func fromRatchetTree(suite *cipher.Suite, rt wire.RatchetTree, offset func(int) 
 		}
 		t.nodes[i] = nd
 	}
+	t.countAll()
 	return t, nil
 }
 
@@ -143,4 +145,19 @@ func (t *Tree) RatchetTree() wire.RatchetTree {
 func (t *Tree) Encode() ([]byte, error) {
 	rt := t.RatchetTree()
 	return tls.Marshal(&rt)
+}
+
+// countAll fills the counts of non-blank nodes, bottom up by level.
+func (t *Tree) countAll() {
+	for x := range t.nodes {
+		if !t.nodes[x].blank() {
+			t.filled[x] = 1
+		}
+	}
+	for level := 1; 1<<level <= len(t.nodes); level++ {
+		for x := 1<<level - 1; x < len(t.nodes); x += 1 << (level + 1) {
+			l, r := children(NodeIndex(x))
+			t.filled[x] += t.filled[l] + t.filled[r]
+		}
+	}
 }

@@ -43,9 +43,7 @@ func (t *Tree) FreeLeaf() (i LeafIndex, ok bool) {
 // keep their indices and their cached hashes.
 func (t *Tree) ensureWidth(i LeafIndex) {
 	for !t.inTree(i) {
-		n := len(t.nodes) + 1
-		t.nodes = append(t.nodes, make([]node, n)...)
-		t.hashes = append(t.hashes, make([][]byte, n)...)
+		t.resize(2*len(t.nodes) + 1)
 	}
 }
 
@@ -106,7 +104,6 @@ func (t *Tree) truncate() {
 				return
 			}
 		}
-		t.nodes = t.nodes[:half:half]
-		t.hashes = t.hashes[:half:half]
+		t.resize(half)
 	}
 }

@@ -100,6 +100,9 @@ func (t *Tree) hasLink(c NodeIndex, unmerged []uint32, ph []byte) bool {
 // parentHashField returns the parent_hash that node x carries: a parent
 // node's, or a leaf's whose leaf_node_source is commit; nil otherwise.
 func (t *Tree) parentHashField(x NodeIndex) []byte {
+	if t.Blank(x) {
+		return nil
+	}
 	n := t.nodes[x]
 	switch {
 	case n.parent != nil:

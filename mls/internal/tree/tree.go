@@ -33,6 +33,7 @@ type Tree struct {
 	suite  *cipher.Suite
 	nodes  []node   // len = 2*leaves - 1
 	hashes [][]byte // tree hash of each node; nil when not yet computed
+	filled []uint32 // number of non-blank nodes in each node's subtree
 }
 
 // node is one entry of the array: a leaf, a parent, or blank (both nil).
@@ -46,7 +47,7 @@ func (n node) blank() bool { return n.leaf == nil && n.parent == nil }
 // New returns a one-leaf tree holding leaf, as the creator of a group builds
 // it (§11).
 func New(suite *cipher.Suite, leaf *wire.LeafNode) *Tree {
-	return &Tree{suite: suite, nodes: []node{{leaf: leaf}}, hashes: make([][]byte, 1)}
+	return &Tree{suite: suite, nodes: []node{{leaf: leaf}}, hashes: make([][]byte, 1), filled: []uint32{1}}
 }
 
 // Suite returns the cipher suite the tree hashes with.
@@ -59,6 +60,7 @@ func (t *Tree) Clone() *Tree {
 		suite:  t.suite,
 		nodes:  append([]node(nil), t.nodes...),
 		hashes: append([][]byte(nil), t.hashes...),
+		filled: append([]uint32(nil), t.filled...),
 	}
 }
 
@@ -129,11 +131,44 @@ func (t *Tree) MemberCount() int {
 // inTree reports whether leaf i is inside the tree.
 func (t *Tree) inTree(i LeafIndex) bool { return uint64(i) < uint64(t.Width()) }
 
-// set stores n at x and invalidates the cached hashes of x and its
-// ancestors.
+// set stores n at x, invalidates the cached hashes of x and its ancestors
+// and updates their counts of non-blank nodes.
 func (t *Tree) set(x NodeIndex, n node) {
+	was, is := !t.nodes[x].blank(), !n.blank()
 	t.nodes[x] = n
 	t.invalidate(x)
+	if was != is {
+		t.count(x, is)
+	}
+}
+
+// count adds (or removes) one non-blank node to the counts of x and its
+// ancestors.
+func (t *Tree) count(x NodeIndex, add bool) {
+	w := t.Width()
+	for p, ok := x, true; ok; p, ok = treemath.Parent(p, w) {
+		if add {
+			t.filled[p]++
+		} else {
+			t.filled[p]--
+		}
+	}
+}
+
+// resize grows the tree with blank nodes, or cuts it, to n nodes. The nodes
+// kept keep their hashes; a new root counts the nodes of the old one.
+func (t *Tree) resize(n int) {
+	if n <= len(t.nodes) {
+		t.nodes, t.hashes, t.filled = t.nodes[:n:n], t.hashes[:n:n], t.filled[:n:n]
+		return
+	}
+	old := t.Root()
+	t.nodes = append(t.nodes, make([]node, n-len(t.nodes))...)
+	t.hashes = append(t.hashes, make([][]byte, n-len(t.hashes))...)
+	t.filled = append(t.filled, make([]uint32, n-len(t.filled))...)
+	for p, ok := treemath.Parent(old, t.Width()); ok; p, ok = treemath.Parent(p, t.Width()) {
+		t.filled[p] = t.filled[old]
+	}
 }
 
 // invalidate forgets the tree hashes of x and its ancestors. It stops at the
@@ -171,7 +206,7 @@ func (t *Tree) Resolution(x NodeIndex) []NodeIndex {
 }
 
 func (t *Tree) appendResolution(dst []NodeIndex, x NodeIndex) []NodeIndex {
-	if uint64(x) >= uint64(len(t.nodes)) {
+	if uint64(x) >= uint64(len(t.nodes)) || t.filled[x] == 0 {
 		return dst
 	}
 	n := t.nodes[x]
@@ -193,16 +228,7 @@ func (t *Tree) appendResolution(dst []NodeIndex, x NodeIndex) []NodeIndex {
 
 // emptyResolution reports whether the resolution of x is empty: whether
 // every node under x is blank.
-func (t *Tree) emptyResolution(x NodeIndex) bool {
-	if !t.nodes[x].blank() {
-		return false
-	}
-	if x.IsLeaf() {
-		return true
-	}
-	l, r := children(x)
-	return t.emptyResolution(l) && t.emptyResolution(r)
-}
+func (t *Tree) emptyResolution(x NodeIndex) bool { return t.filled[x] == 0 }
 
 // copathChild returns the child of parent node p that is not on the path
 // from x to p (x is a descendant of p).

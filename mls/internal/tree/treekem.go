@@ -126,8 +126,7 @@ func pathPublicKeys(p *Path) [][]byte {
 
 // shrink undoes ensureWidth: it cuts the tree back to width leaves.
 func (t *Tree) shrink(width uint32) {
-	n := int(treemath.NodeWidth(width))
-	t.nodes, t.hashes = t.nodes[:n], t.hashes[:n]
+	t.resize(int(treemath.NodeWidth(width)))
 }
 
 // mergePath merges a path into t (§7.5): it blanks the direct path of leaf,

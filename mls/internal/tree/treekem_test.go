@@ -181,6 +181,9 @@ func (g *group) check() {
 	if !bytes.Equal(fresh.TreeHash(), g.tr.TreeHash()) {
 		t.Fatalf("epoch %d: cached tree hash differs from a fresh computation", g.epoch)
 	}
+	if !slices.Equal(fresh.filled, g.tr.filled) {
+		t.Fatalf("epoch %d: cached counts of non-blank nodes differ from a fresh count", g.epoch)
+	}
 	for j, k := range g.privs {
 		if err := g.tr.CheckPrivateKeys(k); err != nil {
 			t.Fatalf("epoch %d: member %d: %v", g.epoch, j, err)
