@@ -1,6 +1,7 @@
 package p2p
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -172,6 +173,7 @@ func (h *Host) wrapValidator(v Validator) pubsub.ValidatorEx {
 // own validator, if subscribed, judges the message first. It returns
 // ErrMessageTooLarge above Config.MaxMessageSize and ErrClosed after Close.
 // A nil error does not mean any peer received the message: see TopicPeers.
+// data is copied; the caller may reuse it.
 func (h *Host) Publish(ctx context.Context, topic string, data []byte) error {
 	if len(data) > h.cfg.MaxMessageSize {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrMessageTooLarge, len(data), h.cfg.MaxMessageSize)
@@ -186,7 +188,9 @@ func (h *Host) Publish(ctx context.Context, topic string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := ts.topic.Publish(ctx, data); err != nil {
+	// pubsub keeps the slice in its caches and queues: give it a copy so
+	// that the caller may reuse data.
+	if err := ts.topic.Publish(ctx, bytes.Clone(data)); err != nil {
 		return fmt.Errorf("p2p: publish on %s: %w", topic, err)
 	}
 	return nil

@@ -150,7 +150,6 @@ func asForger(c *Config) {
 	c.recordValidator = record.NamespacedValidator{recordNamespace: permissive{}}
 }
 
-
 // TestRecordThroughDHT stores a key package record in a small DHT, reads it
 // back from another host, and checks that a forger's record for the same
 // key is refused by the honest hosts.
