@@ -46,6 +46,9 @@ type Group struct {
 	reinit *wire.ReInit
 
 	index *keyIndex
+	// treeRaw caches the encoding of tree for MarshalBinary: the tree
+	// changes once per epoch, the state is saved after every message.
+	treeRaw []byte
 }
 
 // epochSecrets are the secrets of the current epoch that a member keeps

@@ -506,7 +506,7 @@ func (pv *provisional) nextGroup(ac *wire.AuthenticatedContent, keys *tree.Priva
 		return nil, nil, err
 	}
 	next := *g
-	next.tree, next.keys, next.interim = pv.tree, keys, nil
+	next.tree, next.keys, next.interim, next.treeRaw = pv.tree, keys, nil, nil
 	next.gc.Epoch++
 	next.gc.TreeHash = pv.tree.TreeHash()
 	next.gc.ConfirmedTranscriptHash = confirmed

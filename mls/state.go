@@ -31,7 +31,7 @@ func (g *Group) MarshalBinary() ([]byte, error) {
 
 // marshalState writes everything but the version and pending commit.
 func (g *Group) marshalState(w *tls.Writer) {
-	rt, err := g.tree.Encode()
+	rt, err := g.encodedTree()
 	if err != nil {
 		w.Fail(err)
 		return
@@ -57,6 +57,18 @@ func (g *Group) marshalState(w *tls.Writer) {
 		}
 	})
 	g.marshalEpochExtras(w)
+}
+
+// encodedTree returns the ratchet_tree encoding, cached per tree.
+func (g *Group) encodedTree() ([]byte, error) {
+	if g.treeRaw == nil {
+		rt, err := g.tree.Encode()
+		if err != nil {
+			return nil, err
+		}
+		g.treeRaw = rt
+	}
+	return g.treeRaw, nil
 }
 
 // marshalEpochExtras writes the proposals, update keys and status.
