@@ -135,7 +135,8 @@ func senderHasContext(t SenderType) bool {
 
 // FramedContentTBS is RFC 9420 §6.1, the content a FramedContent signature
 // covers. Context is required for member and new_member_commit senders and
-// ignored otherwise. It is encode-only; Version is normally MLS10.
+// ignored otherwise. Content must be non-nil. It is encode-only; Version is
+// normally MLS10.
 type FramedContentTBS struct {
 	Version    ProtocolVersion
 	WireFormat WireFormat
@@ -180,7 +181,8 @@ func (a *AuthenticatedContent) UnmarshalTLS(r *tls.Reader) {
 }
 
 // AuthenticatedContentTBM is RFC 9420 §6.2, the input of a PublicMessage's
-// membership tag. It is encode-only.
+// membership tag. Auth and ContentTBS.Content must be non-nil. It is
+// encode-only.
 type AuthenticatedContentTBM struct {
 	ContentTBS FramedContentTBS
 	Auth       *FramedContentAuthData
@@ -220,7 +222,7 @@ func (m *PublicMessage) UnmarshalTLS(r *tls.Reader) {
 }
 
 // ConfirmedTranscriptHashInput is RFC 9420 §8.2. Content must hold a
-// Commit. It is encode-only.
+// Commit and be non-nil. It is encode-only.
 type ConfirmedTranscriptHashInput struct {
 	WireFormat WireFormat
 	Content    *FramedContent

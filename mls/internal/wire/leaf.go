@@ -71,7 +71,7 @@ func (ln *LeafNode) UnmarshalTLS(r *tls.Reader) {
 
 // LeafNodeTBS is RFC 9420 §7.2: the content a LeafNode's signature covers.
 // GroupID and LeafIndex are written only for the update and commit sources.
-// It is encode-only.
+// LeafNode must be non-nil. It is encode-only.
 type LeafNodeTBS struct {
 	LeafNode  *LeafNode
 	GroupID   []byte
