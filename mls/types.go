@@ -107,6 +107,9 @@ type Config struct {
 	PastEpochs int
 	// MaxSkipped is how many skipped message keys each sender ratchet keeps
 	// for out-of-order delivery (§9.2). Zero means the default, 32.
+	// MaxSkipped and MaxForward take effect from the next epoch: an
+	// epoch's secret tree keeps the window it was created with, also
+	// across MarshalBinary and UnmarshalGroup.
 	MaxSkipped uint32
 	// MaxForward is how far ahead of a sender ratchet a generation may be
 	// (§9.2). Zero means the default, 1024.

@@ -1,0 +1,135 @@
+package mls
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"time"
+)
+
+// TestConcurrentCommits: two members commit in the same epoch; the one
+// delivered first wins, the other's pending commit is discarded, and its
+// late commit is ignored.
+func TestConcurrentCommits(t *testing.T) {
+	tg := newTestGroup(t, X25519_AES128GCM_SHA256_Ed25519, 3)
+	a, b, c := tg.members[0], tg.members[1], tg.members[2]
+	outA, err := a.Commit(tg.rnd, CommitOptions{ForcePath: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Commit(tg.rnd, CommitOptions{}); !errors.Is(err, ErrPendingCommit) {
+		t.Fatalf("second commit while pending: %v", err)
+	}
+	outB, err := b.Commit(tg.rnd, CommitOptions{ForcePath: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a = roundTrip(t, a, tg.cfg) // the pending commit survives a restore
+	for _, g := range []*Group{a, b, c} {
+		res, err := g.ProcessMessage(outB.Commit, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.(*CommitApplied).Own != (g == b) {
+			t.Fatal("Own is wrong")
+		}
+	}
+	if a.PendingCommit() != nil {
+		t.Fatal("losing pending commit kept")
+	}
+	for _, g := range []*Group{a, b, c} {
+		if _, err := g.ProcessMessage(outA.Commit, time.Time{}); VerdictOf(err) != Ignore || !errors.Is(err, ErrStaleEpoch) {
+			t.Fatalf("losing commit: %v", err)
+		}
+	}
+	tg.members = []*Group{a, b, c}
+	tg.agree()
+}
+
+// TestPendingCommitRestoredAndMerged: a commit made, marshalled, restored
+// and merged gives the same epoch as the members that processed it.
+func TestPendingCommitRestoredAndMerged(t *testing.T) {
+	tg := newTestGroup(t, X25519_AES128GCM_SHA256_Ed25519, 3)
+	bs := tg.newBundles(1)
+	out, err := tg.members[0].Commit(tg.rnd, CommitOptions{Adds: []*KeyPackage{bs[0].KeyPackage()}, Removes: []LeafIndex{1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := roundTrip(t, tg.members[0], tg.cfg)
+	res, err := a.MergePendingCommit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Added) != 1 || len(res.Removed) != 1 || res.Removed[0].Index != 1 || !res.Own {
+		t.Fatalf("result %+v", res)
+	}
+	if _, err := a.MergePendingCommit(); !errors.Is(err, ErrNoPendingCommit) {
+		t.Fatalf("second merge: %v", err)
+	}
+	if _, err := tg.members[2].ProcessMessage(out.Commit, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	res2, err := tg.members[1].ProcessMessage(out.Commit, time.Time{})
+	if err != nil || !res2.(*CommitApplied).SelfRemoved || tg.members[1].Active() {
+		t.Fatalf("removed member: %v %+v", err, res2)
+	}
+	j, err := JoinGroup(out.Welcome, bs[0], out.RatchetTree, tg.cfg, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range []*Group{tg.members[2], j} {
+		if !bytes.Equal(g.EpochAuthenticator(), a.EpochAuthenticator()) {
+			t.Fatal("epoch authenticators differ")
+		}
+	}
+	if _, err := tg.members[1].EncryptApplication(tg.rnd, []byte("x"), nil); !errors.Is(err, ErrInactive) {
+		t.Fatalf("removed member sends: %v", err)
+	}
+}
+
+// TestReInit: a committed ReInit ends the group for everyone.
+func TestReInit(t *testing.T) {
+	tg := newTestGroup(t, X25519_AES128GCM_SHA256_Ed25519, 2)
+	p, err := tg.members[1].ProposeReInit([]byte("new-group"), X25519_AES128GCM_SHA256_Ed25519, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tg.members[0].ProcessMessage(p, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := tg.members[0].Commit(tg.rnd, CommitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !out.Result.ReInit {
+		t.Fatal("ReInit not reported")
+	}
+	tg.deliver(out.Commit)
+	for _, g := range tg.members {
+		if g.Active() {
+			t.Fatal("group still active after ReInit")
+		}
+		roundTrip(t, g, tg.cfg)
+	}
+}
+
+// TestCommitRejectsInvalidOwnProposals: Commit validates its own list.
+func TestCommitRejectsInvalidOwnProposals(t *testing.T) {
+	tg := newTestGroup(t, X25519_AES128GCM_SHA256_Ed25519, 2)
+	g := tg.members[0]
+	before, _ := g.MarshalBinary()
+	for _, opts := range []CommitOptions{
+		{Removes: []LeafIndex{0}},
+		{Removes: []LeafIndex{5}},
+		{Removes: []LeafIndex{1, 1}},
+		{PSKs: []PSKRef{{ExternalID: []byte("nope")}}},
+	} {
+		if _, err := g.Commit(tg.rnd, opts); err == nil {
+			t.Fatalf("%+v accepted", opts)
+		}
+	}
+	after, _ := g.MarshalBinary()
+	if !bytes.Equal(before, after) {
+		t.Fatal("state changed")
+	}
+}
