@@ -18,7 +18,8 @@ const snapshotVersion = 1
 func (s *State) Snapshot() []byte {
 	evs := s.ordered()
 	authors, index := s.authorTable(evs)
-	b := append([]byte(snapshotMagic), snapshotVersion)
+	b := make([]byte, 0, 64*len(evs)) // about the size at 100,000 messages
+	b = append(append(b, snapshotMagic...), snapshotVersion)
 	b = binary.AppendUvarint(b, uint64(len(authors)))
 	for _, a := range authors {
 		b = appendString(b, a)
@@ -37,14 +38,32 @@ func (s *State) Snapshot() []byte {
 	return s.appendErasures(b)
 }
 
-// ordered returns every event held, in total order.
+// ordered returns every event held, in total order. Posts and control
+// events are kept sorted already; only edits, deletes and reactions need a
+// sort before the three are merged.
 func (s *State) ordered() []*Event {
-	evs := make([]*Event, 0, len(s.events))
-	for _, e := range s.events {
-		evs = append(evs, e)
+	var rel []*Event
+	for _, r := range s.related {
+		rel = append(rel, r.edits...)
+		rel = append(rel, r.deletes...)
+		rel = append(rel, r.reacts...)
+		rel = append(rel, r.unreacts...)
 	}
-	slices.SortFunc(evs, compareEvents)
-	return evs
+	slices.SortFunc(rel, compareEvents)
+	return mergeOrdered(mergeOrdered(s.timeline.all(), s.control), rel)
+}
+
+// mergeOrdered merges two lists in total order.
+func mergeOrdered(a, b []*Event) []*Event {
+	out := make([]*Event, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if before(a[0], b[0]) {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
 }
 
 // authorTable returns the authors of evs in byte order and their indexes.

@@ -125,3 +125,12 @@ func (t *timeline) at(i int) *Event {
 	}
 	return nil
 }
+
+// all returns every post, in order.
+func (t *timeline) all() []*Event {
+	out := make([]*Event, 0, t.n)
+	for _, ch := range t.chunks {
+		out = append(out, ch...)
+	}
+	return out
+}
