@@ -31,6 +31,8 @@ type DB struct {
 		rekeying   bool
 		dataKey    []byte
 		protection string
+		// pending are the ApplyNoWait batches not yet waited for.
+		pending map[*Pending]struct{}
 	}
 }
 
@@ -42,7 +44,8 @@ func (db *DB) Home() string { return db.home }
 // durable; when it returns an error, the batch may or may not be durable
 // (after a failed sync, reopen the store to know) but is never half
 // applied. An empty batch is a no-op. A batch that records a misuse fails
-// with ErrInvalidBatch and writes nothing.
+// with ErrInvalidBatch and writes nothing. ctx is checked before the commit;
+// a commit in progress is not interrupted.
 func (db *DB) Apply(ctx context.Context, b *Batch) error {
 	ops, err := b.expand(db.retention)
 	if err != nil || len(ops) == 0 {
@@ -110,6 +113,7 @@ func (db *DB) Close() error {
 	db.mu.closed = true
 	clear(db.mu.dataKey)
 	db.mu.Unlock()
+	db.waitPending()
 	db.inflight.Wait()
 	err := db.pdb.Close()
 	if lerr := db.lock.Close(); err == nil {

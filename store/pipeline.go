@@ -19,8 +19,8 @@ type Pending struct {
 }
 
 // Wait blocks until the batch is durable and returns the commit's error.
-// Every Pending must be waited for before the DB is closed: Close waits for
-// it. Later calls return the same result.
+// Later calls return the same result. Close waits for every Pending that no
+// one has waited for.
 func (p *Pending) Wait() error {
 	p.once.Do(func() { p.err = p.wait() })
 	return p.err
@@ -39,35 +39,93 @@ func done(err error) *Pending {
 // batch before it is durable.
 func (db *DB) ApplyNoWait(ctx context.Context, b *Batch) (*Pending, error) {
 	ops, err := b.expand(db.retention)
-	if err != nil || len(ops) == 0 {
-		return done(nil), err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("store: apply: %w", err)
-	}
-	release, err := db.enter()
-	if err != nil {
+	switch {
+	case err != nil:
 		return nil, err
+	case len(ops) == 0:
+		return done(nil), nil
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("store: apply: %w", ctx.Err())
 	}
-	pb := db.pdb.NewBatch()
-	if err := db.fill(pb, ops); err != nil {
-		pb.Close()
-		release()
-		return nil, err
-	}
-	if err := db.pdb.ApplyNoSyncWait(pb, pebble.Sync); err != nil {
-		pb.Close()
-		release()
-		return nil, fmt.Errorf("store: commit: %w", err)
-	}
-	return &Pending{wait: func() error {
+	return db.startPending(ops)
+}
+
+// startPending registers a Pending (so that Close waits for it) and hands
+// ops to Pebble's commit pipeline. Its wait function exists before it is
+// registered, and blocks until the hand-over has finished or failed.
+func (db *DB) startPending(ops []op) (*Pending, error) {
+	var (
+		release  func()
+		pb       *pebble.Batch
+		applyErr error
+		applied  = make(chan struct{})
+	)
+	p := &Pending{wait: func() error {
+		<-applied
+		if applyErr != nil {
+			return applyErr // released when it failed
+		}
 		defer release()
 		defer pb.Close()
 		if err := pb.SyncWait(); err != nil {
 			return fmt.Errorf("store: commit: %w", err)
 		}
 		return nil
-	}}, nil
+	}}
+	release, err := db.enterPending(p)
+	if err != nil {
+		return nil, err
+	}
+	defer close(applied)
+	pb = db.pdb.NewBatch()
+	applyErr = db.fill(pb, ops)
+	if applyErr == nil {
+		applyErr = db.pdb.ApplyNoSyncWait(pb, pebble.Sync)
+	}
+	if applyErr != nil {
+		applyErr = fmt.Errorf("store: commit: %w", applyErr)
+		pb.Close()
+		release()
+		return nil, applyErr
+	}
+	return p, nil
+}
+
+// enterPending is enter for a Pending: in the same critical section it
+// records p for Close to wait for, so that Close never misses one. release
+// undoes both.
+func (db *DB) enterPending(p *Pending) (release func(), err error) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.mu.closed {
+		return nil, ErrClosed
+	}
+	db.inflight.Add(1)
+	if db.mu.pending == nil {
+		db.mu.pending = make(map[*Pending]struct{})
+	}
+	db.mu.pending[p] = struct{}{}
+	return func() { db.forget(p); db.inflight.Done() }, nil
+}
+
+func (db *DB) forget(p *Pending) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	delete(db.mu.pending, p)
+}
+
+// waitPending waits for the Pendings no one has waited for. It is called by
+// Close after no new one can start.
+func (db *DB) waitPending() {
+	db.mu.Lock()
+	ps := make([]*Pending, 0, len(db.mu.pending))
+	for p := range db.mu.pending {
+		ps = append(ps, p)
+	}
+	db.mu.Unlock()
+	for _, p := range ps {
+		p.Wait()
+	}
 }
 
 // ApplyNoWait applies b at once; the returned Pending is already durable as
