@@ -99,6 +99,9 @@ func (k *kem) deriveKeyPair(ikm []byte) (*privateKey, []byte, error) {
 
 // parsePrivate is DeserializePrivateKey of RFC 9180 §7.1.2.
 func (k *kem) parsePrivate(b []byte) (*privateKey, error) {
+	if k.curve != nil && k.curve != ecdh.X25519() {
+		b = leftPad(b, k.nsk) // a NIST scalar written as a minimal integer
+	}
 	if len(b) != k.nsk {
 		return nil, fmt.Errorf("cipher: HPKE private key of %d bytes: %w", len(b), ErrInvalidKey)
 	}

@@ -51,7 +51,7 @@ func (s *Suite) NewSigner(priv []byte) (*Signer, error) {
 		sg.ed448 = ed448.NewKeyFromSeed(priv)
 		sg.pub = sg.ed448.Public().(ed448.PublicKey)
 	default:
-		k, err := ecdsa.ParseRawPrivateKey(s.sig.curve, priv)
+		k, err := ecdsa.ParseRawPrivateKey(s.sig.curve, leftPad(priv, s.sigSeedSize()))
 		if err != nil {
 			return nil, s.keyError("signature private", len(priv))
 		}
@@ -207,4 +207,16 @@ func (s *Suite) cryptoHash() crypto.Hash {
 		return crypto.SHA384
 	}
 	return crypto.SHA512
+}
+
+// leftPad returns a big-endian scalar shorter than n bytes left-padded with
+// zeros to n bytes. Encoders such as the mlswg vectors write scalars as
+// minimal integers (a 65-byte P-521 key), while the standard library wants
+// the fixed Field-Element-to-Octet-String length; the value is the same.
+// Empty and over-long input is returned as is, for the parser to refuse.
+func leftPad(b []byte, n int) []byte {
+	if len(b) == 0 || len(b) >= n {
+		return b
+	}
+	return append(make([]byte, n-len(b), n), b...)
 }

@@ -49,7 +49,7 @@ func newEnv(t *testing.T, c *vector) *env {
 	}
 	e := &env{suite: s, c: c, gc: &wire.GroupContext{Version: wire.MLS10, CipherSuite: wire.CipherSuite(c.CipherSuite),
 		GroupID: c.GroupID, Epoch: c.Epoch, TreeHash: c.TreeHash, ConfirmedTranscriptHash: c.ConfirmedTranscriptHash}}
-	if e.signer, err = s.NewSigner(ecdsaScalar(c.CipherSuite, c.SignaturePriv)); err != nil {
+	if e.signer, err = s.NewSigner(c.SignaturePriv); err != nil {
 		t.Fatal(err)
 	}
 	if e.verifier, err = s.NewVerifier(c.SignaturePub); err != nil {
@@ -214,17 +214,4 @@ func TestVectors(t *testing.T) {
 			t.Fatalf("application as PublicMessage: err = %v", err)
 		}
 	})
-}
-
-// ecdsaScalar left-pads an ECDSA private scalar to its curve's size. The
-// vectors encode scalars as minimal big-endian integers (case 4, suite 5,
-// has a 65-byte P-521 key) while cipher.NewSigner wants the fixed
-// Field-Element-to-Octet-String length. TODO(cipher): accept short scalars
-// in NewSigner and drop this.
-func ecdsaScalar(suite uint16, priv []byte) []byte {
-	size := map[uint16]int{2: 32, 5: 66, 7: 48}[suite]
-	if len(priv) >= size {
-		return priv
-	}
-	return append(make([]byte, size-len(priv)), priv...)
 }
