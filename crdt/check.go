@@ -25,6 +25,9 @@ func (s *State) Check(e Event) error {
 // checkContent applies the per-message rules: edits by the author,
 // deletes by the author or an admin, nothing on a deleted message.
 func (s *State) checkContent(c *controlState, e *Event) error {
+	if hasText(e) && e.Text == "" {
+		return invalid("empty %s: an empty text marks an erased message", e.Kind)
+	}
 	if e.Kind == KindPost {
 		return nil
 	}

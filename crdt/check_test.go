@@ -52,6 +52,8 @@ func TestCheck(t *testing.T) {
 		{"revoke unknown invite", inviteRevoke("bob", 4, 3000, HashInvite([]byte("n"))), ErrInviteUnknown},
 		{"second create", create("bob", 4, 3000, "x"), ErrForbidden},
 		{"invalid event", post("", 1, 3000, "x"), ErrInvalid},
+		{"empty post", post("carol", 4, 3000, ""), ErrInvalid},
+		{"empty edit", edit("carol", 4, 3000, p, ""), ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
