@@ -19,6 +19,8 @@ import (
 //	delivered-%       deliveries / (messages × (N-1))
 //	p50-ms, p99-ms    publish-to-delivery latency over all deliveries
 //	cpu-µs/delivery   process CPU time (user+sys, every host) per delivery
+//	msgs/s            publish rate achieved (below the target when the
+//	                  machine cannot keep up)
 //
 // The full node pipeline (MLS + CRDT + store) is measured against it later.
 // Run: go test -run '^$' -bench Gossip -benchtime 200x ./p2p/
@@ -61,6 +63,7 @@ func benchGossip(b *testing.B, n, rate, size int) {
 		}
 		sent++
 	}
+	b.ReportMetric(float64(sent)/time.Since(start).Seconds(), "msgs/s")
 	want := sent * (n - 1)
 	deadline := time.Now().Add(5 * time.Second)
 	for g.delivered() < want && time.Now().Before(deadline) {
