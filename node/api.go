@@ -53,11 +53,9 @@ type ChannelInfo struct {
 	ID      string `json:"id"`
 	Name    string `json:"name"`
 	Members int    `json:"members"`
-	// Epoch is the MLS epoch; Encrypted is false while the channel has no
-	// MLS group (a build without package mls), in which case its messages
-	// stay in the outbox and never leave the node.
-	Epoch     uint64 `json:"epoch"`
-	Encrypted bool   `json:"encrypted"`
+	// Epoch is the channel's MLS epoch: it grows with every commit (join,
+	// removal, leave).
+	Epoch uint64 `json:"epoch"`
 }
 
 // MemberInfo is a member of a channel.

@@ -138,7 +138,7 @@ func restoreState(n *Node, cs store.ChannelState) (*chanState, error) {
 // info summarises the channel.
 func (s *chanState) info() ChannelInfo {
 	return ChannelInfo{ID: s.id, Name: s.crdt.Metadata().Name, Members: len(s.crdt.Members()),
-		Epoch: s.group.Epoch(), Encrypted: true}
+		Epoch: s.group.Epoch()}
 }
 
 // publishEpoch tells the topic validator the group's epoch.

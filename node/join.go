@@ -109,6 +109,9 @@ func (n *Node) Join(ctx context.Context, code string) (ChannelInfo, error) {
 // DHT lists, and returns the first admission. A member's refusal is final.
 func (n *Node) askMembers(ctx context.Context, inv invite, id string, req []byte) (joinResponse, error) {
 	resp, err := n.askMember(ctx, p2p.PeerInfo{ID: p2p.PeerID(inv.inviter), Addrs: inv.addrs}, req)
+	if err == nil {
+		n.rememberPeer(ctx, inv.inviter, n.host.PeerAddrs(p2p.PeerID(inv.inviter)))
+	}
 	if !errors.Is(err, ErrUnreachable) {
 		return resp, err
 	}
@@ -117,6 +120,9 @@ func (n *Node) askMembers(ctx context.Context, inv invite, id string, req []byte
 	cancel()
 	for _, p := range found {
 		resp, err2 := n.askMember(ctx, p, req)
+		if err2 == nil {
+			n.rememberPeer(ctx, p.ID.String(), n.host.PeerAddrs(p.ID))
+		}
 		if !errors.Is(err2, ErrUnreachable) {
 			return resp, err2
 		}
@@ -201,6 +207,9 @@ func (n *Node) serveJoin(ctx context.Context, from p2p.PeerID, raw []byte) ([]by
 		resp, err = s.admit(ctx, from.String(), req, inv)
 		return err
 	})
+	if err == nil {
+		n.rememberPeer(ctx, from.String(), n.host.PeerAddrs(from))
+	}
 	return resp, coded(err)
 }
 

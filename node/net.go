@@ -63,6 +63,11 @@ func (n *Node) startNetwork(ctx context.Context) error {
 	}
 	n.wg.Add(1)
 	go n.retryLoop()
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.discover(nil)
+	}()
 	return nil
 }
 
@@ -72,13 +77,18 @@ func (n *Node) retryLoop() {
 	defer n.wg.Done()
 	t := time.NewTicker(retryEvery)
 	defer t.Stop()
+	var lastDiscover time.Time
 	for {
 		select {
 		case <-n.ctx.Done():
 			return
 		case <-t.C:
 		}
+		var lonely []string
 		for _, c := range n.channelList() {
+			if len(n.host.TopicPeers(topicOf(c.id))) == 0 {
+				lonely = append(lonely, c.id)
+			}
 			c.do(n.ctx, func(s *chanState) error { //nolint:errcheck // best effort; retried next tick
 				if len(s.outbox) > 0 {
 					s.flushErr = s.flushOutbox(n.ctx)
@@ -86,6 +96,10 @@ func (n *Node) retryLoop() {
 				s.maybeCatchUp()
 				return nil
 			})
+		}
+		if len(lonely) > 0 && time.Since(lastDiscover) >= discoverEvery {
+			lastDiscover = time.Now()
+			n.discover(lonely)
 		}
 	}
 }

@@ -35,6 +35,10 @@ type Config struct {
 	// Logger receives diagnostics; nil means slog.Default(). Message text
 	// and secrets are never logged.
 	Logger *slog.Logger
+	// DeliveryWait is how long Send waits for a member to become reachable
+	// before it reports the message queued: a command that runs the node
+	// for its own length sets it, a daemon leaves it 0.
+	DeliveryWait time.Duration
 	// Now is the clock; nil means time.Now. Tests move it.
 	Now func() time.Time
 }

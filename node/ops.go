@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/spacepanda/spacepanda/crdt"
@@ -132,15 +133,42 @@ func (n *Node) Send(ctx context.Context, channel, text string) (SendResult, erro
 			return err
 		}
 		res = SendResult{ID: messageID(e.ID)}
-		if len(s.outbox) > 0 {
-			res.Queued, res.Reason = true, "no member reachable yet"
-			if s.flushErr != nil {
-				res.Reason = s.flushErr.Error()
-			}
-		}
+		res.Queued, res.Reason = s.queued()
 		return nil
 	})
-	return res, err
+	if err != nil || !res.Queued || n.cfg.DeliveryWait <= 0 || n.host == nil {
+		return res, err
+	}
+	n.waitDelivery(ctx, c, &res)
+	return res, nil
+}
+
+// waitDelivery retries the outbox until it is empty or DeliveryWait passes.
+func (n *Node) waitDelivery(ctx context.Context, c *channel, res *SendResult) {
+	deadline := time.Now().Add(n.cfg.DeliveryWait)
+	for res.Queued && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+		c.do(ctx, func(s *chanState) error { //nolint:errcheck // the result stays queued
+			s.flushErr = s.flushOutbox(ctx)
+			res.Queued, res.Reason = s.queued()
+			return nil
+		})
+	}
+}
+
+// queued reports whether the outbox holds messages, and why.
+func (s *chanState) queued() (bool, string) {
+	if len(s.outbox) == 0 {
+		return false, ""
+	}
+	if s.flushErr != nil {
+		return true, s.flushErr.Error()
+	}
+	return true, "no member reachable yet"
 }
 
 // Rename sets the channel's name (owners and admins).

@@ -43,11 +43,7 @@ func channelListCmd(g *globals) *cobra.Command {
 				}
 				return g.emit(cs, func() {
 					for _, c := range cs {
-						enc := "encrypted"
-						if !c.Encrypted {
-							enc = "local only (no MLS in this build)"
-						}
-						g.printf("%s  %-20s  %d members  epoch %d  %s\n", c.ID, c.Name, c.Members, c.Epoch, enc)
+						g.printf("%s  %-20s  %d members  epoch %d\n", c.ID, c.Name, c.Members, c.Epoch)
 					}
 				})
 			})

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/spacepanda/spacepanda/node"
 )
@@ -23,7 +24,7 @@ func (g *globals) connect(ctx context.Context, network bool) (node.API, error) {
 		return nil, err
 	}
 	return node.Open(ctx, node.Config{Home: g.home, Network: network, Listen: ephemeralListen,
-		DisableMDNS: true, Logger: g.log})
+		DisableMDNS: true, Logger: g.log, DeliveryWait: 5 * time.Second})
 }
 
 // with runs fn with the home's API and closes it afterwards.

@@ -1,0 +1,68 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/spacepanda/spacepanda/p2p"
+	"github.com/spacepanda/spacepanda/store"
+)
+
+// discoverEvery is how often a channel with no reachable member looks for
+// one: known addresses of peers first, then the channel's DHT rendezvous.
+const discoverEvery = 3 * time.Second
+
+// rememberPeer records where a peer was reached, so that the node can dial
+// it again after a restart (DESIGN: "catch up missed log entries from peers").
+func (n *Node) rememberPeer(ctx context.Context, id string, addrs []string) {
+	if id == n.id.peerID || len(addrs) == 0 {
+		return
+	}
+	data, _ := json.Marshal(addrs)
+	b := &store.Batch{}
+	b.PutPeer(store.Peer{ID: id, Data: data})
+	if err := n.db.Apply(ctx, b); err != nil {
+		n.log.Warn("remember peer", "err", err)
+	}
+}
+
+// knownPeers returns the stored peers other than us.
+func (n *Node) knownPeers(ctx context.Context) []p2p.PeerInfo {
+	ps, err := n.db.Peers(ctx)
+	if err != nil {
+		return nil
+	}
+	var out []p2p.PeerInfo
+	for _, p := range ps {
+		var addrs []string
+		if p.ID == n.id.peerID || json.Unmarshal(p.Data, &addrs) != nil {
+			continue
+		}
+		out = append(out, p2p.PeerInfo{ID: p2p.PeerID(p.ID), Addrs: addrs})
+	}
+	return out
+}
+
+// discover dials the known peers and the channel's rendezvous peers when a
+// channel has no member on its topic. It runs on its own goroutine.
+func (n *Node) discover(channelIDs []string) {
+	ctx, cancel := context.WithTimeout(n.ctx, discoverEvery*3)
+	defer cancel()
+	for _, p := range n.knownPeers(ctx) {
+		if !n.host.Connected(p.ID) {
+			_ = n.host.Connect(ctx, p) // unreachable peers are tried again later
+		}
+	}
+	for _, id := range channelIDs {
+		if len(n.host.TopicPeers(topicOf(id))) > 0 {
+			continue
+		}
+		found, _ := n.host.FindPeers(ctx, rendezvousOf(id), 8)
+		for _, p := range found {
+			if n.host.Connect(ctx, p) == nil {
+				n.rememberPeer(ctx, p.ID.String(), p.Addrs)
+			}
+		}
+	}
+}
