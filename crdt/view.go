@@ -186,8 +186,9 @@ func sortReactions(by map[string]map[string]bool) []Reaction {
 }
 
 // Reactions returns the counters of author's own React events on message
-// msg with emoji that are still present: the Tags of an Unreact that
-// removes that reaction.
+// msg with emoji that are still present, ascending: the Tags of an Unreact
+// that removes that reaction. It returns at most MaxTags; after applying
+// that Unreact, call it again for any rest.
 func (s *State) Reactions(msg ID, emoji, author string) []uint64 {
 	r := s.related[msg]
 	if r == nil {
@@ -208,5 +209,5 @@ func (s *State) Reactions(msg ID, emoji, author string) []uint64 {
 		}
 	}
 	slices.Sort(tags)
-	return tags
+	return tags[:min(len(tags), MaxTags)]
 }

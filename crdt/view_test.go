@@ -178,3 +178,27 @@ func TestReply(t *testing.T) {
 		t.Errorf("Message = %+v, %v; want a reply to carol/1", m, err)
 	}
 }
+
+func TestReactionsTagsBounded(t *testing.T) {
+	p := id("carol", 1)
+	evs := append(channel(), post("carol", 1, 2000, "hi"))
+	for i := range MaxTags + 10 {
+		evs = append(evs, react("bob", uint64(i+1), 2100+int64(i), p, "👍"))
+	}
+	s := build(t, evs...)
+	for round := 0; ; round++ {
+		tags := s.Reactions(p, "👍", "bob")
+		if len(tags) == 0 {
+			break
+		}
+		if len(tags) > MaxTags || round > 1 {
+			t.Fatalf("round %d: %d tags", round, len(tags))
+		}
+		if _, err := s.Emit("bob", NewClock(s.MaxTime()), 0, Event{Kind: KindUnreact, Target: p, Text: "👍", Tags: tags}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m, _ := s.Message(p); len(m.Reactions) != 0 {
+		t.Errorf("reactions left: %+v", m.Reactions)
+	}
+}
