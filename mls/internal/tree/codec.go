@@ -76,12 +76,8 @@ func fromRatchetTree(suite *cipher.Suite, rt wire.RatchetTree, offset func(int) 
 		return nil, fail(len(rt)-1, ErrTrailingBlank)
 	}
 	width := widthFor(len(rt))
-	t := &Tree{
-		suite:  suite,
-		nodes:  make([]node, 2*width-1),
-		hashes: make([][]byte, 2*width-1),
-		filled: make([]uint32, 2*width-1),
-	}
+	t := &Tree{suite: suite}
+	t.resize(int(2*width - 1))
 	for i, n := range rt {
 		if n == nil {
 			continue

@@ -18,20 +18,30 @@ const (
 // recomputed: after a change along one direct path, O(log n) of them.
 func (t *Tree) TreeHash() []byte { return t.NodeHash(t.Root()) }
 
-// NodeHash returns the tree hash of the subtree headed by x (§7.8). x must be
-// inside the tree.
+// NodeHash returns the tree hash of the subtree headed by x (§7.8), or nil
+// if x is outside the tree. The result is the caller's.
 func (t *Tree) NodeHash(x NodeIndex) []byte {
-	if h := t.hashes[x]; h != nil {
+	if uint64(x) >= uint64(len(t.nodes)) {
+		return nil
+	}
+	return slices.Clone(t.hash(x))
+}
+
+// hash returns the cached tree hash of x, computing it if needed. The
+// result aliases the cache: it changes when x is re-hashed.
+func (t *Tree) hash(x NodeIndex) []byte {
+	nh := t.suite.Nh()
+	h := t.hashes[int(x)*nh : int(x+1)*nh : int(x+1)*nh]
+	if t.hashed[x] {
 		return h
 	}
-	var h []byte
 	if x.IsLeaf() {
-		h = t.leafHash(x, t.nodes[x].leaf)
+		copy(h, t.leafHash(x, t.nodes[x].leaf))
 	} else {
 		l, r := children(x)
-		h = t.parentHash(t.nodes[x].parent, t.NodeHash(l), t.NodeHash(r))
+		copy(h, t.parentHash(t.nodes[x].parent, t.hash(l), t.hash(r)))
 	}
-	t.hashes[x] = h
+	t.hashed[x] = true
 	return h
 }
 
@@ -62,7 +72,7 @@ func (t *Tree) parentHash(pn *wire.ParentNode, left, right []byte) []byte {
 func (t *Tree) originalHash(x NodeIndex, excluded []uint32) []byte {
 	lo, hi := subtreeLeaves(x)
 	if !intersects(excluded, lo, hi) {
-		return t.NodeHash(x)
+		return t.hash(x)
 	}
 	if x.IsLeaf() {
 		return t.leafHash(x, nil)

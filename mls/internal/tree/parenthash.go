@@ -30,7 +30,7 @@ func (t *Tree) pathParentHashes(x NodeIndex, fdp []NodeIndex, keys [][]byte) (no
 	ph := []byte{}
 	for i := len(fdp) - 1; i >= 0; i-- {
 		nodes[i] = ph
-		ph = t.hashParentHashInput(keys[i], ph, t.NodeHash(copathChild(fdp[i], x)))
+		ph = t.hashParentHashInput(keys[i], ph, t.hash(copathChild(fdp[i], x)))
 	}
 	return nodes, ph
 }

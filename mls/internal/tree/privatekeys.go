@@ -32,8 +32,11 @@ type keyPair struct{ priv, pub []byte }
 // NewPrivateKeys returns the private view of a member at leaf whose leaf
 // node's encryption key has the HPKE private key priv (as in a KeyPackage's
 // private bundle). A key the suite cannot parse gives the cipher package's
-// ErrInvalidKey.
+// ErrInvalidKey; a leaf beyond MaxLeaves ErrBlankLeaf.
 func NewPrivateKeys(suite *cipher.Suite, leaf LeafIndex, priv []byte) (*PrivateKeys, error) {
+	if leaf >= MaxLeaves {
+		return nil, nodeErr(0, ErrBlankLeaf)
+	}
 	k, err := suite.ParseHPKEPrivateKey(priv)
 	if err != nil {
 		return nil, err
@@ -139,6 +142,10 @@ func (k *PrivateKeys) MarshalTLS(w *tls.Writer) {
 func (k *PrivateKeys) UnmarshalTLS(r *tls.Reader) {
 	k.leaf = LeafIndex(r.Uint32())
 	k.keys = make(map[NodeIndex]keyPair)
+	if k.leaf >= MaxLeaves {
+		r.FailField("private key leaf", tls.ErrInvalidValue)
+		return
+	}
 	last := int64(-1)
 	r.Vector(func(r *tls.Reader) {
 		x := NodeIndex(r.Uint32())

@@ -30,9 +30,12 @@ const MaxLeaves = 1 << 24
 // A Tree is not safe for concurrent use, not even for concurrent reads:
 // computing a tree hash fills the cache.
 type Tree struct {
-	suite  *cipher.Suite
-	nodes  []node   // len = 2*leaves - 1
-	hashes [][]byte // tree hash of each node; nil when not yet computed
+	suite *cipher.Suite
+	nodes []node // len = 2*leaves - 1
+	// The tree hash of node x is hashes[x*Nh:(x+1)*Nh] when hashed[x]. The
+	// cache holds no pointers, so Clone is a plain memory copy.
+	hashes []byte
+	hashed []bool
 	filled []uint32 // number of non-blank nodes in each node's subtree
 }
 
@@ -47,21 +50,33 @@ func (n node) blank() bool { return n.leaf == nil && n.parent == nil }
 // New returns a one-leaf tree holding leaf, as the creator of a group builds
 // it (§11).
 func New(suite *cipher.Suite, leaf *wire.LeafNode) *Tree {
-	return &Tree{suite: suite, nodes: []node{{leaf: leaf}}, hashes: make([][]byte, 1), filled: []uint32{1}}
+	t := &Tree{suite: suite}
+	t.resize(1)
+	t.set(0, node{leaf: leaf})
+	return t
 }
 
 // Suite returns the cipher suite the tree hashes with.
 func (t *Tree) Suite() *cipher.Suite { return t.suite }
 
 // Clone returns a copy of t that can be changed without affecting t. It
-// costs one copy of the node array and the hash cache, no node contents.
-func (t *Tree) Clone() *Tree {
-	return &Tree{
-		suite:  t.suite,
-		nodes:  append([]node(nil), t.nodes...),
-		hashes: append([][]byte(nil), t.hashes...),
-		filled: append([]uint32(nil), t.filled...),
+// costs one copy of the node array, the hash cache and the node counts (about
+// 100 bytes per leaf), no node contents. CloneInto avoids the allocation.
+func (t *Tree) Clone() *Tree { return t.CloneInto(nil) }
+
+// CloneInto is Clone reusing the memory of dst, a tree that is no longer
+// needed (nil to allocate): a caller that keeps a spare tree for the next
+// commit copies without allocating. It returns the copy.
+func (t *Tree) CloneInto(dst *Tree) *Tree {
+	if dst == nil || dst == t {
+		dst = new(Tree)
 	}
+	dst.suite = t.suite
+	dst.nodes = append(dst.nodes[:0], t.nodes...)
+	dst.hashes = append(dst.hashes[:0], t.hashes...)
+	dst.hashed = append(dst.hashed[:0], t.hashed...)
+	dst.filled = append(dst.filled[:0], t.filled...)
+	return dst
 }
 
 // Width returns the number of leaves, blank or not: a power of two (§7.7).
@@ -76,11 +91,10 @@ func (t *Tree) Root() NodeIndex { return treemath.Root(t.Width()) }
 // Leaf returns the leaf node at leaf index i, or nil if it is blank or
 // outside the tree. The result must not be modified.
 func (t *Tree) Leaf(i LeafIndex) *wire.LeafNode {
-	x := i.Node()
-	if uint64(x) >= uint64(len(t.nodes)) {
+	if !t.inTree(i) {
 		return nil
 	}
-	return t.nodes[x].leaf
+	return t.nodes[i.Node()].leaf
 }
 
 // Parent returns the parent node at node index x, or nil if it is blank, a
@@ -158,14 +172,20 @@ func (t *Tree) count(x NodeIndex, add bool) {
 // resize grows the tree with blank nodes, or cuts it, to n nodes. The nodes
 // kept keep their hashes; a new root counts the nodes of the old one.
 func (t *Tree) resize(n int) {
+	nh := t.suite.Nh()
 	if n <= len(t.nodes) {
-		t.nodes, t.hashes, t.filled = t.nodes[:n:n], t.hashes[:n:n], t.filled[:n:n]
+		t.nodes, t.hashed, t.filled = t.nodes[:n:n], t.hashed[:n:n], t.filled[:n:n]
+		t.hashes = t.hashes[: n*nh : n*nh]
 		return
 	}
-	old := t.Root()
+	old, grown := t.Root(), len(t.nodes) > 0
 	t.nodes = append(t.nodes, make([]node, n-len(t.nodes))...)
-	t.hashes = append(t.hashes, make([][]byte, n-len(t.hashes))...)
+	t.hashes = append(t.hashes, make([]byte, n*nh-len(t.hashes))...)
+	t.hashed = append(t.hashed, make([]bool, n-len(t.hashed))...)
 	t.filled = append(t.filled, make([]uint32, n-len(t.filled))...)
+	if !grown {
+		return
+	}
 	for p, ok := treemath.Parent(old, t.Width()); ok; p, ok = treemath.Parent(p, t.Width()) {
 		t.filled[p] = t.filled[old]
 	}
@@ -175,12 +195,12 @@ func (t *Tree) resize(n int) {
 // first ancestor already forgotten: that one's ancestors are forgotten too.
 func (t *Tree) invalidate(x NodeIndex) {
 	w := t.Width()
-	t.hashes[x] = nil
+	t.hashed[x] = false
 	for p, ok := treemath.Parent(x, w); ok; p, ok = treemath.Parent(p, w) {
-		if t.hashes[p] == nil {
+		if !t.hashed[p] {
 			return
 		}
-		t.hashes[p] = nil
+		t.hashed[p] = false
 	}
 }
 

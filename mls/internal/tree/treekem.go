@@ -2,6 +2,7 @@ package tree
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"slices"
@@ -234,21 +235,36 @@ func (t *Tree) checkPath(sender LeafIndex, up *wire.UpdatePath, exclude []LeafIn
 }
 
 // checkFreshKeys checks that keys are distinct and that none is the
-// encryption key of a node of t (§12.4.2).
+// encryption key of a node of t (§12.4.2). It scans every node, so it
+// compares 8-byte prefixes first and whole keys only on a prefix match.
 func (t *Tree) checkFreshKeys(keys [][]byte) error {
-	seen := make(map[string]struct{}, len(keys))
-	for _, k := range keys {
-		if _, dup := seen[string(k)]; dup {
+	prefixes := make([]uint64, len(keys))
+	for i, k := range keys {
+		if slices.ContainsFunc(keys[:i], func(o []byte) bool { return bytes.Equal(o, k) }) {
 			return nodeErr(t.Root(), fmt.Errorf("%w: repeated in the UpdatePath", ErrDuplicateKey))
 		}
-		seen[string(k)] = struct{}{}
+		prefixes[i] = keyPrefix(k)
 	}
 	for x := range t.nodes {
-		if _, dup := seen[string(t.EncryptionKey(NodeIndex(x)))]; dup && !t.nodes[x].blank() {
-			return nodeErr(NodeIndex(x), fmt.Errorf("%w: UpdatePath key already in the tree", ErrDuplicateKey))
+		k := t.EncryptionKey(NodeIndex(x))
+		if k == nil {
+			continue
+		}
+		p := keyPrefix(k)
+		for i, q := range prefixes {
+			if p == q && bytes.Equal(k, keys[i]) {
+				return nodeErr(NodeIndex(x), fmt.Errorf("%w: UpdatePath key already in the tree", ErrDuplicateKey))
+			}
 		}
 	}
 	return nil
+}
+
+// keyPrefix returns the first 8 bytes of k (fewer, zero-padded, if short).
+func keyPrefix(k []byte) uint64 {
+	var b [8]byte
+	copy(b[:], k)
+	return binary.LittleEndian.Uint64(b[:])
 }
 
 // DecryptPath decrypts a received UpdatePath, already merged with
