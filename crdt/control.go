@@ -18,7 +18,6 @@ type controlState struct {
 	epochs  map[string]uint64 // last membership epoch applied per member
 	invites map[InviteHash]*invite
 	uses    map[InviteHash]int // joins that name each invite
-	names   map[string]string  // display names, kept after members leave
 	// admitted holds the members whose first membership event (lowest MLS
 	// epoch) is a Joined: an MLS commit added them, so they did not create
 	// the group, and a Create they author is void.
@@ -52,7 +51,6 @@ func newControlState(admitted map[string]bool) *controlState {
 		epochs:   make(map[string]uint64),
 		invites:  make(map[InviteHash]*invite),
 		uses:     make(map[InviteHash]int),
-		names:    make(map[string]string),
 	}
 }
 
@@ -89,8 +87,6 @@ func (c *controlState) act(e *Event) {
 		c.invites[e.Invite] = &invite{created: e}
 	case KindInviteRevoke:
 		c.invites[e.Invite].revoked = true
-	case KindProfile:
-		c.names[e.ID.Author] = e.Text
 	}
 }
 

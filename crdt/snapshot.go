@@ -39,15 +39,18 @@ func (s *State) Snapshot() []byte {
 }
 
 // ordered returns every event held, in total order. Posts and control
-// events are kept sorted already; only edits, deletes and reactions need a
-// sort before the three are merged.
+// events are kept sorted already; only edits, deletes, reactions and
+// profiles need a sort before the three lists are merged.
 func (s *State) ordered() []*Event {
-	var rel []*Event
+	rel := make([]*Event, 0, len(s.events)-s.timeline.len()-len(s.control))
 	for _, r := range s.related {
 		rel = append(rel, r.edits...)
 		rel = append(rel, r.deletes...)
 		rel = append(rel, r.reacts...)
 		rel = append(rel, r.unreacts...)
+	}
+	for _, list := range s.profiles {
+		rel = append(rel, list...)
 	}
 	slices.SortFunc(rel, compareEvents)
 	return mergeOrdered(mergeOrdered(s.timeline.all(), s.control), rel)

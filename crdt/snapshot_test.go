@@ -90,3 +90,22 @@ func FuzzRestore(f *testing.F) {
 		dump(t, r, 0) // reading a restored state must not panic either
 	})
 }
+
+// TestSnapshotHoldsEveryEvent: whatever index an event lives in, the
+// snapshot has it.
+func TestSnapshotHoldsEveryEvent(t *testing.T) {
+	evs := samples()
+	s := build(t, evs...)
+	r, err := Restore(s.Snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Len() != len(evs) {
+		t.Fatalf("restored %d events, want %d", r.Len(), len(evs))
+	}
+	for _, e := range evs {
+		if _, ok := r.Event(e.ID); !ok {
+			t.Errorf("%s %s missing", e.Kind, e.ID)
+		}
+	}
+}

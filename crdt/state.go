@@ -25,6 +25,11 @@ type State struct {
 	creators map[string]bool // authors of Create events
 	// erasures holds the posts whose texts are erased (erasure.go).
 	erasures map[ID]bool
+	// profiles holds each author's Profile events in total order. They are
+	// read lazily (members.go) rather than replayed with the control events,
+	// so that a member sending many cannot make reads rebuild the control
+	// state over and over.
+	profiles map[string][]*Event
 }
 
 // authorLog tracks one author's counters for the version vector.
@@ -48,6 +53,7 @@ func New() *State {
 		related:  make(map[ID]*relations),
 		creators: make(map[string]bool),
 		erasures: make(map[ID]bool),
+		profiles: make(map[string][]*Event),
 	}
 }
 
@@ -91,6 +97,8 @@ func (s *State) insert(e *Event) {
 		}
 	case e.Kind.isContent():
 		s.relate(e)
+	case e.Kind == KindProfile:
+		s.profiles[e.ID.Author] = insertOrdered(s.profiles[e.ID.Author], e)
 	default:
 		s.insertControl(e)
 	}
@@ -255,6 +263,8 @@ func (s *State) remove(e *Event) {
 		s.timeline.remove(e)
 	case e.Kind.isContent():
 		s.unrelate(e)
+	case e.Kind == KindProfile:
+		s.profiles[e.ID.Author] = removeOrdered(s.profiles[e.ID.Author], e)
 	default:
 		s.control = removeOrdered(s.control, e)
 		s.ctl = nil
