@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -83,7 +84,9 @@ func (h homeFS) writeSynced(name string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(data)
+	// Pebble's in-memory files scribble over the buffer after a write in
+	// invariants (race) builds: give them a copy, data may be a key in use.
+	_, err = f.Write(bytes.Clone(data))
 	if err == nil {
 		err = f.Sync()
 	}
