@@ -49,6 +49,7 @@ type FieldError struct {
 	Max   int    // the bound
 }
 
+// Error names the field and the sizes.
 func (e *FieldError) Error() string {
 	return fmt.Sprintf("crdt: field %s too large: %d > %d", e.Field, e.Size, e.Max)
 }

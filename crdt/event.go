@@ -76,6 +76,7 @@ const (
 var kindNames = [...]string{"", "create", "post", "edit", "delete", "react", "unreact",
 	"rename", "topic", "joined", "left", "removed", "set-role", "invite-create", "invite-revoke", "profile"}
 
+// String returns the kind's name, as in docs/crdt.md.
 func (k Kind) String() string {
 	if k < kindEnd {
 		return kindNames[k]
@@ -101,6 +102,7 @@ const (
 
 var roleNames = [...]string{"none", "member", "admin", "owner"}
 
+// String returns "none", "member", "admin" or "owner".
 func (r Role) String() string {
 	if int(r) < len(roleNames) {
 		return roleNames[r]

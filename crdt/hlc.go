@@ -31,6 +31,7 @@ func (t Time) Compare(u Time) int {
 // IsZero reports whether t is the zero Time.
 func (t Time) IsZero() bool { return t == Time{} }
 
+// String returns "wall.logical".
 func (t Time) String() string { return fmt.Sprintf("%d.%d", t.Wall, t.Logical) }
 
 // next returns the smallest Time after t.
