@@ -143,11 +143,13 @@ func (t *Tree) Encode() ([]byte, error) {
 	return tls.Marshal(&rt)
 }
 
-// countAll fills the counts of non-blank nodes, bottom up by level.
+// countAll fills the counts of non-blank nodes, bottom up by level, and
+// the key prefixes.
 func (t *Tree) countAll() {
 	for x := range t.nodes {
 		if !t.nodes[x].blank() {
 			t.filled[x] = 1
+			t.prefix[x] = keyPrefix(t.EncryptionKey(NodeIndex(x)))
 		}
 	}
 	for level := 1; 1<<level <= len(t.nodes); level++ {

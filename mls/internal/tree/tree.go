@@ -37,6 +37,9 @@ type Tree struct {
 	hashes []byte
 	hashed []bool
 	filled []uint32 // number of non-blank nodes in each node's subtree
+	// prefix holds the first 8 bytes of each node's encryption key, so
+	// that searching the tree for a key scans one compact array.
+	prefix []uint64
 }
 
 // node is one entry of the array: a leaf, a parent, or blank (both nil).
@@ -76,6 +79,7 @@ func (t *Tree) CloneInto(dst *Tree) *Tree {
 	dst.hashes = append(dst.hashes[:0], t.hashes...)
 	dst.hashed = append(dst.hashed[:0], t.hashed...)
 	dst.filled = append(dst.filled[:0], t.filled...)
+	dst.prefix = append(dst.prefix[:0], t.prefix...)
 	return dst
 }
 
@@ -150,6 +154,7 @@ func (t *Tree) inTree(i LeafIndex) bool { return uint64(i) < uint64(t.Width()) }
 func (t *Tree) set(x NodeIndex, n node) {
 	was, is := !t.nodes[x].blank(), !n.blank()
 	t.nodes[x] = n
+	t.prefix[x] = keyPrefix(t.EncryptionKey(x))
 	t.invalidate(x)
 	if was != is {
 		t.count(x, is)
@@ -174,7 +179,7 @@ func (t *Tree) count(x NodeIndex, add bool) {
 func (t *Tree) resize(n int) {
 	nh := t.suite.Nh()
 	if n <= len(t.nodes) {
-		t.nodes, t.hashed, t.filled = t.nodes[:n:n], t.hashed[:n:n], t.filled[:n:n]
+		t.nodes, t.hashed, t.filled, t.prefix = t.nodes[:n:n], t.hashed[:n:n], t.filled[:n:n], t.prefix[:n:n]
 		t.hashes = t.hashes[: n*nh : n*nh]
 		return
 	}
@@ -183,6 +188,7 @@ func (t *Tree) resize(n int) {
 	t.hashes = append(t.hashes, make([]byte, n*nh-len(t.hashes))...)
 	t.hashed = append(t.hashed, make([]bool, n-len(t.hashed))...)
 	t.filled = append(t.filled, make([]uint32, n-len(t.filled))...)
+	t.prefix = append(t.prefix, make([]uint64, n-len(t.prefix))...)
 	if !grown {
 		return
 	}

@@ -62,12 +62,13 @@ func (p *Path) PathSecret(joiner LeafIndex) (secret []byte, ok bool) {
 // fields (signature key, credential, capabilities, extensions) are the
 // caller's; its signature key must be signer's.
 //
-// leaf may be the first leaf beyond the tree (an external joiner, §12.4.3.2):
-// the tree is extended first. Call after applying the commit's proposals;
+// leaf may be the first leaf beyond the tree (an external joiner into a full
+// tree, §12.4.3.2): the tree is extended first; a leaf further out gives
+// ErrBlankLeaf. Call after applying the commit's proposals;
 // then compute TreeHash for the provisional GroupContext and call
 // EncryptPath. On error t is unchanged.
 func (t *Tree) GeneratePath(random io.Reader, leaf LeafIndex, template *wire.LeafNode, groupID []byte, signer *cipher.Signer) (*Path, error) {
-	if uint64(leaf) >= MaxLeaves {
+	if !t.pathLeaf(leaf) {
 		return nil, nodeErr(leaf.Node(), ErrBlankLeaf)
 	}
 	leafPriv, leafPub, err := t.suite.GenerateHPKEKey(random)
@@ -87,6 +88,12 @@ func (t *Tree) GeneratePath(random io.Reader, leaf LeafIndex, template *wire.Lea
 	}
 	t.mergePath(leaf, p.leafNode, p.fdp, pathPublicKeys(p))
 	return p, nil
+}
+
+// pathLeaf reports whether a path may start at leaf: inside the tree, or the
+// first leaf of its extension (an external joiner when the tree is full).
+func (t *Tree) pathLeaf(leaf LeafIndex) bool {
+	return uint64(leaf) <= uint64(t.Width()) && uint64(leaf) < MaxLeaves
 }
 
 // derivePathFromLeaf computes everything GeneratePath needs without
@@ -181,8 +188,10 @@ func (t *Tree) copathResolution(x NodeIndex, leaf LeafIndex, exclude []LeafIndex
 // one node per node of the sender's filtered direct path, one ciphertext
 // per member of each copath resolution without exclude (the leaves added by
 // the same commit), public keys that parse and appear nowhere in t, and the
-// leaf's parent hash (§7.9.2). sender may be the first leaf beyond the tree
-// (an external commit): the tree is extended.
+// leaf's parent hash (§7.9.2). sender must be inside the tree, or the first
+// leaf beyond it (an external commit into a full tree), which extends it;
+// that a member's sender leaf is non-blank, or an external joiner's the one
+// FreeLeaf names, is the caller's check (ErrBlankLeaf otherwise).
 //
 // It does not verify the leaf node (§7.3: signature, credential,
 // capabilities, a new encryption key); the caller does, with
@@ -190,7 +199,7 @@ func (t *Tree) copathResolution(x NodeIndex, leaf LeafIndex, exclude []LeafIndex
 // ErrLeafSource, ErrPathLength, ErrPublicKey, ErrDuplicateKey or
 // ErrParentHash.
 func (t *Tree) MergePath(sender LeafIndex, up *wire.UpdatePath, exclude []LeafIndex) error {
-	if uint64(sender) >= MaxLeaves {
+	if !t.pathLeaf(sender) {
 		return nodeErr(sender.Node(), ErrBlankLeaf)
 	}
 	width := t.Width()
@@ -235,8 +244,8 @@ func (t *Tree) checkPath(sender LeafIndex, up *wire.UpdatePath, exclude []LeafIn
 }
 
 // checkFreshKeys checks that keys are distinct and that none is the
-// encryption key of a node of t (§12.4.2). It scans every node, so it
-// compares 8-byte prefixes first and whole keys only on a prefix match.
+// encryption key of a node of t (§12.4.2). It scans the key prefixes of
+// every node and compares whole keys only on a prefix match.
 func (t *Tree) checkFreshKeys(keys [][]byte) error {
 	prefixes := make([]uint64, len(keys))
 	for i, k := range keys {
@@ -245,14 +254,9 @@ func (t *Tree) checkFreshKeys(keys [][]byte) error {
 		}
 		prefixes[i] = keyPrefix(k)
 	}
-	for x := range t.nodes {
-		k := t.EncryptionKey(NodeIndex(x))
-		if k == nil {
-			continue
-		}
-		p := keyPrefix(k)
+	for x, p := range t.prefix {
 		for i, q := range prefixes {
-			if p == q && bytes.Equal(k, keys[i]) {
+			if p == q && !t.nodes[x].blank() && bytes.Equal(t.EncryptionKey(NodeIndex(x)), keys[i]) {
 				return nodeErr(NodeIndex(x), fmt.Errorf("%w: UpdatePath key already in the tree", ErrDuplicateKey))
 			}
 		}

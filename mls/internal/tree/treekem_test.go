@@ -13,7 +13,7 @@ import (
 // group is the state of a simulated group: one public tree (all members
 // agree on it, which the test checks) and each member's private view.
 type group struct {
-	t       *testing.T
+	t       testing.TB
 	tr      *Tree
 	id      []byte
 	epoch   uint64
@@ -22,7 +22,7 @@ type group struct {
 	nextID  int
 }
 
-func newGroup(t *testing.T) *group {
+func newGroup(t testing.TB) *group {
 	s := suite1(t)
 	first := newMember(t, s, newRand(1000), 0)
 	k, err := NewPrivateKeys(s, 0, first.encPriv)
@@ -247,7 +247,7 @@ type pathFixture struct {
 	gc     []byte
 }
 
-func newPathFixture(t *testing.T) *pathFixture {
+func newPathFixture(t testing.TB) *pathFixture {
 	g := newGroup(t)
 	g.commit(commitOps{committer: 0, adds: 4})
 	g.commit(commitOps{committer: 2})
@@ -400,4 +400,43 @@ func marshalKeys(t *testing.T, k *PrivateKeys) ([]byte, error) {
 		t.Fatal(err)
 	}
 	return b, nil
+}
+
+// FuzzMergePath feeds arbitrary UpdatePaths to MergePath and DecryptPath
+// on a fixed tree: no panic; errors are typed and leave the tree unchanged.
+func FuzzMergePath(f *testing.F) {
+	fx := newPathFixture(f)
+	seed, err := wire.Marshal(fx.up)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(uint8(1), seed)
+	f.Add(uint8(3), seed[:len(seed)/2])
+	before := mustEncode(f, fx.before)
+	f.Fuzz(func(t *testing.T, sender uint8, b []byte) {
+		var up wire.UpdatePath
+		if err := wire.Unmarshal(b, &up); err != nil {
+			return
+		}
+		tr := fx.before.Clone()
+		if err := tr.MergePath(LeafIndex(sender), &up, nil); err != nil {
+			var ne *NodeError
+			if !errors.As(err, &ne) {
+				t.Fatalf("MergePath error %v is not a *NodeError", err)
+			}
+			if !bytes.Equal(mustEncode(t, tr), before) {
+				t.Fatal("MergePath changed the tree on error")
+			}
+			return
+		}
+		tr.TreeHash()
+		for _, k := range fx.g.privs {
+			if _, _, err := tr.DecryptPath(k, LeafIndex(sender), &up, fx.gc, nil); err != nil {
+				var ne *NodeError
+				if !errors.As(err, &ne) {
+					t.Fatalf("DecryptPath error %v is not a *NodeError", err)
+				}
+			}
+		}
+	})
 }

@@ -11,7 +11,7 @@ import (
 
 // committedGroup returns a group of six whose tree has parent nodes set by
 // several commits, unmerged leaves and a blank leaf.
-func committedGroup(t *testing.T) *group {
+func committedGroup(t testing.TB) *group {
 	g := newGroup(t)
 	g.commit(commitOps{committer: 0, adds: 5})
 	g.commit(commitOps{committer: 3})
