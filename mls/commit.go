@@ -117,7 +117,7 @@ func (g *Group) finishCommit(random io.Reader, pv *provisional, pors []wire.Prop
 	content := wire.FramedContent{GroupID: g.gc.GroupID, Epoch: g.gc.Epoch, Sender: sender,
 		AuthenticatedData: opts.AuthenticatedData, ContentType: wire.ContentTypeCommit,
 		Commit: &wire.Commit{Proposals: pors, Path: up}}
-	ac, err := framing.Sign(g.signer, wire.WireFormatPublicMessage, &content, &g.gc)
+	ac, err := framing.Sign(g.signer, g.handshakeFormat(sender), &content, &g.gc)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +129,7 @@ func (g *Group) finishCommit(random io.Reader, pv *provisional, pors []wire.Prop
 	if next.interim, err = transcript.Interim(g.suite, next.gc.ConfirmedTranscriptHash, ac.Auth.ConfirmationTag); err != nil {
 		return nil, err
 	}
-	msg, err := g.publicMessage(ac)
+	msg, err := g.protect(random, ac)
 	if err != nil {
 		return nil, err
 	}
@@ -145,6 +145,27 @@ func (g *Group) finishCommit(random io.Reader, pv *provisional, pors []wire.Prop
 	}
 	g.pending = &pendingCommit{message: msg, next: next, changed: pv.changed, result: out.Result}
 	return out, nil
+}
+
+// handshakeFormat is the wire format of this member's handshake messages.
+func (g *Group) handshakeFormat(sender wire.Sender) wire.WireFormat {
+	if g.cfg.PrivateHandshake && sender.SenderType == wire.SenderTypeMember {
+		return wire.WireFormatPrivateMessage
+	}
+	return wire.WireFormatPublicMessage
+}
+
+// protect encodes a handshake message as signed for: a PublicMessage, or a
+// PrivateMessage that consumes a generation of the handshake ratchet.
+func (g *Group) protect(random io.Reader, ac *wire.AuthenticatedContent) ([]byte, error) {
+	if ac.WireFormat == wire.WireFormatPublicMessage {
+		return g.publicMessage(ac)
+	}
+	pm, err := framing.EncryptPrivate(g.suite, random, g.st, g.ep.senderData, ac, 0)
+	if err != nil {
+		return nil, err
+	}
+	return tls.Marshal(&wire.MLSMessage{Version: wire.MLS10, WireFormat: wire.WireFormatPrivateMessage, PrivateMessage: pm})
 }
 
 // publicMessage protects ac as a PublicMessage of the current epoch (§6.2)

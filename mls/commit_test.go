@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/spacepanda/spacepanda/mls/internal/wire"
 )
 
 // TestConcurrentCommits: two members commit in the same epoch; the one
@@ -132,4 +134,40 @@ func TestCommitRejectsInvalidOwnProposals(t *testing.T) {
 	if !bytes.Equal(before, after) {
 		t.Fatal("state changed")
 	}
+}
+
+// TestPrivateHandshake: with Config.PrivateHandshake proposals and commits
+// are PrivateMessages, processed by the members and recognised by the
+// committer when echoed.
+func TestPrivateHandshake(t *testing.T) {
+	tg := newTestGroup(t, X25519_AES128GCM_SHA256_Ed25519, 3)
+	for _, g := range tg.members {
+		g.cfg.PrivateHandshake = true
+	}
+	prop, err := tg.members[2].ProposeRemove(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := tg.members[0].Commit(tg.rnd, CommitOptions{ForcePath: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg.members[0].DiscardPendingCommit()
+	for _, msg := range [][]byte{prop, out.Commit} {
+		var m wire.MLSMessage
+		if err := wire.Unmarshal(msg, &m); err != nil || m.WireFormat != wire.WireFormatPrivateMessage {
+			t.Fatalf("wire format %d, %v", m.WireFormat, err)
+		}
+	}
+	for _, g := range tg.members[:2] {
+		if _, err := g.ProcessMessage(prop, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out = tg.commit(0, CommitOptions{})
+	if !out.Result.Own || len(out.Result.Removed) != 1 || tg.members[1].Active() {
+		t.Fatalf("remove by reference in a PrivateMessage: %+v", out.Result)
+	}
+	tg.members = []*Group{tg.members[0], tg.members[2]}
+	tg.agree()
 }

@@ -70,11 +70,13 @@ func (g *Group) ProcessMessage(data []byte, now time.Time) (Result, error) {
 	if !g.active {
 		return nil, ignore(ErrInactive)
 	}
+	if g.pending != nil && bytes.Equal(g.pending.message, data) {
+		// This member's commit, echoed back: as a PrivateMessage its key
+		// is already used, so it is recognised before decryption.
+		return g.MergePendingCommit()
+	}
 	var m wire.MLSMessage
 	if err := wire.Unmarshal(data, &m); err != nil {
-		if errors.Is(err, tls.ErrUnsupported) {
-			return nil, reject(fmt.Errorf("mls: message: %w", err))
-		}
 		return nil, reject(fmt.Errorf("mls: message: %w", err))
 	}
 	if m.Version != wire.MLS10 {

@@ -1,6 +1,7 @@
 package mls
 
 import (
+	"bytes"
 	"io"
 	"slices"
 
@@ -10,17 +11,18 @@ import (
 	"github.com/spacepanda/spacepanda/mls/internal/wire"
 )
 
-// ProposeAdd sends an Add proposal (RFC 9420 §12.1.1) as a PublicMessage.
+// ProposeAdd sends an Add proposal (RFC 9420 §12.1.1) as a PublicMessage
+// (a PrivateMessage with Config.PrivateHandshake).
 // Like every Propose method, it stores the proposal so that this member's
 // next commit includes it by reference, and returns the message for the
 // group; any member may commit it.
 func (g *Group) ProposeAdd(kp *KeyPackage) ([]byte, error) {
-	return g.propose(&wire.Proposal{ProposalType: wire.ProposalTypeAdd, Add: &wire.Add{KeyPackage: kp.kp}})
+	return g.propose(nil, &wire.Proposal{ProposalType: wire.ProposalTypeAdd, Add: &wire.Add{KeyPackage: kp.kp}})
 }
 
 // ProposeRemove sends a Remove proposal for leaf i (§12.1.3).
 func (g *Group) ProposeRemove(i LeafIndex) ([]byte, error) {
-	return g.propose(&wire.Proposal{ProposalType: wire.ProposalTypeRemove, Remove: &wire.Remove{Removed: uint32(i)}})
+	return g.propose(nil, &wire.Proposal{ProposalType: wire.ProposalTypeRemove, Remove: &wire.Remove{Removed: uint32(i)}})
 }
 
 // Leave sends a Remove proposal for this member itself (§12.1.3): another
@@ -34,13 +36,13 @@ func (g *Group) ProposePSK(random io.Reader, r PSKRef) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return g.propose(&wire.Proposal{ProposalType: wire.ProposalTypePSK, PreSharedKey: &wire.PreSharedKey{PSK: *id}})
+	return g.propose(random, &wire.Proposal{ProposalType: wire.ProposalTypePSK, PreSharedKey: &wire.PreSharedKey{PSK: *id}})
 }
 
 // ProposeGroupContextExtensions sends a GroupContextExtensions proposal
 // (§12.1.7).
 func (g *Group) ProposeGroupContextExtensions(es []Extension) ([]byte, error) {
-	return g.propose(&wire.Proposal{ProposalType: wire.ProposalTypeGroupContextExtensions,
+	return g.propose(nil, &wire.Proposal{ProposalType: wire.ProposalTypeGroupContextExtensions,
 		GroupContextExtensions: &wire.GroupContextExtensions{Extensions: extensionsToWire(es)}})
 }
 
@@ -48,7 +50,7 @@ func (g *Group) ProposeGroupContextExtensions(es []Extension) ([]byte, error) {
 // group is inactive and its members are expected to start the new group
 // named here. Starting it is the application's job (see docs/mls.md).
 func (g *Group) ProposeReInit(groupID []byte, suite CipherSuite, es []Extension) ([]byte, error) {
-	return g.propose(&wire.Proposal{ProposalType: wire.ProposalTypeReInit, ReInit: &wire.ReInit{
+	return g.propose(nil, &wire.Proposal{ProposalType: wire.ProposalTypeReInit, ReInit: &wire.ReInit{
 		GroupID: slices.Clone(groupID), Version: wire.MLS10, CipherSuite: wire.CipherSuite(suite), Extensions: extensionsToWire(es)}})
 }
 
@@ -68,7 +70,7 @@ func (g *Group) ProposeUpdate(random io.Reader) ([]byte, error) {
 	if err := tree.SignLeafNode(g.signer, &ln, g.gc.GroupID, g.keys.Leaf()); err != nil {
 		return nil, err
 	}
-	msg, err := g.propose(&wire.Proposal{ProposalType: wire.ProposalTypeUpdate, Update: &wire.Update{LeafNode: ln}})
+	msg, err := g.propose(random, &wire.Proposal{ProposalType: wire.ProposalTypeUpdate, Update: &wire.Update{LeafNode: ln}})
 	if err != nil {
 		return nil, err
 	}
@@ -83,9 +85,12 @@ func (g *Group) canPropose() error {
 	return nil
 }
 
-// propose signs p as a PublicMessage of the epoch, checks it as a receiver
-// would, and stores it.
-func (g *Group) propose(p *wire.Proposal) ([]byte, error) {
+// propose signs p as a handshake message of the epoch (see
+// Config.PrivateHandshake), checks it as a receiver would, and stores it.
+// With a nil random, a PrivateMessage's reuse guard (§6.3.1) is taken from
+// the hash of the content's signature: it still differs between different
+// proposals, which is what the guard protects against.
+func (g *Group) propose(random io.Reader, p *wire.Proposal) ([]byte, error) {
 	if err := g.canPropose(); err != nil {
 		return nil, err
 	}
@@ -95,11 +100,14 @@ func (g *Group) propose(p *wire.Proposal) ([]byte, error) {
 	}
 	content := wire.FramedContent{GroupID: g.gc.GroupID, Epoch: g.gc.Epoch, Sender: sender,
 		ContentType: wire.ContentTypeProposal, Proposal: p}
-	ac, err := framing.Sign(g.signer, wire.WireFormatPublicMessage, &content, &g.gc)
+	ac, err := framing.Sign(g.signer, g.handshakeFormat(sender), &content, &g.gc)
 	if err != nil {
 		return nil, err
 	}
-	msg, err := g.publicMessage(ac)
+	if random == nil {
+		random = bytes.NewReader(g.suite.Hash(ac.Auth.Signature))
+	}
+	msg, err := g.protect(random, ac)
 	if err != nil {
 		return nil, err
 	}

@@ -63,7 +63,8 @@ type heldMessage struct {
 
 func newWorld(t *testing.T, seed uint64, suite CipherSuite) *world {
 	w := &world{t: t, rnd: testRand(seed), rng: rand.New(rand.NewPCG(seed, 1)), suite: suite}
-	w.cfg = Config{AuthenticationService: AcceptAllCredentials{}, PSKs: PSKMap{"shared-psk": []byte("0123456789abcdef0123456789abcdef")}}
+	w.cfg = Config{AuthenticationService: AcceptAllCredentials{}, PSKs: PSKMap{"shared-psk": []byte("0123456789abcdef0123456789abcdef")},
+		PrivateHandshake: seed%2 == 1}
 	id := testIdentity(t, w.rnd, suite, "m0")
 	gid := make([]byte, 16)
 	w.rnd.Read(gid)
@@ -308,7 +309,8 @@ func (w *world) propose(from *member, f func(*Group) ([]byte, error)) {
 
 // TestScenario runs random groups: adds, removes, updates, leaves, PSKs and
 // application messages (some delivered an epoch late), marshalling and
-// restoring every member after every step.
+// restoring every member after every step. Odd seeds send handshake
+// messages as PrivateMessages.
 func TestScenario(t *testing.T) {
 	for seed := range uint64(*seeds) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {

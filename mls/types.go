@@ -114,6 +114,11 @@ type Config struct {
 	// MaxForward is how far ahead of a sender ratchet a generation may be
 	// (§9.2). Zero means the default, 1024.
 	MaxForward uint32
+	// PrivateHandshake sends this member's proposals and commits as
+	// PrivateMessages (§6.3) instead of PublicMessages, hiding membership
+	// changes from observers who are not members. Non-members (external
+	// joiners, external senders) always send PublicMessages.
+	PrivateHandshake bool
 	// PaddingBlock pads the content of application messages to a multiple
 	// of this many bytes (§6.3.1) to hide their exact length. Zero means
 	// the default, 32; 1 disables padding.
