@@ -68,7 +68,7 @@ type CommitOutput struct {
 type pendingCommit struct {
 	message []byte
 	next    *Group
-	changed map[LeafIndex][]byte
+	changed map[LeafIndex]*wire.LeafNode
 	result  *CommitApplied
 }
 

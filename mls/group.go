@@ -65,16 +65,16 @@ func secretsFrom(s *schedule.Secrets) epochSecrets {
 }
 
 // pastEpoch keeps what decrypting a late application message of an old
-// epoch needs (§14): the sender-data secret and the secret tree, and the
-// signature keys of the leaves the following commit changed (nil: blank),
-// so that the sender's key at that epoch can be found without a copy of
-// the old tree.
+// epoch needs (§14): the sender-data secret, the secret tree, the
+// GroupContext, and the leaves the following commit changed as they were
+// (nil: blank), so that the sender's leaf at that epoch can be found
+// without a copy of the old tree.
 type pastEpoch struct {
 	epoch      uint64
 	senderData []byte
 	st         *schedule.SecretTree
 	gc         wire.GroupContext
-	changed    map[LeafIndex][]byte
+	changed    map[LeafIndex]*wire.LeafNode
 }
 
 // resumptionPSK is the resumption_psk of one epoch (§8.6).
@@ -256,31 +256,34 @@ func (g *Group) RatchetTree() ([]byte, error) { return g.tree.Encode() }
 // ownLeafNode returns this member's current leaf node.
 func (g *Group) ownLeafNode() *wire.LeafNode { return g.tree.Leaf(g.keys.Leaf()) }
 
-// senderKey returns the signature key of leaf i in epoch e, or nil if the
+// senderLeaf returns the leaf node of leaf i in epoch e, or nil if the
 // leaf was blank then or e is no longer kept.
-func (g *Group) senderKey(e uint64, i LeafIndex) []byte {
+func (g *Group) senderLeaf(e uint64, i LeafIndex) *wire.LeafNode {
 	if e == g.gc.Epoch {
-		if ln := g.tree.Leaf(tree.LeafIndex(i)); ln != nil {
-			return ln.SignatureKey
-		}
-		return nil
+		return g.tree.Leaf(tree.LeafIndex(i))
 	}
 	found := false
 	for _, p := range g.past {
-		if p.epoch == e {
-			found = true
-		}
+		found = found || p.epoch == e
 		if !found {
 			continue
 		}
-		if k, ok := p.changed[i]; ok {
-			return k
+		if ln, ok := p.changed[i]; ok {
+			return ln
 		}
 	}
 	if !found {
 		return nil
 	}
-	return g.senderKey(g.gc.Epoch, i)
+	return g.tree.Leaf(tree.LeafIndex(i))
+}
+
+// senderKey returns the signature key of leaf i in epoch e, or nil.
+func (g *Group) senderKey(e uint64, i LeafIndex) []byte {
+	if ln := g.senderLeaf(e, i); ln != nil {
+		return ln.SignatureKey
+	}
+	return nil
 }
 
 // keyIndex finds leaves by signature or encryption key without scanning

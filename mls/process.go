@@ -19,7 +19,8 @@ import (
 // *ApplicationMessage, a *ProposalReceived or a *CommitApplied.
 type Result interface{ result() }
 
-// ApplicationMessage is decrypted application data (RFC 9420 §6.3).
+// ApplicationMessage is decrypted application data (RFC 9420 §6.3). Sender
+// is the member as it was in the message's epoch, which may be a past one.
 type ApplicationMessage struct {
 	Epoch             uint64
 	Sender            Member
@@ -243,12 +244,8 @@ func (g *Group) application(ac *wire.AuthenticatedContent) (Result, error) {
 		return nil, rejectf(ErrWrongContentType, "application data in a PublicMessage")
 	}
 	i := LeafIndex(ac.Content.Sender.LeafIndex)
-	cred := Credential{}
-	key := g.senderKey(ac.Content.Epoch, i)
-	if ln := g.tree.Leaf(tree.LeafIndex(i)); ln != nil && bytes.Equal(ln.SignatureKey, key) {
-		cred = credentialFromWire(&ln.Credential)
-	}
-	return &ApplicationMessage{Epoch: ac.Content.Epoch, Sender: Member{Index: i, Credential: cred, SignatureKey: key},
+	ln := g.senderLeaf(ac.Content.Epoch, i) // non-nil: openPrivate checked
+	return &ApplicationMessage{Epoch: ac.Content.Epoch, Sender: memberOf(i, ln),
 		Data: ac.Content.ApplicationData, AuthenticatedData: ac.Content.AuthenticatedData}, nil
 }
 
@@ -546,7 +543,7 @@ func (pv *provisional) pskSecret() ([]byte, error) {
 
 // retire moves the current epoch to the kept past epochs, dropping the
 // oldest beyond Config.PastEpochs (§14: their secrets are deleted).
-func (g *Group) retire(changed map[LeafIndex][]byte) []*pastEpoch {
+func (g *Group) retire(changed map[LeafIndex]*wire.LeafNode) []*pastEpoch {
 	n := g.cfg.pastEpochs()
 	if n == 0 {
 		return nil

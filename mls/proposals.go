@@ -43,7 +43,7 @@ type provisional struct {
 	addKPs  []*wire.KeyPackage
 	updated []LeafIndex
 	removed []Member
-	changed map[LeafIndex][]byte // signature keys before the commit
+	changed map[LeafIndex]*wire.LeafNode // leaves before the commit (nil: blank)
 	psks    []wire.PreSharedKeyID
 	pskKeys []schedule.PSK
 	extInit *wire.ExternalInit
@@ -61,7 +61,7 @@ type provisional struct {
 
 func newProvisional(g *Group, committer LeafIndex, external bool, now time.Time) *provisional {
 	return &provisional{g: g, committer: committer, external: external, tree: g.tree.Clone(),
-		ext: g.gc.Extensions, now: now, changed: map[LeafIndex][]byte{}}
+		ext: g.gc.Extensions, now: now, changed: map[LeafIndex]*wire.LeafNode{}}
 }
 
 // apply validates the proposal list (§12.2) and applies it in the order of
@@ -254,16 +254,12 @@ func (p *provisional) checkUniqueKeys(ln *wire.LeafNode, self LeafIndex) error {
 	return nil
 }
 
-// noteChange records leaf i's signature key before its first change.
+// noteChange records leaf i before its first change.
 func (p *provisional) noteChange(i LeafIndex) {
 	if _, ok := p.changed[i]; ok {
 		return
 	}
-	if ln := p.g.tree.Leaf(tree.LeafIndex(i)); ln != nil {
-		p.changed[i] = ln.SignatureKey
-	} else {
-		p.changed[i] = nil
-	}
+	p.changed[i] = p.g.tree.Leaf(tree.LeafIndex(i))
 }
 
 // applyRemove blanks a member's leaf (§12.1.3).

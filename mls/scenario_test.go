@@ -178,7 +178,7 @@ func (w *world) readAll(from *member, data, msg []byte, readers []*member) {
 			w.t.Fatalf("%s: decrypt from %s: %v", m.name, from.name, err)
 		}
 		am := res.(*ApplicationMessage)
-		if !bytes.Equal(am.Data, data) || am.Sender.Index != from.g.OwnLeaf() {
+		if !bytes.Equal(am.Data, data) || am.Sender.Index != from.g.OwnLeaf() || string(am.Sender.Credential.Identity) != from.name {
 			w.t.Fatalf("%s: wrong message", m.name)
 		}
 		if _, err := m.g.ProcessMessage(msg, time.Time{}); VerdictOf(err) != Ignore {

@@ -103,8 +103,8 @@ func (p *pastEpoch) marshal(w *tls.Writer) {
 	marshalChanged(w, p.changed)
 }
 
-// marshalChanged writes a leaf → optional signature key map in leaf order.
-func marshalChanged(w *tls.Writer, m map[LeafIndex][]byte) {
+// marshalChanged writes a leaf → optional LeafNode map in leaf order.
+func marshalChanged(w *tls.Writer, m map[LeafIndex]*wire.LeafNode) {
 	leaves := make([]LeafIndex, 0, len(m))
 	for l := range m {
 		leaves = append(leaves, l)
@@ -113,7 +113,7 @@ func marshalChanged(w *tls.Writer, m map[LeafIndex][]byte) {
 	w.Vector(func(w *tls.Writer) {
 		for _, l := range leaves {
 			w.Uint32(uint32(l))
-			w.Optional(m[l] != nil, func(w *tls.Writer) { w.Opaque(m[l]) })
+			w.Optional(m[l] != nil, func(w *tls.Writer) { m[l].MarshalTLS(w) })
 		}
 	})
 }
@@ -195,7 +195,7 @@ type stateRaw struct {
 type pastRaw struct {
 	epoch              uint64
 	senderData, st, gc []byte
-	changed            map[LeafIndex][]byte
+	changed            map[LeafIndex]*wire.LeafNode
 }
 
 // unmarshalState reads marshalState's output and assembles the group.
@@ -237,15 +237,16 @@ func readPast(r *tls.Reader) pastRaw {
 	return p
 }
 
-func readChanged(r *tls.Reader) map[LeafIndex][]byte {
-	m := map[LeafIndex][]byte{}
+func readChanged(r *tls.Reader) map[LeafIndex]*wire.LeafNode {
+	m := map[LeafIndex]*wire.LeafNode{}
 	r.Vector(func(r *tls.Reader) {
 		l := LeafIndex(r.Uint32())
-		var k []byte
+		var ln *wire.LeafNode
 		if r.Optional() {
-			k = r.Opaque()
+			ln = new(wire.LeafNode)
+			ln.UnmarshalTLS(r)
 		}
-		m[l] = k
+		m[l] = ln
 	})
 	return m
 }
@@ -320,7 +321,7 @@ func (p *pastRaw) build() (*pastEpoch, error) {
 // pendingRaw is a decoded pending commit.
 type pendingRaw struct {
 	message, next           []byte
-	changed                 map[LeafIndex][]byte
+	changed                 map[LeafIndex]*wire.LeafNode
 	committer               LeafIndex
 	external, self, reinit  bool
 	added, updated, removed []LeafIndex
