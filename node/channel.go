@@ -218,10 +218,15 @@ func (s *chanState) maybeSnapshot(ctx context.Context) {
 // flushOutbox publishes the queued messages in order and removes each once
 // published. It stops at the first that cannot go out, and returns why.
 func (s *chanState) flushOutbox(ctx context.Context) error {
+	// Alone in the channel, there is nobody to deliver to: the message is
+	// in our log, and a member who joins later gets the history.
+	alone := len(s.group.Members()) <= 1
 	for len(s.outbox) > 0 {
 		it := s.outbox[0]
-		if err := s.n.publish(ctx, s.id, it.Data); err != nil {
-			return err
+		if !alone {
+			if err := s.n.publish(ctx, s.id, it.Data); err != nil {
+				return err
+			}
 		}
 		b := &store.Batch{}
 		b.DeleteOutbox(store.ChannelID(s.id), it.Seq)

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"os"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/spacepanda/spacepanda/node"
+)
+
+// mainEnv makes the test binary run the command line instead of the tests,
+// so that the multi-process tests start real spacepanda processes.
+const mainEnv = "SPACEPANDA_TEST_AS_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(mainEnv) == "1" {
+		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	testscript.Main(m, map[string]func(){
+		"spacepanda": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+	})
+}
+
+// TestScripts runs the CLI scenarios in testdata/script, one file each;
+// every exec is a separate process.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Cmds: map[string]func(*testscript.TestScript, bool, []string){
+			"waitdaemon": cmdWaitDaemon,
+			"waitmsg":    cmdWaitMsg,
+			"setstdout":  cmdSetStdout,
+			"msgid":      cmdMsgID,
+		},
+	})
+}
+
+// cmdWaitDaemon waits (polling, 30s deadline) until the daemon of a home
+// answers on its control socket: waitdaemon HOME.
+func cmdWaitDaemon(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitdaemon HOME")
+	}
+	home := ts.MkAbs(args[0])
+	poll(ts, 30*time.Second, "daemon of "+home, func(ctx context.Context) bool {
+		c, err := node.Dial(ctx, home)
+		if err != nil {
+			return false
+		}
+		_, err = c.Status(ctx)
+		return err == nil
+	})
+}
+
+// cmdWaitMsg waits until a channel's timeline holds a text:
+// waitmsg HOME CHANNEL TEXT.
+func cmdWaitMsg(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: waitmsg HOME CHANNEL TEXT")
+	}
+	home := ts.MkAbs(args[0])
+	poll(ts, 30*time.Second, "message "+args[2], func(ctx context.Context) bool {
+		c, err := node.Dial(ctx, home)
+		if err != nil {
+			return false
+		}
+		ms, err := c.Messages(ctx, args[1], 0)
+		for _, m := range ms {
+			if m.Text == args[2] {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// cmdSetStdout sets an environment variable to the last command's
+// standard output, trimmed: setstdout NAME.
+func cmdSetStdout(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: setstdout NAME")
+	}
+	ts.Setenv(args[0], strings.TrimSpace(ts.ReadFile("stdout")))
+}
+
+func poll(ts *testscript.TestScript, timeout time.Duration, what string, ok func(context.Context) bool) {
+	deadline := time.Now().Add(timeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		done := ok(ctx)
+		cancel()
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// cmdMsgID sets an environment variable to the ID of the message with the
+// given text in the last `messages --json` output: msgid NAME TEXT.
+func cmdMsgID(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: msgid NAME TEXT")
+	}
+	for _, line := range strings.Split(ts.ReadFile("stdout"), "\n") {
+		var m node.Message
+		if json.Unmarshal([]byte(line), &m) == nil && m.Text == args[1] {
+			ts.Setenv(args[0], m.ID)
+			return
+		}
+	}
+	ts.Fatalf("no message %q in stdout", args[1])
+}
