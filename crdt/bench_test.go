@@ -175,3 +175,26 @@ func BenchmarkUnmarshalPayload(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLateControl: a channel with 20,000 control events receives
+// back-dated control events (renames by a plain member, which are void),
+// each followed by a read, as a node notifying its subscribers does. This
+// is the cost a misbehaving member can impose per event.
+func BenchmarkLateControl(b *testing.B) {
+	evs := channel()
+	for i := range 20_000 {
+		evs = append(evs, rename("bob", uint64(i+1), 10_000+int64(i)*10, fmt.Sprint(i)))
+	}
+	s := build(b, evs...)
+	rng := rand.New(rand.NewPCG(1, 1))
+	seq := uint64(0)
+	b.ReportAllocs()
+	for b.Loop() {
+		seq++
+		e := rename("carol", seq, 10_000+rng.Int64N(200_000), "late")
+		if err := s.Apply(e); err != nil {
+			b.Fatal(err)
+		}
+		s.Role("carol")
+	}
+}

@@ -316,3 +316,21 @@ func admittedMembers(control []*Event) map[string]bool {
 	}
 	return admitted
 }
+
+// voidAt reports whether e, placed anywhere in the order (not necessarily
+// last), is certainly void because its author lacks the role its kind needs
+// at e's place. It errs towards false: "not sure" makes the caller rebuild.
+func (c *controlState) voidAt(e *Event) bool {
+	r := c.roleAt(e.ID.Author, e)
+	switch e.Kind {
+	case KindCreate:
+		return c.admitted[e.ID.Author]
+	case KindRename, KindTopic, KindInviteCreate:
+		return r < RoleAdmin
+	case KindSetRole:
+		return r < RoleOwner
+	case KindInviteRevoke:
+		return r == RoleNone
+	}
+	return false
+}

@@ -287,7 +287,7 @@ func applyReading(t testing.TB, rng *rand.Rand, s *State, evs []Event) {
 		if err := s.Apply(e); err != nil && err != ErrDuplicate {
 			t.Fatalf("Apply(%s %s): %v", e.Kind, e.ID, err)
 		}
-		if rng.IntN(4) == 0 {
+		if rng.IntN(2) == 0 {
 			s.Role(e.ID.Author)
 		}
 	}

@@ -154,25 +154,30 @@ func (s *State) relate(e *Event) {
 	}
 }
 
-// insertControl adds a control event, updating the derived control state
-// in place when e comes last in the total order and dropping it otherwise.
-// A Create, or a membership event about a Create's author, may change who
-// created the channel (controlState.admitted), so it also drops it.
+// insertControl adds a control event. The derived control state is
+// updated in place when e comes last in the total order, kept as it is when
+// e is certainly void at its place (its author lacks the role there: the
+// state before e is unchanged by e, and a void e changes nothing after it),
+// and dropped otherwise, to be rebuilt on the next read. A Create, or a
+// membership event about a Create's author, may change who created the
+// channel (controlState.admitted), so it drops it too.
 func (s *State) insertControl(e *Event) {
 	last := len(s.control) == 0 || before(s.control[len(s.control)-1], e)
 	s.control = insertOrdered(s.control, e)
+	creatorChange := s.creators[e.Member]
 	if e.Kind == KindCreate {
+		creatorChange = !s.creators[e.ID.Author]
 		s.creators[e.ID.Author] = true
-		last = false
 	}
-	if s.creators[e.Member] {
-		last = false
-	}
-	if last && s.ctl != nil {
+	switch {
+	case s.ctl == nil:
+	case creatorChange:
+		s.ctl = nil
+	case last:
 		s.ctl.apply(e)
-		return
+	case !s.ctl.voidAt(e):
+		s.ctl = nil
 	}
-	s.ctl = nil
 }
 
 // controls returns the control state, rebuilding it if stale.
