@@ -19,6 +19,8 @@
 //     validator what to do.
 //   - EpochAuthenticator, Export, GroupInfo, RatchetTree (§8.5, §8.7,
 //     §12.4.3).
+//   - NewReInitGroup and JoinReInitGroup, which start the successor of a
+//     group ended by a committed ReInit (§11.2).
 //   - MarshalBinary and UnmarshalGroup: versioned, deterministic bytes that
 //     hold the whole state, secrets included, and no secret the protocol
 //     has deleted.

@@ -46,6 +46,8 @@ type Group struct {
 	reinit *wire.ReInit
 
 	index *keyIndex
+	// linked is the predecessor's PSK while NewReInitGroup commits.
+	linked *linkedPSK
 	// treeRaw caches the encoding of tree for MarshalBinary: the tree
 	// changes once per epoch, the state is saved after every message.
 	treeRaw []byte

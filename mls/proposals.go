@@ -313,10 +313,14 @@ func (p *provisional) applyPSK(id *wire.PreSharedKeyID) error {
 			return fmt.Errorf("%w: PSK listed twice", ErrInvalidCommit)
 		}
 	}
-	if id.PSKType == wire.PSKTypeResumption && id.Usage != wire.ResumptionPSKUsageApplication {
+	linked := p.g.linked.matches(id) && p.g.gc.Epoch == 0
+	if id.PSKType == wire.PSKTypeResumption && id.Usage != wire.ResumptionPSKUsageApplication && !linked {
 		return fmt.Errorf("%w: resumption PSK usage %d in a commit", ErrInvalidProposal, id.Usage)
 	}
 	secret, err := p.g.lookupPSK(id)
+	if linked {
+		secret, err = p.g.linked.psk, nil
+	}
 	if err != nil {
 		return err
 	}

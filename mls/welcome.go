@@ -117,6 +117,10 @@ type joiner struct {
 	gs     *wire.GroupSecrets
 	psk    []byte
 	gi     *wire.GroupInfo
+	// linked is the predecessor's reinit PSK (JoinReInitGroup), and
+	// usedLinked whether the Welcome named it.
+	linked     *linkedPSK
+	usedLinked bool
 }
 
 func (j *joiner) join(ratchetTree []byte) (*Group, error) {
@@ -171,7 +175,8 @@ func (j *joiner) openSecrets() error {
 }
 
 // resolvePSKs computes the psk_secret of the Welcome's PSKs (§8.4). A
-// joiner holds only external PSKs.
+// joiner holds external PSKs, and for JoinReInitGroup the predecessor's
+// reinit PSK.
 func (j *joiner) resolvePSKs() error {
 	if len(j.gs.PSKs) == 0 {
 		return nil
@@ -180,7 +185,12 @@ func (j *joiner) resolvePSKs() error {
 	for i := range j.gs.PSKs {
 		id := &j.gs.PSKs[i]
 		s, ok := j.cfg.psk(id.PSKID)
-		if id.PSKType != wire.PSKTypeExternal || !ok {
+		if j.linked.matches(id) {
+			s, ok, j.usedLinked = j.linked.psk, true, true
+		} else if id.PSKType != wire.PSKTypeExternal {
+			ok = false
+		}
+		if !ok {
 			return ErrUnknownPSK
 		}
 		psks[i] = schedule.PSK{ID: tls.MustMarshal(id), Secret: s}

@@ -1,0 +1,123 @@
+package mls
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spacepanda/spacepanda/mls/internal/wire"
+)
+
+// ReInitParams returns the parameters of the committed ReInit that ended
+// the group (§12.1.5): the new group ID and cipher suite, and ok false if
+// no ReInit was committed.
+func (g *Group) ReInitParams() (groupID []byte, suite CipherSuite, ok bool) {
+	if g.reinit == nil {
+		return nil, 0, false
+	}
+	return bytes.Clone(g.reinit.GroupID), CipherSuite(g.reinit.CipherSuite), true
+}
+
+// reinitPSK returns the resumption PSK (usage reinit) that binds the
+// successor of a reinitialized group to it (§11.2): that of the epoch the
+// ReInit commit started.
+func (g *Group) reinitPSK() (*wire.PreSharedKeyID, []byte, error) {
+	if g.reinit == nil {
+		return nil, nil, fmt.Errorf("%w: no ReInit committed", ErrInvalidProposal)
+	}
+	r := g.resumption[len(g.resumption)-1]
+	return &wire.PreSharedKeyID{PSKType: wire.PSKTypeResumption, Usage: wire.ResumptionPSKUsageReInit,
+		PSKGroupID: g.gc.GroupID, PSKEpoch: r.epoch}, r.psk, nil
+}
+
+// NewReInitGroup creates the successor of a group ended by a committed
+// ReInit (§11.2, §12.1.5): a group with the ReInit's group ID, cipher suite
+// and extensions, created by id, whose first commit adds keyPackages (fresh
+// key packages of the other members) and injects the old group's
+// resumption PSK with usage reinit. It returns the new group (with the
+// commit merged) and the commit output whose Welcome the members pass to
+// JoinReInitGroup.
+func (g *Group) NewReInitGroup(random io.Reader, id Identity, keyPackages []*KeyPackage, cfg Config, now time.Time) (*Group, *CommitOutput, error) {
+	pskID, psk, err := g.reinitPSK()
+	if err != nil {
+		return nil, nil, err
+	}
+	if id.CipherSuite != CipherSuite(g.reinit.CipherSuite) {
+		return nil, nil, fmt.Errorf("%w: identity suite %d, ReInit suite %d", ErrUnsupported, id.CipherSuite, g.reinit.CipherSuite)
+	}
+	ng, err := CreateGroup(random, g.reinit.GroupID, id, extensionsFromWire(g.reinit.Extensions), cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	pskID.PSKNonce = make([]byte, ng.suite.Nh())
+	if _, err := io.ReadFull(random, pskID.PSKNonce); err != nil {
+		return nil, nil, err
+	}
+	ng.linked = &linkedPSK{id: pskID, psk: psk}
+	defer func() { ng.linked = nil }()
+	opts := CommitOptions{Adds: keyPackages, Now: now}
+	list, pors, err := ng.commitList(random, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := wire.Proposal{ProposalType: wire.ProposalTypePSK, PreSharedKey: &wire.PreSharedKey{PSK: *pskID}}
+	self := wire.Sender{SenderType: wire.SenderTypeMember, LeafIndex: 0}
+	list = append(list, proposalEntry{p: &p, sender: self})
+	pors = append(pors, wire.ProposalOrRef{Type: wire.ProposalOrRefTypeProposal, Proposal: &p})
+	pv := newProvisional(ng, 0, false, now)
+	if err := pv.apply(list); err != nil {
+		return nil, nil, err
+	}
+	out, err := ng.finishCommit(random, pv, pors, opts, self)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := ng.MergePendingCommit(); err != nil {
+		return nil, nil, err
+	}
+	return ng, out, nil
+}
+
+// linkedPSK is a resumption PSK of another group (the predecessor of a
+// reinitialized group) usable in the first commit of its successor.
+type linkedPSK struct {
+	id  *wire.PreSharedKeyID
+	psk []byte
+}
+
+// matches reports whether id names this PSK (nonce aside).
+func (l *linkedPSK) matches(id *wire.PreSharedKeyID) bool {
+	return l != nil && id.PSKType == wire.PSKTypeResumption && id.Usage == l.id.Usage &&
+		bytes.Equal(id.PSKGroupID, l.id.PSKGroupID) && id.PSKEpoch == l.id.PSKEpoch
+}
+
+// JoinReInitGroup joins the successor of old, a group ended by a committed
+// ReInit, from the Welcome NewReInitGroup produced (§11.2): the Welcome
+// must carry old's reinit resumption PSK, which this member takes from
+// old. Otherwise it is JoinGroup.
+func JoinReInitGroup(welcomeMsg []byte, bundle *KeyPackageBundle, ratchetTree []byte, old *Group, cfg Config, now time.Time) (*Group, error) {
+	id, psk, err := old.reinitPSK()
+	if err != nil {
+		return nil, err
+	}
+	var m wire.MLSMessage
+	if err := wire.Unmarshal(welcomeMsg, &m); err != nil {
+		return nil, fmt.Errorf("mls: welcome: %w", err)
+	}
+	if m.WireFormat != wire.WireFormatWelcome || m.Welcome == nil {
+		return nil, fmt.Errorf("%w: mls: not a welcome", ErrMalformed)
+	}
+	j := &joiner{cfg: cfg, now: now, bundle: bundle, w: m.Welcome, linked: &linkedPSK{id: id, psk: psk}}
+	g, err := j.join(ratchetTree)
+	if err != nil {
+		return nil, err
+	}
+	if !j.usedLinked {
+		return nil, fmt.Errorf("%w: the welcome does not carry the reinit PSK", ErrUnknownPSK)
+	}
+	if !bytes.Equal(g.gc.GroupID, old.reinit.GroupID) || g.gc.CipherSuite != old.reinit.CipherSuite {
+		return nil, fmt.Errorf("%w: the new group does not match the ReInit", ErrInvalidProposal)
+	}
+	return g, nil
+}
