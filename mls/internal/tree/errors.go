@@ -56,6 +56,9 @@ var (
 	ErrDecrypt = errors.New("tree: cannot decrypt path secret")
 	// ErrTreeFull: the tree cannot grow beyond MaxLeaves (a local limit).
 	ErrTreeFull = errors.New("tree: too many leaves")
+	// ErrHashCache: a saved hash cache has the wrong size for the tree (a
+	// local storage error, not a peer's).
+	ErrHashCache = errors.New("tree: hash cache does not fit the tree")
 )
 
 // NodeError reports which node of the tree failed a check and why. Err is

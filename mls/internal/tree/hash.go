@@ -1,6 +1,7 @@
 package tree
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/spacepanda/spacepanda/mls/internal/tls"
@@ -102,4 +103,29 @@ func withoutUnmerged(pn *wire.ParentNode, excluded []uint32) *wire.ParentNode {
 		}
 	}
 	return &c
+}
+
+// HashCache returns the tree hash of every node, in node order, Nh bytes
+// each, computing those not yet cached. A caller that saves the tree in its
+// own state can save this beside it and hand it to SetHashCache on load, so
+// that restoring a group costs no hashing.
+func (t *Tree) HashCache() []byte {
+	t.hash(t.Root())
+	return slices.Clone(t.hashes)
+}
+
+// SetHashCache installs hashes saved by HashCache for this same tree. The
+// hashes are trusted, not checked: load them only from the caller's own
+// authenticated storage, never from a peer (a peer's tree is hashed with
+// TreeHash and compared with the GroupContext, §12.4.3.3). A cache of the
+// wrong size gives ErrHashCache and changes nothing.
+func (t *Tree) SetHashCache(h []byte) error {
+	if len(h) != len(t.hashes) {
+		return fmt.Errorf("%w: %d bytes for %d nodes", ErrHashCache, len(h), len(t.nodes))
+	}
+	copy(t.hashes, h)
+	for x := range t.hashed {
+		t.hashed[x] = true
+	}
+	return nil
 }

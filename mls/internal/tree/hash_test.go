@@ -2,6 +2,7 @@ package tree
 
 import (
 	"bytes"
+	"errors"
 	mrand "math/rand/v2"
 	"testing"
 
@@ -71,5 +72,36 @@ func TestOriginalHash(t *testing.T) {
 	}
 	if !bytes.Equal(tr.originalHash(5, []uint32{1}), tr.NodeHash(5)) {
 		t.Fatal("a subtree without excluded leaves does not use its tree hash")
+	}
+}
+
+func TestHashCacheRoundTrip(t *testing.T) {
+	g := committedGroup(t)
+	saved, cache := mustEncode(t, g.tr), g.tr.HashCache()
+	tr, err := Decode(g.tr.Suite(), saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.SetHashCache(cache[1:]); !errors.Is(err, ErrHashCache) {
+		t.Fatalf("short cache: err = %v, want ErrHashCache", err)
+	}
+	if err := tr.SetHashCache(cache); err != nil {
+		t.Fatal(err)
+	}
+	for x := range tr.NodeCount() {
+		if !tr.hashed[x] {
+			t.Fatalf("node %d not marked hashed", x)
+		}
+	}
+	if !bytes.Equal(tr.TreeHash(), g.tr.TreeHash()) {
+		t.Fatal("restored root hash differs")
+	}
+	// The restored cache is live: a change re-hashes as usual.
+	if err := tr.RemoveLeaf(3); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := Decode(tr.Suite(), mustEncode(t, tr))
+	if err != nil || !bytes.Equal(fresh.TreeHash(), tr.TreeHash()) {
+		t.Fatalf("after a change: restored cache gives a stale hash (%v)", err)
 	}
 }

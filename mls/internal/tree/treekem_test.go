@@ -391,6 +391,17 @@ func TestGeneratePathExternal(t *testing.T) {
 	if got := full.FilteredDirectPath(4); len(got) != 1 || got[0] != 7 {
 		t.Fatalf("filtered direct path of the joiner = %v, want [7]", got)
 	}
+	// Further out is refused, and changes nothing.
+	before := mustEncode(t, full)
+	if _, err := full.GeneratePath(newRand(9), 9, m.leaf, []byte("g"), m.signer); !errors.Is(err, ErrBlankLeaf) {
+		t.Fatalf("GeneratePath from leaf 9 of 8: err = %v, want ErrBlankLeaf", err)
+	}
+	if err := full.MergePath(9, &wire.UpdatePath{LeafNode: *m.leaf}, nil); !errors.Is(err, ErrBlankLeaf) {
+		t.Fatalf("MergePath from leaf 9 of 8: err = %v, want ErrBlankLeaf", err)
+	}
+	if !bytes.Equal(mustEncode(t, full), before) {
+		t.Fatal("a refused path changed the tree")
+	}
 }
 
 func marshalKeys(t *testing.T, k *PrivateKeys) ([]byte, error) {
