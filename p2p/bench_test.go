@@ -77,7 +77,8 @@ func newGossipHarness(b *testing.B, n int) *gossipHarness {
 	g := &gossipHarness{probe: make([]map[int]bool, n)}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range n {
-		g.hosts = append(g.hosts, newTestHost(b))
+		// Production score sampling (1 s), not the tests' 100 ms.
+		g.hosts = append(g.hosts, newTestHost(b, func(c *Config) { c.scoreInspectInterval = 0 }))
 		g.probe[i] = map[int]bool{}
 		// A sparse random graph: each host dials up to 3 earlier ones.
 		for range min(i, 3) {
@@ -94,7 +95,8 @@ func newGossipHarness(b *testing.B, n int) *gossipHarness {
 		b.Cleanup(func() { sub.Close() })
 		g.wg.Go(func() { g.receive(ctx, i, sub) })
 	}
-	waitGossipReady(b, g.hosts, benchTopic, func(i int) bool {
+	// 50 hosts on a loaded machine take a while to build their meshes.
+	waitGossipReady(b, g.hosts, benchTopic, 2*time.Minute, func(i int) bool {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		return len(g.probe[i]) == n

@@ -130,3 +130,15 @@ func TestConnectQUIC(t *testing.T) {
 		t.Errorf("Peers = %v, want [%s]", got, b.ID())
 	}
 }
+
+// TestDefaultDHTModeServesOnLoopback checks that with the default mode
+// (DHTAutoServer) loopback hosts, whose reachability AutoNAT cannot tell,
+// serve the DHT: only servers enter routing tables.
+func TestDefaultDHTModeServesOnLoopback(t *testing.T) {
+	auto := func(c *Config) { c.DHTMode = DHTAutoServer }
+	a := newTestHost(t, auto)
+	b := newTestHost(t, auto, bootstrapTo(a))
+	waitFor(t, 20*time.Second, "each host in the other's routing table", func() bool {
+		return a.dht.RoutingTable().Find(b.h.ID()) != "" && b.dht.RoutingTable().Find(a.h.ID()) != ""
+	})
+}

@@ -85,7 +85,7 @@ func gossipNet(t *testing.T, n int, topic string, v func(i int) Validator) ([]*H
 			return len(h.TopicPeers(topic)) >= 2
 		})
 	}
-	waitGossipReady(t, hosts, topic, func(i int) bool {
+	waitGossipReady(t, hosts, topic, 30*time.Second, func(i int) bool {
 		c := cols[i]
 		for j := range hosts {
 			if c.count(fmt.Sprintf("probe-%d-", j)) == 0 {
@@ -102,9 +102,9 @@ func gossipNet(t *testing.T, n int, topic string, v func(i int) Validator) ([]*H
 // Gossipsub builds its mesh at heartbeats; a message published before that
 // reaches only the publisher's direct neighbours, so tests that count
 // deliveries start once the mesh carries messages end to end.
-func waitGossipReady(t testing.TB, hosts []*Host, topic string, received func(i int) bool) {
+func waitGossipReady(t testing.TB, hosts []*Host, topic string, timeout time.Duration, received func(i int) bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(timeout)
 	for round := 0; ; round++ {
 		for i, h := range hosts {
 			if err := h.Publish(context.Background(), topic, fmt.Appendf(nil, "probe-%d-%d", i, round)); err != nil {
@@ -119,7 +119,7 @@ func waitGossipReady(t testing.TB, hosts []*Host, topic string, received func(i 
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("gossip mesh not ready after 30s")
+			t.Fatalf("gossip mesh not ready after %v", timeout)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -55,9 +55,16 @@ func (l Limits) withDefaults() Limits {
 // Stream is a framed stream to one peer on one protocol. It is not safe for
 // concurrent use except that Reset and Close may be called at any time.
 type Stream struct {
-	s      network.Stream
-	limits Limits
-	ended  atomic.Bool // Close or Reset was called
+	s        network.Stream
+	limits   Limits
+	deadline time.Time   // end of the stream's life, from limits.Timeout
+	ended    atomic.Bool // Close or Reset was called
+}
+
+func newStream(ns network.Stream, limits Limits) *Stream {
+	s := &Stream{s: ns, limits: limits, deadline: time.Now().Add(limits.Timeout)}
+	_ = ns.SetDeadline(s.deadline)
+	return s
 }
 
 // Peer returns the remote peer.
@@ -122,13 +129,20 @@ func readFrame(r io.Reader, limit int) ([]byte, error) {
 	return b, nil
 }
 
-// watch makes ctx's end interrupt blocked I/O; call the result when done.
+// watch makes ctx's deadline, if earlier than the stream's, and ctx's
+// cancellation interrupt blocked I/O; call the result when done.
 func (s *Stream) watch(ctx context.Context) (stop func()) {
-	if d, ok := ctx.Deadline(); ok {
+	d, ok := ctx.Deadline()
+	shorter := ok && d.Before(s.deadline)
+	if shorter {
 		_ = s.s.SetDeadline(d)
 	}
 	stopFn := context.AfterFunc(ctx, func() { _ = s.s.SetDeadline(time.Unix(1, 0)) })
-	return func() { stopFn() }
+	return func() {
+		if stopFn() && shorter {
+			_ = s.s.SetDeadline(s.deadline)
+		}
+	}
 }
 
 func (s *Stream) ioError(ctx context.Context, op string, err error) error {
@@ -192,8 +206,7 @@ func (h *Host) serveStream(ns network.Stream, limits Limits, fn StreamHandler) {
 	defer h.wg.Done()
 	ctx, cancel := context.WithTimeout(h.ctx, limits.Timeout)
 	defer cancel()
-	_ = ns.SetDeadline(time.Now().Add(limits.Timeout))
-	s := &Stream{s: ns, limits: limits}
+	s := newStream(ns, limits)
 	fn(ctx, s)
 	if !s.ended.Load() {
 		_ = s.Reset()
@@ -222,6 +235,5 @@ func (h *Host) OpenStream(ctx context.Context, p PeerID, protocolID string, limi
 	if err != nil {
 		return nil, fmt.Errorf("p2p: open %s to %s: %w", protocolID, p, err)
 	}
-	_ = ns.SetDeadline(time.Now().Add(limits.Timeout))
-	return &Stream{s: ns, limits: limits}, nil
+	return newStream(ns, limits), nil
 }
