@@ -127,13 +127,20 @@ func (d *decoder) authors() []string {
 	return authors
 }
 
-// snapshotEvents reads the events and inserts them into s.
+// snapshotEvents reads the events and inserts them into s. Events are
+// allocated in slabs of up to slabSize, to spare the allocator a call per
+// event; the count is untrusted, so it bounds a slab but never sizes one.
 func (d *decoder) snapshotEvents(s *State, authors []string) {
 	n := d.uvarint()
 	var prev *Event
+	var slab []Event
 	for i := uint64(0); i < n && d.err == nil; i++ {
-		e := d.snapshotEvent(authors, prev)
-		if d.err != nil {
+		if len(slab) == 0 {
+			slab = make([]Event, min(slabSize, n-i))
+		}
+		e := &slab[0]
+		slab = slab[1:]
+		if d.snapshotEvent(e, authors, prev); d.err != nil {
 			return
 		}
 		if err := e.Validate(); err != nil {
@@ -154,15 +161,18 @@ func (d *decoder) snapshotEvents(s *State, authors []string) {
 	}
 }
 
-func (d *decoder) snapshotEvent(authors []string, prev *Event) *Event {
+const slabSize = 1024
+
+// snapshotEvent reads one event into e; prev is the one before it.
+func (d *decoder) snapshotEvent(e *Event, authors []string, prev *Event) {
 	i := d.uvarint()
 	if d.err == nil && i >= uint64(len(authors)) {
 		d.fail("author index out of range")
-		return nil
+		return
 	}
-	e := &Event{Kind: Kind(d.byte())}
+	e.Kind = Kind(d.byte())
 	if d.err != nil {
-		return nil
+		return
 	}
 	e.ID = ID{Author: authors[i], Seq: d.uvarint()}
 	var base int64
@@ -175,5 +185,4 @@ func (d *decoder) snapshotEvent(authors []string, prev *Event) *Event {
 	}
 	e.Time = Time{Wall: base + int64(delta), Logical: d.uint32()}
 	d.fields(e)
-	return e
 }
