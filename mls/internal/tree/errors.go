@@ -69,6 +69,7 @@ type NodeError struct {
 	Err  error
 }
 
+// Error names the node and the reason.
 func (e *NodeError) Error() string {
 	return fmt.Sprintf("mls: ratchet tree node %d: %v", e.Node, e.Err)
 }

@@ -48,6 +48,7 @@ type node struct {
 	parent *wire.ParentNode
 }
 
+// blank reports whether n holds no value.
 func (n node) blank() bool { return n.leaf == nil && n.parent == nil }
 
 // New returns a one-leaf tree holding leaf, as the creator of a group builds
@@ -231,6 +232,8 @@ func (t *Tree) Resolution(x NodeIndex) []NodeIndex {
 	return t.appendResolution(nil, x)
 }
 
+// appendResolution appends the resolution of x to dst. Blank subtrees are
+// skipped by their count, so the cost follows the output, not the subtree.
 func (t *Tree) appendResolution(dst []NodeIndex, x NodeIndex) []NodeIndex {
 	if uint64(x) >= uint64(len(t.nodes)) || t.filled[x] == 0 {
 		return dst

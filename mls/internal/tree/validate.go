@@ -80,6 +80,7 @@ func (t *Tree) VerifyUnmergedLeaves() error {
 	return nil
 }
 
+// checkUnmerged checks the unmerged_leaves of parent node x.
 func (t *Tree) checkUnmerged(x NodeIndex, unmerged []uint32) error {
 	lo, hi := subtreeLeaves(x)
 	for k, l := range unmerged {
