@@ -25,7 +25,9 @@ type PSKRef struct {
 // CommitOptions say what a commit contains besides the proposals received
 // in the epoch, which it always includes by reference when they are valid
 // (§12.4: Updates and Removes of the same leaf keep the Remove; this
-// member's own Updates and its own removal are left out).
+// member's own Updates and its own removal are left out; if the stored
+// proposals still conflict, each one that keeps the list valid is kept, in
+// order, so that a member can always commit).
 type CommitOptions struct {
 	// Adds, Removes, PSKs are proposals by value (§12.1.1, §12.1.3,
 	// §12.1.4).
@@ -82,13 +84,15 @@ func (g *Group) Commit(random io.Reader, opts CommitOptions) (*CommitOutput, err
 	if err := g.canCommit(); err != nil {
 		return nil, err
 	}
-	list, pors, err := g.commitList(random, opts)
+	list, pors, nRef, err := g.commitList(random, opts)
 	if err != nil {
 		return nil, err
 	}
 	pv := newProvisional(g, g.OwnLeaf(), false, opts.Now)
 	if err := pv.apply(list); err != nil {
-		return nil, err
+		if list, pors, pv, err = g.greedyList(list, pors, nRef, opts.Now); err != nil {
+			return nil, err
+		}
 	}
 	return g.finishCommit(random, pv, pors, opts, wire.Sender{SenderType: wire.SenderTypeMember, LeafIndex: uint32(g.OwnLeaf())})
 }
@@ -209,25 +213,47 @@ func (pv *provisional) createPath(random io.Reader, want bool) (*tree.Path, *wir
 	return p, up, p.PrivateKeys(), nil
 }
 
-// commitList gathers the proposals of a new commit: the valid cached ones
-// by reference, then opts' by value.
-func (g *Group) commitList(random io.Reader, opts CommitOptions) ([]proposalEntry, []wire.ProposalOrRef, error) {
-	var list []proposalEntry
-	var pors []wire.ProposalOrRef
+// greedyList is the fallback when the stored proposals together with opts'
+// do not form a valid list (§12.2), for example two GroupContextExtensions
+// or two Adds of one client: it keeps, in order, each stored proposal that
+// still gives a valid list, and all of opts' proposals. An error means
+// opts' own proposals are invalid.
+func (g *Group) greedyList(list []proposalEntry, pors []wire.ProposalOrRef, nRef int, now time.Time) ([]proposalEntry, []wire.ProposalOrRef, *provisional, error) {
+	var keptList []proposalEntry
+	var keptPors []wire.ProposalOrRef
+	byValue, byValuePors := list[nRef:], pors[nRef:]
+	for i := range nRef {
+		trial := append(append(slices.Clone(keptList), list[i]), byValue...)
+		if newProvisional(g, g.OwnLeaf(), false, now).apply(trial) == nil {
+			keptList, keptPors = append(keptList, list[i]), append(keptPors, pors[i])
+		}
+	}
+	keptList, keptPors = append(keptList, byValue...), append(keptPors, byValuePors...)
+	pv := newProvisional(g, g.OwnLeaf(), false, now)
+	if err := pv.apply(keptList); err != nil {
+		return nil, nil, nil, err
+	}
+	return keptList, keptPors, pv, nil
+}
+
+// commitList gathers the proposals of a new commit: the cached ones by
+// reference (the first nRef), then opts' by value.
+func (g *Group) commitList(random io.Reader, opts CommitOptions) (list []proposalEntry, pors []wire.ProposalOrRef, nRef int, err error) {
 	self := wire.Sender{SenderType: wire.SenderTypeMember, LeafIndex: uint32(g.OwnLeaf())}
 	for _, c := range g.usableProposals() {
 		list = append(list, proposalEntry{p: &c.proposal, sender: c.sender, ref: c.ref})
 		pors = append(pors, wire.ProposalOrRef{Type: wire.ProposalOrRefTypeReference, Reference: c.ref})
 	}
+	nRef = len(list)
 	byValue, err := g.optionProposals(random, opts)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	for i := range byValue {
 		list = append(list, proposalEntry{p: &byValue[i], sender: self})
 		pors = append(pors, wire.ProposalOrRef{Type: wire.ProposalOrRefTypeProposal, Proposal: &byValue[i]})
 	}
-	return list, pors, nil
+	return list, pors, nRef, nil
 }
 
 // usableProposals returns the cached proposals a commit by this member can

@@ -145,3 +145,46 @@ func TestPrivateHandshake(t *testing.T) {
 	tg.members = []*Group{tg.members[0], tg.members[2]}
 	tg.agree()
 }
+
+// TestCommitSkipsConflictingProposals: two stored GroupContextExtensions
+// and two Adds of one key package cannot all be committed; the commit
+// keeps the first of each and still succeeds.
+func TestCommitSkipsConflictingProposals(t *testing.T) {
+	tg := newTestGroup(t, X25519_AES128GCM_SHA256_Ed25519, 3)
+	kb := tg.newBundles(1)[0]
+	var msgs [][]byte
+	for i, f := range []func() ([]byte, error){
+		func() ([]byte, error) {
+			return tg.members[1].ProposeGroupContextExtensions([]Extension{{Type: ExtensionApplicationID, Data: []byte("a")}})
+		},
+		func() ([]byte, error) {
+			return tg.members[2].ProposeGroupContextExtensions([]Extension{{Type: ExtensionApplicationID, Data: []byte("b")}})
+		},
+		func() ([]byte, error) { return tg.members[1].ProposeAdd(kb.KeyPackage()) },
+		func() ([]byte, error) { return tg.members[2].ProposeAdd(kb.KeyPackage()) },
+	} {
+		m, err := f()
+		if err != nil {
+			t.Fatalf("proposal %d: %v", i, err)
+		}
+		msgs = append(msgs, m)
+	}
+	for _, m := range msgs {
+		if _, err := tg.members[0].ProcessMessage(m, timeZero); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := tg.members[0].Commit(tg.rnd, CommitOptions{})
+	if err != nil {
+		t.Fatalf("commit with conflicting proposals: %v", err)
+	}
+	if len(out.Result.Added) != 1 {
+		t.Fatalf("added %d", len(out.Result.Added))
+	}
+	if _, err := tg.members[0].MergePendingCommit(); err != nil {
+		t.Fatal(err)
+	}
+	if es := tg.members[0].Extensions(); len(es) != 1 || string(es[0].Data) != "a" {
+		t.Fatalf("extensions %v", es)
+	}
+}

@@ -87,10 +87,17 @@ var (
 	// ErrWrongContentType: a message carries a content type that is not
 	// allowed where it was received (§6).
 	ErrWrongContentType = errors.New("mls: wrong content type")
+	// ErrTooManyProposals: MaxProposals proposals are already stored for
+	// the epoch; more are ignored until a commit.
+	ErrTooManyProposals = errors.New("mls: too many proposals in the epoch")
 	// ErrState: serialized state that decodes but is inconsistent, or of an
 	// unknown version.
 	ErrState = errors.New("mls: invalid group state")
 )
+
+// MaxProposals bounds the proposals a group stores per epoch (§12.1), so
+// that a member cannot make another's state grow without bound.
+const MaxProposals = 256
 
 // Verdict tells the network layer what to do with a message that failed
 // processing (the Accept/Reject/Ignore verdicts of a gossip validator).

@@ -261,6 +261,9 @@ func (g *Group) receiveProposal(ac *wire.AuthenticatedContent) (Result, error) {
 			return nil, ignore(ErrDuplicate)
 		}
 	}
+	if len(g.proposals) >= MaxProposals {
+		return nil, ignoref(ErrTooManyProposals, "%d stored", len(g.proposals))
+	}
 	if err := g.checkProposal(ac.Content.Proposal, ac.Content.Sender); err != nil {
 		return nil, reject(err)
 	}

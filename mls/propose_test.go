@@ -1,6 +1,7 @@
 package mls
 
 import (
+	"errors"
 	"testing"
 )
 
@@ -47,4 +48,23 @@ func TestProposalsByReference(t *testing.T) {
 	// The updated member still follows the group with its new key.
 	tg.commit(2, CommitOptions{ForcePath: true})
 	tg.agree()
+}
+
+// TestMaxProposals: proposals beyond the bound are ignored.
+func TestMaxProposals(t *testing.T) {
+	tg := newTestGroup(t, X25519_AES128GCM_SHA256_Ed25519, 2)
+	g := tg.members[1]
+	for i := range MaxProposals + 1 {
+		p, err := tg.members[0].ProposeGroupContextExtensions([]Extension{{Type: ExtensionApplicationID, Data: []byte{byte(i), byte(i >> 8)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = g.ProcessMessage(p, timeZero)
+		if i < MaxProposals && err != nil {
+			t.Fatalf("proposal %d: %v", i, err)
+		}
+		if i == MaxProposals && (VerdictOf(err) != Ignore || !errors.Is(err, ErrTooManyProposals)) {
+			t.Fatalf("proposal beyond the bound: %v", err)
+		}
+	}
 }

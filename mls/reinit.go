@@ -57,7 +57,7 @@ func (g *Group) NewReInitGroup(random io.Reader, id Identity, keyPackages []*Key
 	ng.linked = &linkedPSK{id: pskID, psk: psk}
 	defer func() { ng.linked = nil }()
 	opts := CommitOptions{Adds: keyPackages, Now: now}
-	list, pors, err := ng.commitList(random, opts)
+	list, pors, _, err := ng.commitList(random, opts)
 	if err != nil {
 		return nil, nil, err
 	}
