@@ -265,7 +265,7 @@ func (g *Group) receiveProposal(ac *wire.AuthenticatedContent) (Result, error) {
 		return nil, ignoref(ErrTooManyProposals, "%d stored", len(g.proposals))
 	}
 	if err := g.checkProposal(ac.Content.Proposal, ac.Content.Sender); err != nil {
-		return nil, reject(err)
+		return nil, verdictFor(err)
 	}
 	g.proposals = append(g.proposals, &cachedProposal{ref: ref, proposal: *ac.Content.Proposal, sender: ac.Content.Sender})
 	s := ac.Content.Sender
@@ -287,6 +287,16 @@ func (g *Group) checkProposal(p *wire.Proposal, sender wire.Sender) error {
 	return pv.apply([]proposalEntry{{p: p, sender: sender}})
 }
 
+// verdictFor classifies a proposal or commit failure: what this member
+// lacks (a proposal it has not received, a PSK it does not hold) is not
+// the sender's fault and is ignored; the rest is rejected.
+func verdictFor(err error) error {
+	if errors.Is(err, ErrUnknownProposal) || errors.Is(err, ErrUnknownPSK) {
+		return ignore(err)
+	}
+	return reject(err)
+}
+
 // receiveCommit processes a commit (§12.4.2).
 func (g *Group) receiveCommit(ac *wire.AuthenticatedContent, raw []byte, now time.Time) (Result, error) {
 	if ac.Content.Epoch != g.gc.Epoch {
@@ -301,7 +311,7 @@ func (g *Group) receiveCommit(ac *wire.AuthenticatedContent, raw []byte, now tim
 	}
 	next, res, err := g.processCommit(ac, now)
 	if err != nil {
-		return nil, reject(err)
+		return nil, verdictFor(err)
 	}
 	*g = *next
 	return res, nil

@@ -191,7 +191,7 @@ func rejectCases() []rejectCase {
 				}
 				return true
 			})},
-		{name: "unknown proposal reference", verdict: Reject, reason: ErrUnknownProposal,
+		{name: "unknown proposal reference", verdict: Ignore, reason: ErrUnknownProposal,
 			build: mutateCommit(CommitOptions{ForcePath: true}, func(_ *testGroup, ac *wire.AuthenticatedContent) bool {
 				c := ac.Content.Commit
 				c.Proposals = append(c.Proposals, wire.ProposalOrRef{Type: wire.ProposalOrRefTypeReference, Reference: make([]byte, 32)})
