@@ -38,6 +38,7 @@ func (g *Group) marshalState(w *tls.Writer) {
 	}
 	w.Opaque(g.gcRaw)
 	w.Opaque(rt)
+	w.Opaque(g.tree.HashCache())
 	g.keys.MarshalTLS(w)
 	w.Opaque(g.sigPriv)
 	w.Opaque(g.interim)
@@ -185,11 +186,11 @@ func UnmarshalGroup(data []byte, cfg Config) (*Group, error) {
 
 // stateRaw is the decoded fields before the group is assembled.
 type stateRaw struct {
-	gc, rt, sigPriv, interim, st []byte
-	keys                         tree.PrivateKeys
-	ep                           epochSecrets
-	past                         []pastRaw
-	resumption                   []resumptionPSK
+	gc, rt, hashes, sigPriv, interim, st []byte
+	keys                                 tree.PrivateKeys
+	ep                                   epochSecrets
+	past                                 []pastRaw
+	resumption                           []resumptionPSK
 }
 
 type pastRaw struct {
@@ -201,7 +202,7 @@ type pastRaw struct {
 // unmarshalState reads marshalState's output and assembles the group.
 func unmarshalState(r *tls.Reader, cfg Config) (*Group, error) {
 	var s stateRaw
-	s.gc, s.rt = r.Opaque(), r.Opaque()
+	s.gc, s.rt, s.hashes = r.Opaque(), r.Opaque(), r.Opaque()
 	s.keys.UnmarshalTLS(r)
 	s.sigPriv, s.interim = r.Opaque(), r.Opaque()
 	for _, p := range s.ep.list() {
@@ -264,6 +265,11 @@ func (s *stateRaw) assemble(g *Group) error {
 	g.suite = suite
 	if g.tree, err = tree.Decode(suite, s.rt); err != nil {
 		return fmt.Errorf("mls: group state: %w", err)
+	}
+	// The saved tree hashes spare a restore O(n) hashing; they come from
+	// this member's own state, and the root is checked below.
+	if err := g.tree.SetHashCache(s.hashes); err != nil {
+		return fmt.Errorf("%w: %w", ErrState, err)
 	}
 	if !bytes.Equal(g.tree.TreeHash(), g.gc.TreeHash) {
 		return fmt.Errorf("%w: tree hash", ErrState)
