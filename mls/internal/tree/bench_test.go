@@ -206,3 +206,44 @@ func cpuTime() int64 {
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
+
+// BenchmarkVerifyParentHashes checks the parent-hash chains of a full tree
+// whose parent nodes were all set by commits (every member, left to right,
+// generated a path), as a joiner must (§7.9.2); /validate adds the unmerged
+// leaves, key uniqueness and every leaf signature (Tree.Validate).
+func BenchmarkVerifyParentHashes(b *testing.B) {
+	const n = 1024 // a power of two, so that no parent node is blank
+	s := suite1(b)
+	tr, ms := addedTree(b, s, newRand(5), n)
+	gid := []byte("bench group")
+	rnd := newRand(6)
+	for i, m := range ms {
+		if _, err := tr.GeneratePath(rnd, LeafIndex(i), tr.Leaf(LeafIndex(i)), gid, m.signer); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tr.Validate(gid); err != nil {
+		b.Fatal(err)
+	}
+	for x := 1; x < int(tr.NodeCount()); x += 2 {
+		if tr.Blank(NodeIndex(x)) {
+			b.Fatalf("node %d is blank: the fixture is not full", x)
+		}
+	}
+	b.Run(fmt.Sprintf("leaves=%d", n), func(b *testing.B) {
+		defer reportCPU(b)()
+		for range b.N {
+			if err := tr.VerifyParentHashes(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run(fmt.Sprintf("leaves=%d/validate", n), func(b *testing.B) {
+		defer reportCPU(b)()
+		for range b.N {
+			if err := tr.Validate(gid); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
