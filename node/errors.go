@@ -46,6 +46,9 @@ var (
 	// (package mls, issue 3), which this build does not have yet. Nothing was
 	// changed and nothing was sent in the clear.
 	ErrMLSUnavailable = errors.New("node: MLS group state machine not available in this build (package mls, issue 3); nothing was sent")
+	// ErrHomeInUse: another process holds the home (a daemon, or a command
+	// running without one).
+	ErrHomeInUse = errors.New("node: home in use")
 	// ErrClosed: the node was used after Close.
 	ErrClosed = errors.New("node: closed")
 	// ErrProtocol: a peer or the control API sent something that does not
@@ -75,6 +78,7 @@ var codes = map[string]error{
 	"offline":         ErrOffline,
 	"mls_unavailable": ErrMLSUnavailable,
 	"closed":          ErrClosed,
+	"home_in_use":     ErrHomeInUse,
 	"protocol":        ErrProtocol,
 	"remote":          ErrRemote,
 }

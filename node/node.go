@@ -87,6 +87,9 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if errors.Is(err, store.ErrNotInitialized) {
 		return nil, fmt.Errorf("%w: %s", ErrNotInitialized, cfg.Home)
 	}
+	if errors.Is(err, store.ErrHomeInUse) {
+		return nil, fmt.Errorf("%w: %w", ErrHomeInUse, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("node: open: %w", err)
 	}

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -17,7 +20,7 @@ func daemonCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			n, err := node.Open(ctx, node.Config{Home: g.home, Network: true, Listen: listen, Bootstrap: bootstrap,
+			n, err := openDaemon(ctx, node.Config{Home: g.home, Network: true, Listen: listen, Bootstrap: bootstrap,
 				DisableMDNS: noMDNS, Logger: g.log, Holder: "spacepanda daemon"})
 			if err != nil {
 				return err
@@ -46,4 +49,21 @@ func daemonCmd(g *globals) *cobra.Command {
 	c.Flags().StringArrayVar(&bootstrap, "bootstrap", nil, "full multiaddr of a peer to dial at start (repeatable)")
 	c.Flags().BoolVar(&noMDNS, "no-mdns", false, "turn LAN discovery off")
 	return c
+}
+
+// openDaemon opens the node, waiting a little while a short command (one
+// run without a daemon) holds the home; another daemon is an error at once.
+func openDaemon(ctx context.Context, cfg node.Config) (*node.Node, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, err := node.Open(ctx, cfg)
+		if !errors.Is(err, node.ErrHomeInUse) || strings.Contains(err.Error(), "daemon") || time.Now().After(deadline) {
+			return n, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
