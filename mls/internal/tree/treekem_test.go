@@ -451,3 +451,25 @@ func FuzzMergePath(f *testing.F) {
 		}
 	})
 }
+
+func TestImportPathSecretRejects(t *testing.T) {
+	f := newPathFixture(t)
+	merged := f.before.Clone()
+	if err := merged.MergePath(1, f.up, nil); err != nil {
+		t.Fatal(err)
+	}
+	m := newMember(t, merged.Suite(), newRand(31), 31)
+	k, err := NewPrivateKeys(merged.Suite(), 3, m.encPriv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := merged.ImportPathSecret(k, 1, []byte("not the path secret of node 3")); !errors.Is(err, ErrPublicKey) {
+		t.Fatalf("wrong path secret: err = %v, want ErrPublicKey", err)
+	}
+	if _, err := merged.ImportPathSecret(k, 3, []byte("x")); !errors.Is(err, ErrDecrypt) {
+		t.Fatalf("joiner is the committer: err = %v, want ErrDecrypt", err)
+	}
+	if len(k.Nodes()) != 1 {
+		t.Fatalf("a failed import changed the private keys: %v", k.Nodes())
+	}
+}
