@@ -23,7 +23,8 @@ type ExternalJoinOptions struct {
 	// RatchetTree is the ratchet_tree contents when the GroupInfo does
 	// not carry it.
 	RatchetTree []byte
-	// Now is the time for leaf lifetime checks; zero skips them.
+	// Now is the time for the lifetime checks of the commit's proposals;
+	// zero skips them. The joined tree's lifetimes are not checked.
 	Now time.Time
 }
 
@@ -92,7 +93,7 @@ func externalBase(random io.Reader, groupInfo []byte, id Identity, cfg Config, o
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if err := validateJoinTree(t, &gi.GroupContext, cfg.AuthenticationService, opts.Now); err != nil {
+	if err := validateJoinTree(t, &gi.GroupContext, cfg.AuthenticationService); err != nil {
 		return nil, nil, nil, err
 	}
 	if err := verifyGroupInfo(suite, t, gi); err != nil {

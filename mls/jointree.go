@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
-	"time"
 
 	"github.com/spacepanda/spacepanda/mls/internal/cipher"
 	"github.com/spacepanda/spacepanda/mls/internal/tree"
@@ -16,7 +15,7 @@ import (
 // (§12.4.3.1, §7.9.2, §7.3): the tree hash matches the GroupContext, the
 // unmerged leaves, key uniqueness and parent hashes hold, every leaf
 // signature verifies and every leaf passes the group's policy.
-func validateJoinTree(t *tree.Tree, gc *wire.GroupContext, as AuthenticationService, now time.Time) error {
+func validateJoinTree(t *tree.Tree, gc *wire.GroupContext, as AuthenticationService) error {
 	if !bytes.Equal(t.TreeHash(), gc.TreeHash) {
 		return fmt.Errorf("%w: tree hash does not match the group context", ErrInvalidTree)
 	}
@@ -28,7 +27,10 @@ func validateJoinTree(t *tree.Tree, gc *wire.GroupContext, as AuthenticationServ
 	if err := verifyLeafSignatures(t, gc.GroupID); err != nil {
 		return err
 	}
-	v := leafCheck{suite: t.Suite(), as: as, now: now, groupExt: gc.Extensions}
+	// Lifetimes are not checked here (§7.3 only recommends it for a tree
+	// being joined): a key package's lifetime bounds when it may be added,
+	// and members stay members after it ends.
+	v := leafCheck{suite: t.Suite(), as: as, groupExt: gc.Extensions}
 	for i, ln := range t.Leaves() {
 		if err := v.policy(ln); err != nil {
 			return fmt.Errorf("%w: leaf %d: %w", ErrInvalidTree, i, err)

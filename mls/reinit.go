@@ -95,7 +95,7 @@ func (l *linkedPSK) matches(id *wire.PreSharedKeyID) bool {
 // JoinReInitGroup joins the successor of old, a group ended by a committed
 // ReInit, from the Welcome NewReInitGroup produced (§11.2): the Welcome
 // must carry old's reinit resumption PSK, which this member takes from
-// old. Otherwise it is JoinGroup.
+// old. Otherwise it is JoinGroup (now is likewise unused).
 func JoinReInitGroup(welcomeMsg []byte, bundle *KeyPackageBundle, ratchetTree []byte, old *Group, cfg Config, now time.Time) (*Group, error) {
 	id, psk, err := old.reinitPSK()
 	if err != nil {
@@ -108,7 +108,7 @@ func JoinReInitGroup(welcomeMsg []byte, bundle *KeyPackageBundle, ratchetTree []
 	if m.WireFormat != wire.WireFormatWelcome || m.Welcome == nil {
 		return nil, fmt.Errorf("%w: mls: not a welcome", ErrMalformed)
 	}
-	j := &joiner{cfg: cfg, now: now, bundle: bundle, w: m.Welcome, linked: &linkedPSK{id: id, psk: psk}}
+	j := &joiner{cfg: cfg, bundle: bundle, w: m.Welcome, linked: &linkedPSK{id: id, psk: psk}}
 	g, err := j.join(ratchetTree)
 	if err != nil {
 		return nil, err

@@ -84,7 +84,10 @@ func (g *Group) groupSecretsFor(random io.Reader, pv *provisional, path *tree.Pa
 // JoinGroup joins a group from a Welcome (RFC 9420 §12.4.3.1) with the key
 // package bundle it was made for. ratchetTree is the ratchet_tree contents
 // (§12.4.3.3) when the Welcome's GroupInfo does not carry it, else nil.
-// now is used for leaf lifetimes (zero skips the check).
+// now is the time of the join. It is currently unused: the lifetimes of
+// the tree's leaves are deliberately not checked (§7.3 recommends but does
+// not require it, and members stay members after their key packages'
+// lifetimes end); it is kept for lifetime policy.
 //
 // It checks everything §12.4.3.1 lists: the group secrets decrypt, the
 // PSKs are known, the GroupInfo decrypts and is signed by its signer leaf,
@@ -103,14 +106,13 @@ func JoinGroup(welcomeMsg []byte, bundle *KeyPackageBundle, ratchetTree []byte, 
 	if m.WireFormat != wire.WireFormatWelcome || m.Welcome == nil {
 		return nil, fmt.Errorf("%w: mls: not a welcome (wire format %d)", ErrMalformed, m.WireFormat)
 	}
-	j := &joiner{cfg: cfg, now: now, bundle: bundle, w: m.Welcome}
+	j := &joiner{cfg: cfg, bundle: bundle, w: m.Welcome}
 	return j.join(ratchetTree)
 }
 
 // joiner carries a join from a Welcome through its steps.
 type joiner struct {
 	cfg    Config
-	now    time.Time
 	bundle *KeyPackageBundle
 	w      *wire.Welcome
 	suite  *cipher.Suite
@@ -139,7 +141,7 @@ func (j *joiner) join(ratchetTree []byte) (*Group, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := validateJoinTree(t, &gi.GroupContext, j.cfg.AuthenticationService, j.now); err != nil {
+	if err := validateJoinTree(t, &gi.GroupContext, j.cfg.AuthenticationService); err != nil {
 		return nil, err
 	}
 	if err := verifyGroupInfo(j.suite, t, gi); err != nil {
