@@ -5,8 +5,11 @@ import (
 	"io/fs"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // Payload sizes of a typical chat message step: the MLS PrivateMessage of
@@ -23,14 +26,24 @@ func addMessage(b *Batch, ch ChannelID, seq uint64) {
 	b.PutEvent(ch, Event{Seq: seq, Data: make([]byte, benchEventSize)})
 }
 
-func benchDB(b *testing.B) *DB {
+// benchDB creates a home on the real filesystem whose file syncs are
+// counted in *syncs.
+func benchDB(b *testing.B) (*DB, *atomic.Int64) {
 	b.Helper()
-	db, err := Create(filepath.Join(b.TempDir(), "home"), nil, Options{Holder: "bench"})
+	syncs := new(atomic.Int64)
+	fs := syncCountingFS{FS: vfs.Default, syncs: syncs}
+	db, err := Create(filepath.Join(b.TempDir(), "home"), nil, Options{FS: fs, Holder: "bench"})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
-	return db
+	return db, syncs
+}
+
+// reportAppend reports acknowledged messages per second and per file sync.
+func reportAppend(b *testing.B, syncs int64) {
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	b.ReportMetric(float64(b.N)/float64(max(syncs, 1)), "msgs/fsync")
 }
 
 // BenchmarkSyncedAppend measures acknowledged (synced) messages per second
@@ -49,9 +62,10 @@ func BenchmarkSyncedAppend(b *testing.B) {
 // one per ApplyNoWait, acknowledging each when its Pending is durable, with
 // up to depth pending.
 func benchPipelined(b *testing.B, depth int) {
-	db := benchDB(b)
+	db, syncs := benchDB(b)
 	var pending []*Pending
 	b.ResetTimer()
+	before := syncs.Load()
 	for seq := 1; seq <= b.N; seq++ {
 		batch := &Batch{}
 		addMessage(batch, "busy", uint64(seq))
@@ -68,15 +82,16 @@ func benchPipelined(b *testing.B, depth int) {
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	reportAppend(b, syncs.Load()-before)
 }
 
 // benchAppend stores b.N messages with writers goroutines, perBatch messages
 // per Apply.
 func benchAppend(b *testing.B, writers, perBatch int) {
-	db := benchDB(b)
+	db, syncs := benchDB(b)
 	var wg sync.WaitGroup
 	b.ResetTimer()
+	before := syncs.Load()
 	for w := range writers {
 		wg.Add(1)
 		go func() {
@@ -100,7 +115,7 @@ func benchAppend(b *testing.B, writers, perBatch int) {
 	}
 	wg.Wait()
 	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	reportAppend(b, syncs.Load()-before)
 }
 
 // BenchmarkOpenLoad measures opening a home and loading every channel's
@@ -136,11 +151,14 @@ func BenchmarkOpenLoad(b *testing.B) {
 		perMsg := float64(dirSize(b, home)) / float64(channels*msgs)
 		b.Run(fmt.Sprintf("channels=%d/msgs=%d", channels, msgs), func(b *testing.B) {
 			var open, load time.Duration
+			cpu := cpuTime()
 			for range b.N {
 				o, l := openLoad(b, home, channels)
 				open, load = open+o, load+l
 			}
+			cpu = cpuTime() - cpu
 			b.ReportMetric(perMsg, "disk-bytes/msg")
+			b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms")
 			b.ReportMetric(float64(open.Milliseconds())/float64(b.N), "open-ms")
 			b.ReportMetric(float64(load.Milliseconds())/float64(b.N), "load-ms")
 		})
@@ -219,4 +237,18 @@ func dirSize(b *testing.B, dir string) int64 {
 		b.Fatal(err)
 	}
 	return n
+}
+
+// productionKDF keeps the Argon2id parameters of new homes; TestMain lowers
+// defaultKDF for the tests.
+var productionKDF = defaultKDF
+
+// BenchmarkPassphraseKDF measures the Argon2id derivation that opening a
+// passphrase-protected home adds, with the production parameters.
+func BenchmarkPassphraseKDF(b *testing.B) {
+	p := productionKDF
+	p.Salt = make([]byte, 16)
+	for range b.N {
+		p.derive([]byte("correct horse battery staple"))
+	}
 }
