@@ -70,6 +70,9 @@ type topicState struct {
 // validatorTimeout bounds one validator call; past it the message is ignored.
 const validatorTimeout = 10 * time.Second
 
+// validateQueueSize is how many received messages may wait for validation.
+const validateQueueSize = 256
+
 func (h *Host) newPubSub() (*pubsub.PubSub, error) {
 	ps, err := pubsub.NewGossipSub(h.ctx, h.h,
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
@@ -81,6 +84,11 @@ func (h *Host) newPubSub() (*pubsub.PubSub, error) {
 		// first heartbeat has built the mesh would otherwise be lost.
 		pubsub.WithFloodPublish(true),
 		pubsub.WithPeerExchange(true),
+		// Messages waiting for validation; beyond it they are dropped. The
+		// default (32) loses messages in bursts (a member catching up, a
+		// busy channel) on a slow machine; 256 × MaxMessageSize bounds the
+		// memory an attacker can pin this way.
+		pubsub.WithValidateQueueSize(validateQueueSize),
 		pubsub.WithPeerScore(peerScoreParams(h.cfg.PublicAddrsOnly), peerScoreThresholds()),
 		pubsub.WithPeerScoreInspect(pubsub.ExtendedPeerScoreInspectFn(h.recordScores), h.cfg.scoreInspectInterval),
 	)
