@@ -46,6 +46,7 @@ type world struct {
 	gone    []*member // removed members, with their state before removal
 	next    int
 	held    []heldMessage // application messages delivered late
+	epochs  int           // commits applied
 }
 
 type member struct {
@@ -116,6 +117,7 @@ func (w *world) commit(from *member, opts CommitOptions, bundles []*KeyPackageBu
 		w.t.Fatalf("%s: commit: %v", from.name, err)
 	}
 	w.deliverCommit(from, out.Commit)
+	w.epochs++
 	for i, b := range bundles {
 		tree := out.RatchetTree
 		if opts.RatchetTreeInWelcome {
@@ -235,7 +237,7 @@ func (w *world) restoreAll() {
 // step runs one random operation.
 func (w *world) step() {
 	from := w.pick()
-	switch op := w.rng.IntN(10); {
+	switch op := w.rng.IntN(12); {
 	case op < 3 || len(w.members) < 3:
 		n := 1 + w.rng.IntN(2)
 		var bs []*KeyPackageBundle
@@ -261,10 +263,42 @@ func (w *world) step() {
 			psk = PSKRef{Epoch: from.g.Epoch()} // every member holds it
 		}
 		w.commit(from, CommitOptions{PSKs: []PSKRef{psk}}, nil)
-	default:
+	case op < 9:
 		w.send(w.rng.IntN(3) == 0)
 		w.send(false)
+	case op < 10:
+		w.commit(from, CommitOptions{SetExtensions: true,
+			GroupContextExtensions: []Extension{{Type: ExtensionApplicationID, Data: fmt.Appendf(nil, "app-%d", w.rng.IntN(100))}}}, nil)
+	case op < 11:
+		w.joinExternal(from)
+	default:
+		w.send(false)
 	}
+}
+
+// joinExternal has a newcomer join by external commit from the GroupInfo
+// of member from.
+func (w *world) joinExternal(from *member) {
+	w.t.Helper()
+	gi, err := from.g.GroupInfo(w.rng.IntN(2) == 0)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	tree, _ := from.g.RatchetTree()
+	name := fmt.Sprintf("m%d", w.next)
+	w.next++
+	g, commit, err := JoinExternal(w.rnd, gi, testIdentity(w.t, w.rnd, w.suite, name), w.cfg, ExternalJoinOptions{RatchetTree: tree})
+	if err != nil {
+		w.t.Fatalf("%s: external join: %v", name, err)
+	}
+	for _, m := range w.members {
+		if _, err := m.g.ProcessMessage(commit, time.Time{}); err != nil {
+			w.t.Fatalf("%s: external commit: %v", m.name, err)
+		}
+	}
+	w.members = append(w.members, &member{name: name, g: g})
+	w.epochs++
+	w.releaseHeld()
 }
 
 // updateByReference has one member propose an Update and another commit
@@ -320,9 +354,10 @@ func TestScenario(t *testing.T) {
 				w.restoreAll()
 			}
 			w.send(false)
-			if len(w.members) < 2 {
-				t.Fatalf("only %d members left", len(w.members))
+			if len(w.members) < 2 || w.epochs < 20 {
+				t.Fatalf("%d members left after %d epochs", len(w.members), w.epochs)
 			}
+			t.Logf("%d epochs, %d members at the end, %d removed, %d joined in all", w.epochs, len(w.members), len(w.gone), w.next)
 		})
 	}
 }
