@@ -318,9 +318,10 @@ func appendLeaf(xs []LeafIndex, i LeafIndex) []LeafIndex {
 	return append(xs, i)
 }
 
-// maybeRebuild rebuilds the index when stale entries dominate.
+// maybeRebuild rebuilds the index when stale entries dominate. It compares
+// with the tree's width (O(1)) rather than its member count (a scan).
 func (k *keyIndex) maybeRebuild(t *tree.Tree) *keyIndex {
-	if k.n > 2*t.MemberCount()+64 {
+	if k.n > 3*int(t.Width())+64 {
 		return newKeyIndex(t)
 	}
 	return k
