@@ -43,6 +43,8 @@ type group interface {
 	CommitPending() (commit []byte, err error)
 	// Active is false once a commit removed us.
 	Active() bool
+	// EpochAuthenticator is equal at members that agree on the epoch.
+	EpochAuthenticator() []byte
 	// Marshal serializes the group, without the secrets forward secrecy
 	// says to forget.
 	Marshal() ([]byte, error)

@@ -26,11 +26,19 @@ type identity struct {
 
 // Init creates the home and its identity: a new Ed25519 key and the display
 // name. On an initialised home it returns ErrInitialized and changes
-// nothing. A non-empty passphrase protects the store; otherwise a key file in
-// the home does.
+// nothing. A non-empty passphrase protects the store; a nil one is asked for
+// (store.NewPassphrase: $SPACEPANDA_PASSPHRASE, else typed twice on a
+// terminal), and without one a key file in the home protects the store.
 func Init(ctx context.Context, home, name string, passphrase []byte) (peerID string, err error) {
 	if err := checkName(name); err != nil {
 		return "", err
+	}
+	if passphrase == nil {
+		p, err := store.NewPassphrase()
+		if err != nil {
+			return "", fmt.Errorf("node: init: %w", err)
+		}
+		passphrase = p
 	}
 	db, err := store.Create(home, passphrase, store.Options{})
 	if errors.Is(err, store.ErrExists) {

@@ -225,3 +225,37 @@ func TestRestartCatchesUp(t *testing.T) {
 	}
 	waitTexts(t, a, id, "one", "while you were away", "back")
 }
+
+// TestLeave: a member leaves; a remaining member commits its Remove, the
+// leaver reads nothing afterwards and the others carry on.
+func TestLeave(t *testing.T) {
+	ctx := ctxT(t)
+	a, b, id := pair(t)
+	c := open(t, newHome(t, "carol"), true)
+	code, _ := a.Invite(ctx, id, InviteOptions{})
+	if _, err := c.Join(ctx, code); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Send(ctx, id, "all three"); err != nil {
+		t.Fatal(err)
+	}
+	waitTexts(t, c, id, "all three")
+	waitTexts(t, b, id, "all three")
+	if err := c.Leave(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Send(ctx, id, "gone"); !errors.Is(err, ErrForbidden) {
+		t.Errorf("send after leave: %v", err)
+	}
+	waitFor(t, 20*time.Second, "carol's removal to be committed", func() bool {
+		ms, _ := a.Members(ctx, id)
+		return len(ms) == 2
+	})
+	if _, err := b.Send(ctx, id, "two of us"); err != nil {
+		t.Fatal(err)
+	}
+	waitTexts(t, a, id, "all three", "two of us")
+	if ms, _ := c.Messages(ctx, id, 0); len(ms) != 1 {
+		t.Errorf("leaver's timeline: %v", texts(ms))
+	}
+}

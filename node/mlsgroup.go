@@ -105,6 +105,8 @@ type mlsGroup struct {
 func (m *mlsGroup) Epoch() uint64 { return m.g.Epoch() }
 func (m *mlsGroup) Active() bool  { return m.g.Active() }
 
+func (m *mlsGroup) EpochAuthenticator() []byte { return m.g.EpochAuthenticator() }
+
 func (m *mlsGroup) Members() []string {
 	var out []string
 	for _, mb := range m.g.Members() {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -19,8 +18,7 @@ func initCmd(g *globals) *cobra.Command {
 		Short: "Create the identity (an Ed25519 key) and the home",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			pass := []byte(os.Getenv("SPACEPANDA_PASSPHRASE"))
-			id, err := node.Init(cmd.Context(), g.home, name, pass)
+			id, err := node.Init(cmd.Context(), g.home, name, nil)
 			if err != nil {
 				return err
 			}

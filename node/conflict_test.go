@@ -1,0 +1,178 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/spacepanda/spacepanda/crdt"
+)
+
+// offlinePair makes b a member of a's channel without a network: the join
+// request and response go through function calls, so that the test decides
+// the order in which each node sees the other's messages.
+func offlinePair(t *testing.T) (a, b *Node, id string) {
+	t.Helper()
+	ctx := ctxT(t)
+	a, b = open(t, newHome(t, "alice"), false), open(t, newHome(t, "bob"), false)
+	ci, err := a.CreateChannel(ctx, "general")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := a.Invite(ctx, ci.ID, InviteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := mustParse(t, code)
+	kp, _, bundle, err := b.eng.NewKeyPackage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw []byte
+	err = a.channel(ci.ID).do(ctx, func(s *chanState) error {
+		raw, err = s.admit(ctx, b.PeerID(), joinRequest{Version: 1, Code: code, Name: "bob", KeyPackage: kp}, inv)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp joinResponse
+	if err := json.Unmarshal(raw, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.finishJoin(ctx, ci.ID, resp, bundle); err != nil {
+		t.Fatal(err)
+	}
+	return a, b, ci.ID
+}
+
+// commitAndPost makes an empty commit in the channel's epoch and posts text
+// on the new branch; it returns the envelopes the node would publish.
+func commitAndPost(t *testing.T, n *Node, id, text string) [][]byte {
+	t.Helper()
+	ctx := ctxT(t)
+	var out [][]byte
+	err := n.channel(id).do(ctx, func(s *chanState) error {
+		epoch := s.group.Epoch()
+		commit, err := s.group.CommitPending()
+		if err != nil {
+			return err
+		}
+		before := len(s.outbox)
+		if err := s.run(ctx, step{commit: commit, commitEpoch: epoch}); err != nil {
+			return err
+		}
+		if _, err := s.authorLocal(ctx, crdt.Event{Kind: crdt.KindPost, Text: text}); err != nil {
+			return err
+		}
+		for _, it := range s.outbox[before:] {
+			out = append(out, it.Data)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// deliver hands envelopes to a node's channel loop, as gossip would. Like
+// gossip, it drops what MLS refuses: a message of the other branch does not
+// decrypt.
+func deliver(t *testing.T, n *Node, id string, envs [][]byte) {
+	t.Helper()
+	ctx := ctxT(t)
+	for _, raw := range envs {
+		env, err := decodeEnvelope(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.channel(id).do(ctx, func(s *chanState) error { return s.receive(ctx, env) }); err != nil {
+			t.Logf("%s dropped a message: %v", n.id.name, err)
+		}
+	}
+}
+
+// outboxSince returns the envelopes queued by n after the first skip ones.
+func outboxSince(t *testing.T, n *Node, id string, skip int) [][]byte {
+	var out [][]byte
+	n.channel(id).do(context.Background(), func(s *chanState) error { //nolint:errcheck
+		for _, it := range s.outbox[min(skip, len(s.outbox)):] {
+			out = append(out, it.Data)
+		}
+		return nil
+	})
+	return out
+}
+
+func outboxLen(n *Node, id string) int {
+	var l int
+	n.channel(id).do(context.Background(), func(s *chanState) error { l = len(s.outbox); return nil }) //nolint:errcheck
+	return l
+}
+
+func groupState(t *testing.T, n *Node, id string) (epoch uint64, auth []byte) {
+	n.channel(id).do(context.Background(), func(s *chanState) error { //nolint:errcheck
+		epoch, auth = s.group.Epoch(), s.group.EpochAuthenticator()
+		return nil
+	})
+	return
+}
+
+// TestCommitConflict: two members commit in the same epoch and each posts
+// on its own branch. Whatever the order of delivery, both end on the same
+// epoch and tree (equal epoch authenticators), the winner is the commit with
+// the smaller hash, and the loser's post is re-sent, not lost.
+func TestCommitConflict(t *testing.T) {
+	for _, order := range []string{"a first", "b first"} {
+		t.Run(order, func(t *testing.T) {
+			a, b, id := offlinePair(t)
+			ea, eb := outboxLen(a, id), outboxLen(b, id)
+			fromA := commitAndPost(t, a, id, "on a's branch")
+			fromB := commitAndPost(t, b, id, "on b's branch")
+			if order == "a first" {
+				deliver(t, b, id, fromA)
+				deliver(t, a, id, fromB)
+			} else {
+				deliver(t, a, id, fromB)
+				deliver(t, b, id, fromA)
+			}
+			// The loser re-sent its post on the winning branch.
+			deliver(t, a, id, outboxSince(t, b, id, eb+len(fromB)))
+			deliver(t, b, id, outboxSince(t, a, id, ea+len(fromA)))
+
+			epA, authA := groupState(t, a, id)
+			epB, authB := groupState(t, b, id)
+			if epA != epB || !bytes.Equal(authA, authB) {
+				t.Fatalf("diverged: a at epoch %d, b at epoch %d, authenticators equal: %v", epA, epB, bytes.Equal(authA, authB))
+			}
+			wantWinner := "a"
+			if bytes.Compare(hashOf(mustEnv(t, fromB[0]).msg), hashOf(mustEnv(t, fromA[0]).msg)) < 0 {
+				wantWinner = "b"
+			}
+			t.Logf("winner: %s", wantWinner)
+			for _, n := range []*Node{a, b} {
+				ms, err := n.Messages(ctxT(t), id, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := texts(ms)
+				want := []string{"on a's branch", "on b's branch"}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("%s's timeline (-want +got):\n%s", n.id.name, diff)
+				}
+			}
+		})
+	}
+}
+
+func mustEnv(t *testing.T, raw []byte) envelope {
+	env, err := decodeEnvelope(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
