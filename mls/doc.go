@@ -18,7 +18,8 @@
 //     *ProcessError whose Verdict (Reject or Ignore) tells a gossip
 //     validator what to do.
 //   - EpochAuthenticator, Export, GroupInfo, RatchetTree (§8.5, §8.7,
-//     §12.4.3).
+//     §12.4.3), and PeekMessage, which reads a message's group, epoch and
+//     kind without keys, for a network validator's cheap checks.
 //   - NewReInitGroup and JoinReInitGroup, which start the successor of a
 //     group ended by a committed ReInit (§11.2).
 //   - MarshalBinary and UnmarshalGroup: versioned, deterministic bytes that
