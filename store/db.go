@@ -136,16 +136,48 @@ func (db *DB) view(ctx context.Context, fn func(r kvReader) error) error {
 	defer done()
 	snap := db.pdb.NewSnapshot()
 	defer snap.Close()
-	return fn(pebbleReader{snap: snap, s: db.sealer})
+	r := &pebbleReader{snap: snap, s: db.sealer}
+	err = fn(r)
+	if cerr := r.close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
-// pebbleReader opens sealed values read from a Pebble snapshot.
+// pebbleReader opens sealed values read from a Pebble snapshot. Its scans
+// share one iterator, re-bounded for each: loading a channel makes several
+// short scans, and building an iterator costs more than re-bounding one.
 type pebbleReader struct {
 	snap *pebble.Snapshot
 	s    *sealer
+	it   *pebble.Iterator
 }
 
-func (r pebbleReader) get(key []byte) ([]byte, error) {
+func (r *pebbleReader) close() error {
+	if r.it == nil {
+		return nil
+	}
+	if err := r.it.Close(); err != nil {
+		return fmt.Errorf("store: iterate: %w", err)
+	}
+	return nil
+}
+
+// iter returns the shared iterator bounded to [lo, hi).
+func (r *pebbleReader) iter(lo, hi []byte) (*pebble.Iterator, error) {
+	if r.it != nil {
+		r.it.SetBounds(lo, hi)
+		return r.it, nil
+	}
+	it, err := r.snap.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return nil, fmt.Errorf("store: iterate: %w", err)
+	}
+	r.it = it
+	return it, nil
+}
+
+func (r *pebbleReader) get(key []byte) ([]byte, error) {
 	v, closer, err := r.snap.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, describeKey(key))
@@ -157,19 +189,15 @@ func (r pebbleReader) get(key []byte) ([]byte, error) {
 	return r.s.open(key, v)
 }
 
-func (r pebbleReader) scan(ctx context.Context, lo, hi []byte, reverse bool, limit int, fn func(k, v []byte) error) error {
-	it, err := r.snap.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+func (r *pebbleReader) scan(ctx context.Context, lo, hi []byte, reverse bool, limit int, fn func(k, v []byte) error) error {
+	it, err := r.iter(lo, hi)
 	if err != nil {
-		return fmt.Errorf("store: iterate: %w", err)
+		return err
 	}
-	err = r.walk(ctx, it, reverse, limit, fn)
-	if cerr := it.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("store: iterate: %w", cerr)
-	}
-	return err
+	return r.walk(ctx, it, reverse, limit, fn)
 }
 
-func (r pebbleReader) walk(ctx context.Context, it *pebble.Iterator, reverse bool, limit int, fn func(k, v []byte) error) error {
+func (r *pebbleReader) walk(ctx context.Context, it *pebble.Iterator, reverse bool, limit int, fn func(k, v []byte) error) error {
 	valid, next := it.First, it.Next
 	if reverse {
 		valid, next = it.Last, it.Prev
