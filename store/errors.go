@@ -40,6 +40,7 @@ type HomeInUseError struct {
 	Command string // the holder's command, e.g. "spacepanda daemon"; may be empty
 }
 
+// Error says which process holds the home.
 func (e *HomeInUseError) Error() string {
 	if e.PID == 0 {
 		return fmt.Sprintf("store: home %s in use by another process", e.Home)
@@ -60,6 +61,7 @@ type FormatError struct {
 	Supported uint32 // the newest version this build reads
 }
 
+// Error names both versions.
 func (e *FormatError) Error() string {
 	return fmt.Sprintf("store: %s format version %d is newer than version %d supported by this build; upgrade spacepanda",
 		e.What, e.Found, e.Supported)
@@ -77,6 +79,7 @@ type CorruptError struct {
 	Reason string
 }
 
+// Error names the record, never its content.
 func (e *CorruptError) Error() string {
 	return fmt.Sprintf("store: corrupt value at %s: %s", e.Key, e.Reason)
 }

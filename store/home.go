@@ -255,6 +255,11 @@ func (db *DB) writeManifest(m *manifest) error {
 // file numbers and key counts, never values.
 type quietLogger struct{}
 
-func (quietLogger) Infof(string, ...any)              {}
+// Infof drops Pebble's informational messages.
+func (quietLogger) Infof(string, ...any) {}
+
+// Errorf logs Pebble's errors.
 func (quietLogger) Errorf(format string, args ...any) { log.Printf("pebble: "+format, args...) }
+
+// Fatalf logs and exits, as Pebble requires of a Logger.
 func (quietLogger) Fatalf(format string, args ...any) { log.Fatalf("pebble: "+format, args...) }
