@@ -18,6 +18,7 @@ type leafCheck struct {
 	suite  *cipher.Suite
 	as     AuthenticationService
 	now    time.Time           // zero: skip the lifetime check
+	maxLT  time.Duration       // zero: no maximum lifetime
 	source wire.LeafNodeSource // 0: any
 	// groupExt are the GroupContext extensions in force, for
 	// required_capabilities (§11.1) and extension support.
@@ -44,10 +45,23 @@ func (v *leafCheck) policy(ln *wire.LeafNode) error {
 	if err := v.credential(ln); err != nil {
 		return err
 	}
-	if ln.LeafNodeSource == wire.LeafNodeSourceKeyPackage && !covers(ln.Lifetime, v.now) {
-		return ErrExpired
+	if ln.LeafNodeSource == wire.LeafNodeSourceKeyPackage {
+		if !covers(ln.Lifetime, v.now) {
+			return ErrExpired
+		}
+		if tooLong(ln.Lifetime, v.maxLT) {
+			return fmt.Errorf("%w: lifetime longer than the maximum", ErrInvalidLeafNode)
+		}
 	}
 	return v.capabilities(ln)
+}
+
+// tooLong reports whether a lifetime exceeds max (zero: no maximum).
+func tooLong(l wire.Lifetime, max time.Duration) bool {
+	if max <= 0 || l.NotAfter < l.NotBefore {
+		return max > 0
+	}
+	return l.NotAfter-l.NotBefore > uint64(max/time.Second)
 }
 
 // credential asks the authentication service (§5.3.1).

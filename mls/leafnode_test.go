@@ -3,6 +3,7 @@ package mls
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/spacepanda/spacepanda/mls/internal/tls"
 	"github.com/spacepanda/spacepanda/mls/internal/wire"
@@ -65,5 +66,29 @@ func TestLeafCheckRejects(t *testing.T) {
 	noExt.Capabilities.Extensions = nil
 	if err := v.policy(&noExt); !errors.Is(err, ErrCapabilities) {
 		t.Fatalf("leaf extension not listed: %v", err)
+	}
+}
+
+func TestMaxLifetime(t *testing.T) {
+	for _, c := range []struct {
+		l    wire.Lifetime
+		max  time.Duration
+		want bool
+	}{
+		{wire.Lifetime{NotBefore: 0, NotAfter: ^uint64(0)}, 0, false},
+		{wire.Lifetime{NotBefore: 0, NotAfter: ^uint64(0)}, time.Hour, true},
+		{wire.Lifetime{NotBefore: 100, NotAfter: 3700}, time.Hour, false},
+		{wire.Lifetime{NotBefore: 100, NotAfter: 3701}, time.Hour, true},
+		{wire.Lifetime{NotBefore: 200, NotAfter: 100}, time.Hour, true},
+	} {
+		if got := tooLong(c.l, c.max); got != c.want {
+			t.Errorf("tooLong(%v, %v) = %v", c.l, c.max, got)
+		}
+	}
+	tg := newTestGroup(t, X25519_AES128GCM_SHA256_Ed25519, 1)
+	tg.members[0].cfg.MaxLifetime = 24 * time.Hour
+	kp := tg.newBundles(1)[0].KeyPackage() // no expiry
+	if _, err := tg.members[0].Commit(tg.rnd, CommitOptions{Adds: []*KeyPackage{kp}}); !errors.Is(err, ErrInvalidLeafNode) {
+		t.Fatalf("key package beyond the maximum lifetime: %v", err)
 	}
 }

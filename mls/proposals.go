@@ -198,8 +198,14 @@ func (p *provisional) applyGCE(ext wire.Extensions) error {
 	if t, dup := ext.Duplicate(); dup {
 		return fmt.Errorf("%w: duplicate extension %d", ErrInvalidProposal, t)
 	}
-	if _, err := externalSenders(ext); err != nil {
+	es, err := externalSenders(ext)
+	if err != nil {
 		return err
+	}
+	for _, e := range es {
+		if err := p.g.cfg.AuthenticationService.ValidateCredential(credentialFromWire(&e.Credential), e.SignatureKey); err != nil {
+			return fmt.Errorf("%w: external sender: %w", ErrCredential, err)
+		}
 	}
 	for _, ln := range p.tree.Leaves() {
 		if err := supportsGroup(&ln.Capabilities, ext); err != nil {
@@ -211,7 +217,8 @@ func (p *provisional) applyGCE(ext wire.Extensions) error {
 }
 
 func (p *provisional) leafCheck(source wire.LeafNodeSource) leafCheck {
-	return leafCheck{suite: p.g.suite, as: p.g.cfg.AuthenticationService, now: p.now, source: source, groupExt: p.ext}
+	return leafCheck{suite: p.g.suite, as: p.g.cfg.AuthenticationService, now: p.now, maxLT: p.g.cfg.MaxLifetime,
+		source: source, groupExt: p.ext}
 }
 
 // applyUpdate replaces the sender's leaf (§12.1.2).

@@ -293,3 +293,22 @@ func TestReplayIgnored(t *testing.T) {
 		t.Fatalf("send with proposals pending: %v", err)
 	}
 }
+
+// TestExternalSenderCredentialRefused: a GroupContextExtensions that names
+// an external sender the authentication service refuses is rejected.
+func TestExternalSenderCredentialRefused(t *testing.T) {
+	tg := newTestGroup(t, X25519_AES128GCM_SHA256_Ed25519, 2)
+	ext := testIdentity(t, tg.rnd, X25519_AES128GCM_SHA256_Ed25519, "evil")
+	_, sg, _ := ext.signer()
+	es := wire.ExternalSenders{{SignatureKey: sg.PublicKey(), Credential: credentialToWire(ext.Credential)}}
+	recv := tg.members[1]
+	recv.cfg.AuthenticationService = refuseEvil{}
+	msg := commitMsg(t, tg, CommitOptions{SetExtensions: true, GroupContextExtensions: []Extension{{Type: ExtensionExternalSenders, Data: tls.MustMarshal(&es)}}})
+	before, _ := recv.MarshalBinary()
+	if _, err := recv.ProcessMessage(msg, timeZero); VerdictOf(err) != Reject || !errors.Is(err, ErrCredential) {
+		t.Fatalf("refused external sender: %v", err)
+	}
+	if after, _ := recv.MarshalBinary(); !bytes.Equal(before, after) {
+		t.Fatal("state changed")
+	}
+}

@@ -114,6 +114,10 @@ type Config struct {
 	// MaxForward is how far ahead of a sender ratchet a generation may be
 	// (§9.2). Zero means the default, 1024.
 	MaxForward uint32
+	// MaxLifetime, if non-zero, refuses key packages whose lifetime
+	// (not_after - not_before) is longer (§7.2 asks applications to define
+	// such a maximum). Zero accepts any.
+	MaxLifetime time.Duration
 	// PrivateHandshake sends this member's proposals and commits as
 	// PrivateMessages (§6.3) instead of PublicMessages, hiding membership
 	// changes from observers who are not members. Non-members (external
