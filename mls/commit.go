@@ -90,7 +90,7 @@ func (g *Group) Commit(random io.Reader, opts CommitOptions) (*CommitOutput, err
 	}
 	pv := newProvisional(g, g.OwnLeaf(), false, opts.Now)
 	if err := pv.apply(list); err != nil {
-		if list, pors, pv, err = g.greedyList(list, pors, nRef, opts.Now); err != nil {
+		if _, pors, pv, err = g.greedyList(list, pors, nRef, opts.Now); err != nil {
 			return nil, err
 		}
 	}
