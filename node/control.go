@@ -297,54 +297,95 @@ func (c *Client) call(ctx context.Context, method string, p params, out any, onM
 	}
 }
 
+// callResult makes a call whose result decodes into a T.
+func callResult[T any](ctx context.Context, c *Client, method string, p params) (T, error) {
+	var v T
+	err := c.call(ctx, method, p, &v, nil)
+	return v, err
+}
+
 // Close is a no-op: each call has its own connection.
 func (c *Client) Close() error { return nil }
 
-func (c *Client) Status(ctx context.Context) (st Status, err error) {
-	return st, c.call(ctx, "status", params{}, &st, nil)
+// The methods below are API's, carried over the control socket; see API
+// and docs/protocol.md ("Control API").
+
+// Status asks the daemon for its status.
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	return callResult[Status](ctx, c, "status", params{})
 }
-func (c *Client) Peers(ctx context.Context) (ps []PeerInfo, err error) {
-	return ps, c.call(ctx, "peers", params{}, &ps, nil)
+
+// Peers lists the daemon's connected peers.
+func (c *Client) Peers(ctx context.Context) ([]PeerInfo, error) {
+	return callResult[[]PeerInfo](ctx, c, "peers", params{})
 }
-func (c *Client) CreateChannel(ctx context.Context, name string) (ci ChannelInfo, err error) {
-	return ci, c.call(ctx, "channel.create", params{Name: name}, &ci, nil)
+
+// CreateChannel creates a channel on the daemon.
+func (c *Client) CreateChannel(ctx context.Context, name string) (ChannelInfo, error) {
+	return callResult[ChannelInfo](ctx, c, "channel.create", params{Name: name})
 }
-func (c *Client) Channels(ctx context.Context) (cs []ChannelInfo, err error) {
-	return cs, c.call(ctx, "channel.list", params{}, &cs, nil)
+
+// Channels lists the daemon's channels.
+func (c *Client) Channels(ctx context.Context) ([]ChannelInfo, error) {
+	return callResult[[]ChannelInfo](ctx, c, "channel.list", params{})
 }
-func (c *Client) Members(ctx context.Context, ch string) (ms []MemberInfo, err error) {
-	return ms, c.call(ctx, "channel.members", params{Channel: ch}, &ms, nil)
+
+// Members lists a channel's members.
+func (c *Client) Members(ctx context.Context, ch string) ([]MemberInfo, error) {
+	return callResult[[]MemberInfo](ctx, c, "channel.members", params{Channel: ch})
 }
+
+// RemoveMember removes a member.
 func (c *Client) RemoveMember(ctx context.Context, ch, member string) error {
 	return c.call(ctx, "channel.remove", params{Channel: ch, Member: member}, nil, nil)
 }
+
+// Leave leaves a channel.
 func (c *Client) Leave(ctx context.Context, ch string) error {
 	return c.call(ctx, "channel.leave", params{Channel: ch}, nil, nil)
 }
+
+// Rename renames a channel.
 func (c *Client) Rename(ctx context.Context, ch, name string) error {
 	return c.call(ctx, "channel.rename", params{Channel: ch, Name: name}, nil, nil)
 }
-func (c *Client) Invite(ctx context.Context, ch string, o InviteOptions) (code string, err error) {
-	return code, c.call(ctx, "channel.invite", params{Channel: ch, Invite: o}, &code, nil)
+
+// Invite makes an invite code.
+func (c *Client) Invite(ctx context.Context, ch string, o InviteOptions) (string, error) {
+	return callResult[string](ctx, c, "channel.invite", params{Channel: ch, Invite: o})
 }
-func (c *Client) Join(ctx context.Context, code string) (ci ChannelInfo, err error) {
-	return ci, c.call(ctx, "join", params{Code: code}, &ci, nil)
+
+// Join joins with an invite code.
+func (c *Client) Join(ctx context.Context, code string) (ChannelInfo, error) {
+	return callResult[ChannelInfo](ctx, c, "join", params{Code: code})
 }
-func (c *Client) Send(ctx context.Context, ch, text string) (r SendResult, err error) {
-	return r, c.call(ctx, "send", params{Channel: ch, Text: text}, &r, nil)
+
+// Send sends a message.
+func (c *Client) Send(ctx context.Context, ch, text string) (SendResult, error) {
+	return callResult[SendResult](ctx, c, "send", params{Channel: ch, Text: text})
 }
-func (c *Client) Messages(ctx context.Context, ch string, limit int) (ms []Message, err error) {
-	return ms, c.call(ctx, "messages", params{Channel: ch, Limit: limit}, &ms, nil)
+
+// Messages reads the timeline.
+func (c *Client) Messages(ctx context.Context, ch string, limit int) ([]Message, error) {
+	return callResult[[]Message](ctx, c, "messages", params{Channel: ch, Limit: limit})
 }
+
+// Follow streams the timeline's changes until ctx ends.
 func (c *Client) Follow(ctx context.Context, ch string, fn func(Message) error) error {
 	return c.call(ctx, "follow", params{Channel: ch}, nil, fn)
 }
+
+// Edit edits a message.
 func (c *Client) Edit(ctx context.Context, ch, msg, text string) error {
 	return c.call(ctx, "edit", params{Channel: ch, Message: msg, Text: text}, nil, nil)
 }
+
+// Delete deletes a message.
 func (c *Client) Delete(ctx context.Context, ch, msg string) error {
 	return c.call(ctx, "delete", params{Channel: ch, Message: msg}, nil, nil)
 }
+
+// React reacts to a message.
 func (c *Client) React(ctx context.Context, ch, msg, emoji string) error {
 	return c.call(ctx, "react", params{Channel: ch, Message: msg, Text: emoji}, nil, nil)
 }
