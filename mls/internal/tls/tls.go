@@ -56,6 +56,22 @@ type Writer struct {
 	err error
 }
 
+// Grow makes room for n more bytes without another allocation.
+func (w *Writer) Grow(n int) {
+	if cap(w.buf)-len(w.buf) < n {
+		nb := make([]byte, len(w.buf), len(w.buf)+n)
+		copy(nb, w.buf)
+		w.buf = nb
+	}
+}
+
+// Reset empties the Writer, keeping its buffer for reuse; the slice Bytes
+// returned before is overwritten by later writes.
+func (w *Writer) Reset() {
+	w.buf = w.buf[:0]
+	w.err = nil
+}
+
 // Bytes returns the encoding written so far.
 func (w *Writer) Bytes() []byte { return w.buf }
 
@@ -138,21 +154,27 @@ func (w *Writer) Opaque16(b []byte) {
 // with its varint length.
 func (w *Writer) Vector(f func(w *Writer)) {
 	// Reserve the longest prefix, write, then move the content if a shorter
-	// prefix suffices; this keeps one buffer and no nested allocations.
+	// prefix suffices; this keeps one buffer and allocates nothing of its own.
 	start := len(w.buf)
 	w.buf = append(w.buf, 0, 0, 0, 0)
 	f(w)
 	n := len(w.buf) - start - 4
-	var hdr Writer
-	hdr.buf = make([]byte, 0, 4)
-	hdr.Varint(uint64(n))
-	if hdr.err != nil {
-		w.Fail(hdr.err)
+	var h int
+	switch {
+	case n < 1<<6:
+		w.buf[start] = byte(n)
+		h = 1
+	case n < 1<<14:
+		binary.BigEndian.PutUint16(w.buf[start:], uint16(n)|0x4000)
+		h = 2
+	case n <= MaxVarint:
+		binary.BigEndian.PutUint32(w.buf[start:], uint32(n)|0x80000000)
+		return
+	default:
+		w.Fail(&DecodeError{Offset: start, Err: ErrTooLong})
 		return
 	}
-	h := len(hdr.buf)
 	copy(w.buf[start+h:], w.buf[start+4:])
-	copy(w.buf[start:], hdr.buf)
 	w.buf = w.buf[:start+h+n]
 }
 

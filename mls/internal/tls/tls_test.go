@@ -145,3 +145,31 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// TestVectorHeaderSizes checks each varint header width of Vector at its
+// boundaries, and that Vector allocates nothing once the buffer has room.
+func TestVectorHeaderSizes(t *testing.T) {
+	for _, n := range []int{0, 63, 64, 16383, 16384} {
+		var w Writer
+		w.Vector(func(w *Writer) { w.Raw(make([]byte, n)) })
+		r := NewReader(w.Bytes())
+		got := r.Opaque()
+		if err := r.Finish(); err != nil || len(got) != n {
+			t.Fatalf("vector of %d bytes: decoded %d, err %v", n, len(got), err)
+		}
+		var hdr Writer
+		hdr.Varint(uint64(n))
+		if !bytes.Equal(w.Bytes()[:len(hdr.Bytes())], hdr.Bytes()) {
+			t.Fatalf("vector of %d bytes: header %x, want %x", n, w.Bytes()[:4], hdr.Bytes())
+		}
+	}
+	var w Writer
+	w.Grow(1024)
+	allocs := testing.AllocsPerRun(100, func() {
+		w.Reset()
+		w.Vector(func(w *Writer) { w.Opaque([]byte("content")) })
+	})
+	if allocs != 0 {
+		t.Fatalf("Vector allocates %.0f times per call", allocs)
+	}
+}
