@@ -230,7 +230,7 @@ func (s *chanState) flushOutbox(ctx context.Context) error {
 		}
 		b := &store.Batch{}
 		b.DeleteOutbox(store.ChannelID(s.id), it.Seq)
-		if err := s.n.db.Apply(ctx, b); err != nil {
+		if err := s.n.applyLazy(ctx, b); err != nil {
 			return fmt.Errorf("node: store: %w", err)
 		}
 		s.outbox = s.outbox[1:]
@@ -290,4 +290,22 @@ func crdtError(err error) error {
 		return fmt.Errorf("%w: %v", ErrInvalidInput, err)
 	}
 	return fmt.Errorf("node: %w", err)
+}
+
+// lazyApplier is the part of *store.DB that queues a batch without waiting
+// for its fsync (store.DB.ApplyNoWait).
+type lazyApplier interface {
+	ApplyNoWait(ctx context.Context, b *store.Batch) (*store.Pending, error)
+}
+
+// applyLazy applies a batch whose loss in a crash is harmless (removing a
+// published message from the outbox: at worst it is published again and
+// dropped as a duplicate) without waiting for its own fsync; it becomes
+// durable with the next synced batch, and Close waits for it.
+func (n *Node) applyLazy(ctx context.Context, b *store.Batch) error {
+	if l, ok := n.db.(lazyApplier); ok {
+		_, err := l.ApplyNoWait(ctx, b)
+		return err
+	}
+	return n.db.Apply(ctx, b)
 }

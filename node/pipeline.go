@@ -117,9 +117,15 @@ func (s *chanState) stepBatch(st step) (b *store.Batch, items []store.OutboxItem
 	b = &store.Batch{}
 	id := store.ChannelID(s.id)
 	seq, out := s.lastSeq, s.nextOutboxSeq()
+	// Alone in the channel there is nobody to deliver to: the log has it,
+	// and a member who joins later gets the history.
+	alone := len(s.group.Members()) <= 1
 	queue := func(epoch uint64, msg []byte) {
 		seq++
 		b.Append(id, store.Entry{Seq: seq, Epoch: epoch, Data: msg})
+		if alone {
+			return
+		}
 		it := store.OutboxItem{Seq: out, Data: envelope{epoch: epoch, msg: msg}.encode()}
 		out++
 		b.PutOutbox(id, it)
