@@ -43,7 +43,7 @@ func TestHomeInUseByAnotherProcess(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { stdin.Close(); cmd.Wait() }()
+	defer func() { stdin.Close(); cmd.Wait() }() // if a check below fails
 	line, _ := bufio.NewReader(stdout).ReadString('\n')
 	if strings.TrimSpace(line) != "locked" {
 		t.Fatalf("helper: %q", line)
@@ -58,6 +58,16 @@ func TestHomeInUseByAnotherProcess(t *testing.T) {
 	if err.Error() != want {
 		t.Errorf("error = %q\nwant    %q", err, want)
 	}
+
+	// A holder that dies (SIGKILL: no Close) releases the home; its stale
+	// PID in the lock file does not block the next opener.
+	cmd.Process.Kill()
+	cmd.Wait()
+	db, err = Open(home, Options{})
+	if err != nil {
+		t.Fatalf("Open after the holder was killed: %v", err)
+	}
+	db.Close()
 }
 
 // TestHomeInUseInProcess: a second DB of the same process is refused too,
