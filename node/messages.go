@@ -118,9 +118,7 @@ func (n *Node) Follow(ctx context.Context, channel string, fn func(Message) erro
 		return err
 	}
 	defer c.do(context.WithoutCancel(ctx), func(s *chanState) error { //nolint:errcheck // ErrClosed once the node is gone
-		if _, ok := s.subs[id]; ok {
-			delete(s.subs, id)
-		}
+		delete(s.subs, id)
 		return nil
 	})
 	for {

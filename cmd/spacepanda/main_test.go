@@ -70,6 +70,9 @@ func cmdWaitMsg(ts *testscript.TestScript, neg bool, args []string) {
 			return false
 		}
 		ms, err := c.Messages(ctx, args[1], 0)
+		if err != nil {
+			return false
+		}
 		for _, m := range ms {
 			if m.Text == args[2] {
 				return true
