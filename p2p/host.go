@@ -94,8 +94,10 @@ func (h *Host) start(cfg Config) error {
 		return err
 	}
 	if !cfg.DisableMDNS {
+		// LAN discovery is a convenience: a machine without a multicast
+		// interface still runs, with the DHT and bootstrap peers only.
 		if h.mdns, err = h.startMDNS(); err != nil {
-			return err
+			h.log.Warn("p2p: mDNS discovery off", "err", err)
 		}
 	}
 	return nil

@@ -142,3 +142,33 @@ func TestDefaultDHTModeServesOnLoopback(t *testing.T) {
 		return a.dht.RoutingTable().Find(b.h.ID()) != "" && b.dht.RoutingTable().Find(a.h.ID()) != ""
 	})
 }
+
+func TestCloseUnblocksNext(t *testing.T) {
+	h, err := New(context.Background(), testConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := h.Subscribe(context.Background(), "t", acceptAll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := sub.Next(context.Background())
+		done <- err
+	}()
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrClosed) {
+			t.Fatalf("Next after Close: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Next still blocked after Close")
+	}
+	if err := sub.Close(); err != nil {
+		t.Fatalf("Subscription.Close after host Close: %v", err)
+	}
+}

@@ -227,15 +227,20 @@ func (s *Subscription) Topic() string { return s.topic }
 // Next returns the next message. It returns ctx's error when ctx is done
 // and ErrClosed once the subscription or the host is closed.
 func (s *Subscription) Next(ctx context.Context) (Message, error) {
-	m, err := s.sub.Next(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			return Message{}, ctx.Err()
-		}
-		return Message{}, fmt.Errorf("%w: subscription to %s: %v", ErrClosed, s.topic, err)
+	// pubsub does not end subscriptions when it stops, so the host's own
+	// end must interrupt the wait.
+	inner, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.h.ctx, cancel)()
+	m, err := s.sub.Next(inner)
+	switch {
+	case err == nil:
+		from := PeerID(m.ReceivedFrom.String())
+		return Message{ID: m.ID, From: from, Data: m.GetData(), Local: m.ReceivedFrom == s.h.h.ID()}, nil
+	case ctx.Err() != nil:
+		return Message{}, ctx.Err()
 	}
-	from := PeerID(m.ReceivedFrom.String())
-	return Message{ID: m.ID, From: from, Data: m.GetData(), Local: m.ReceivedFrom == s.h.h.ID()}, nil
+	return Message{}, fmt.Errorf("%w: subscription to %s: %v", ErrClosed, s.topic, err)
 }
 
 // Close cancels the subscription, removes the topic's validator and leaves
