@@ -2,9 +2,12 @@ package store
 
 import (
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 func fakeTerminal(env string, tty bool, typed ...string) terminal {
@@ -125,5 +128,33 @@ func TestSetPassphrase(t *testing.T) {
 	}
 	if tables == 0 {
 		t.Error("no table to check")
+	}
+}
+
+// TestSetPassphraseDurable: once SetPassphrase returns, a crash (keeping any
+// part of the unsynced data) leaves the new protection in force.
+func TestSetPassphraseDurable(t *testing.T) {
+	for seed := range uint64(20) {
+		fs := vfs.NewCrashableMem()
+		db, err := Create("/home", nil, memOptions(fs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetPassphrase([]byte("new")); err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(seed, 1))
+		crashed := fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: rng.IntN(101), RNG: rng})
+		db.Close()
+		opts := memOptions(crashed)
+		if _, err := Open("/home", opts); !errors.Is(err, ErrPassphraseRequired) {
+			t.Fatalf("seed %d: Open without passphrase after crash: %v; want ErrPassphraseRequired", seed, err)
+		}
+		opts.Passphrase = passphrase("new")
+		db, err = Open("/home", opts)
+		if err != nil {
+			t.Fatalf("seed %d: Open after crash: %v", seed, err)
+		}
+		db.Close()
 	}
 }
