@@ -124,9 +124,17 @@ func TestSnapshotRetention(t *testing.T) {
 	if len(evs) != 3 || evs[0].Seq != 8 {
 		t.Errorf("events after snapshot at 8 keeping 1: %+v; want 8..10", evs)
 	}
+	b = &Batch{}
+	b.PutSnapshot(ch, Snapshot{EventSeq: 8, LogSeq: 12, Data: []byte("snap")})
+	b.PutChannel("empty", nil)
+	b.PutSnapshot("empty", Snapshot{EventSeq: 3, LogSeq: 4})
+	mustApply(t, db, b)
+	if st, _ := db.Channel(ctx, "empty"); st.LastSeq != 4 || st.LastEventSeq != 3 {
+		t.Errorf("channel with only a snapshot: LastSeq %d, LastEventSeq %d; want 4, 3", st.LastSeq, st.LastEventSeq)
+	}
 	st, _ := db.Channel(ctx, ch)
-	if len(st.Events) != 2 || st.LastEventSeq != 10 || st.LastSeq != 10 {
-		t.Errorf("state: %d events after snapshot, last event %d, last seq %d; want 2, 10, 10",
+	if len(st.Events) != 2 || st.LastEventSeq != 10 || st.LastSeq != 12 {
+		t.Errorf("state: %d events after snapshot, last event %d, last seq %d; want 2, 10, 12",
 			len(st.Events), st.LastEventSeq, st.LastSeq)
 	}
 }

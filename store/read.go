@@ -236,10 +236,16 @@ func loadEvents(ctx context.Context, r kvReader, id ChannelID, after uint64, lim
 	return out, err
 }
 
+// loadLastSeq finds the newest log entry with one reverse seek. Retention
+// may have deleted every entry the snapshot covers, so the snapshot's LogSeq
+// counts too: sequence numbers never go back.
 func loadLastSeq(ctx context.Context, r kvReader, st *ChannelState) error {
+	if st.Snapshot != nil {
+		st.LastSeq = st.Snapshot.LogSeq
+	}
 	lo, hi := seqRange(st.ID, subLog, 0, 0)
 	return r.scan(ctx, lo, hi, true, 1, func(k, _ []byte) error {
-		st.LastSeq = seqOf(k)
+		st.LastSeq = max(st.LastSeq, seqOf(k))
 		return nil
 	})
 }

@@ -80,7 +80,9 @@ type ChannelState struct {
 	// Events are the events after the snapshot (all events if none), by
 	// ascending Seq.
 	Events []Event
-	// LastSeq is the Seq of the newest log entry, 0 if the log is empty.
+	// LastSeq is the Seq of the newest log entry, or the snapshot's LogSeq if
+	// that is larger (retention may have emptied the log); 0 if neither
+	// exists. The next entry appended is LastSeq+1.
 	LastSeq uint64
 	// LastEventSeq is the Seq of the newest event, or the snapshot's EventSeq
 	// if no event follows it; 0 if neither exists.
