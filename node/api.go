@@ -18,6 +18,8 @@ type API interface {
 	Leave(ctx context.Context, channel string) error
 	Rename(ctx context.Context, channel, name string) error
 	Invite(ctx context.Context, channel string, opts InviteOptions) (string, error)
+	// RevokeInvite revokes an invite code of the channel (owners and admins).
+	RevokeInvite(ctx context.Context, channel, code string) error
 	Join(ctx context.Context, code string) (ChannelInfo, error)
 	Send(ctx context.Context, channel, text string) (SendResult, error)
 	Messages(ctx context.Context, channel string, limit int) ([]Message, error)

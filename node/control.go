@@ -212,6 +212,8 @@ func (s *ControlServer) dispatch(ctx context.Context, req request, enc *json.Enc
 		return nil, a.Rename(ctx, p.Channel, p.Name)
 	case "channel.invite":
 		return a.Invite(ctx, p.Channel, p.Invite)
+	case "channel.revoke":
+		return nil, a.RevokeInvite(ctx, p.Channel, p.Code)
 	case "join":
 		return a.Join(ctx, p.Code)
 	case "send":
@@ -353,6 +355,11 @@ func (c *Client) Rename(ctx context.Context, ch, name string) error {
 // Invite makes an invite code.
 func (c *Client) Invite(ctx context.Context, ch string, o InviteOptions) (string, error) {
 	return callResult[string](ctx, c, "channel.invite", params{Channel: ch, Invite: o})
+}
+
+// RevokeInvite revokes an invite code.
+func (c *Client) RevokeInvite(ctx context.Context, ch, code string) error {
+	return c.call(ctx, "channel.revoke", params{Channel: ch, Code: code}, nil, nil)
 }
 
 // Join joins with an invite code.

@@ -74,6 +74,26 @@ func (n *Node) Invite(ctx context.Context, channel string, opts InviteOptions) (
 	return inv.encode(n.id.key), nil
 }
 
+// RevokeInvite records the revocation of an invite in the channel, so that
+// every member refuses its code from then on.
+func (n *Node) RevokeInvite(ctx context.Context, channel, code string) error {
+	inv, err := parseInvite(code)
+	if err != nil {
+		return err
+	}
+	c, err := n.resolve(ctx, channel)
+	if err != nil {
+		return err
+	}
+	if hex.EncodeToString(inv.channel) != c.id {
+		return fmt.Errorf("%w: the code is for another channel", ErrBadInvite)
+	}
+	return c.do(ctx, func(s *chanState) error {
+		_, err := s.authorLocal(ctx, crdt.Event{Kind: crdt.KindInviteRevoke, Invite: crdt.HashInvite(inv.secret)})
+		return err
+	})
+}
+
 // Join checks the invite code, asks a member (the inviter's addresses first,
 // then the channel's rendezvous in the DHT) to admit this node with a fresh
 // key package, and restores the channel from the Welcome and history. A bad

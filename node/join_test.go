@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/spacepanda/spacepanda/crdt"
 )
 
 // waitFor polls cond until it holds or the deadline passes: no fixed sleeps.
@@ -109,6 +111,19 @@ func TestBadInviteChangesNothing(t *testing.T) {
 	}
 	d := open(t, newHome(t, "dave"), true)
 	short, _ := a.Invite(ctx, id, InviteOptions{Expires: time.Millisecond})
+	revoked, _ := a.Invite(ctx, id, InviteOptions{})
+	if err := a.RevokeInvite(ctx, id, revoked); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "bob to see the revocation", func() bool {
+		var gone bool
+		b.channel(id).do(ctx, func(s *chanState) error { //nolint:errcheck
+			_, err := s.crdt.Invite(crdt.HashInvite(mustParse(t, revoked).secret), time.Now().UnixMilli())
+			gone = errors.Is(err, crdt.ErrInviteRevoked)
+			return nil
+		})
+		return gone
+	})
 	forged := []byte(used)
 	forged[40] ^= 2
 	before, _ := a.Channels(ctx)
@@ -126,6 +141,7 @@ func TestBadInviteChangesNothing(t *testing.T) {
 		{"forged", string(forged), ErrBadInvite},
 		{"expired", short, ErrInviteExpired},
 		{"used up", used, ErrInviteUsedUp},
+		{"revoked", revoked, ErrInviteRevoked},
 		{"unknown", unknown, ErrInviteUnknown},
 		{"already member", used, ErrAlreadyMember},
 	}

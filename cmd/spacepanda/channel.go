@@ -9,7 +9,7 @@ import (
 func channelCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "channel", Short: "Create, list and manage channels"}
 	c.AddCommand(channelCreateCmd(g), channelListCmd(g), channelMembersCmd(g), channelRemoveCmd(g),
-		channelLeaveCmd(g), channelRenameCmd(g), channelInviteCmd(g))
+		channelLeaveCmd(g), channelRenameCmd(g), channelInviteCmd(g), channelRevokeCmd(g))
 	return c
 }
 
@@ -139,4 +139,15 @@ func channelInviteCmd(g *globals) *cobra.Command {
 	c.Flags().StringVar(&expires, "expires", "7d", "how long the code is valid (e.g. 30m, 24h, 7d)")
 	c.Flags().IntVar(&uses, "uses", 1, "how many people may join with it")
 	return c
+}
+
+func channelRevokeCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "revoke CHANNEL CODE",
+		Short: "Revoke an invite code (owners and admins)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.simple(cmd, "revoked", func(a node.API) error { return a.RevokeInvite(cmd.Context(), args[0], args[1]) })
+		},
+	}
 }
