@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +25,8 @@ type channel struct {
 	quit  <-chan struct{} // closed when the node closes
 	done  chan struct{}   // closed when the loop has returned
 	epoch atomic.Uint64   // the group's epoch, for the topic validator
+	// groupID is the MLS group ID, for the topic validator; immutable.
+	groupID []byte
 }
 
 // do runs fn on the channel's loop and returns its error. It honours ctx
@@ -139,6 +142,12 @@ func restoreState(n *Node, cs store.ChannelState) (*chanState, error) {
 func (s *chanState) info() ChannelInfo {
 	return ChannelInfo{ID: s.id, Name: s.crdt.Metadata().Name, Members: len(s.crdt.Members()),
 		Epoch: s.group.Epoch()}
+}
+
+// groupID returns the channel's MLS group ID (the raw bytes of its ID).
+func (s *chanState) groupID() []byte {
+	b, _ := hex.DecodeString(s.id) // IDs are hex by construction
+	return b
 }
 
 // publishEpoch tells the topic validator the group's epoch.

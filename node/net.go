@@ -194,6 +194,9 @@ func (n *Node) validator(c *channel) p2p.Validator {
 			}
 			return p2p.Reject
 		}
+		if checkHeader(env.msg, c.groupID, env.epoch) != nil {
+			return p2p.Reject
+		}
 		if env.epoch+pastEpochWindow < c.epoch.Load() {
 			return p2p.Ignore
 		}

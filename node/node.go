@@ -141,6 +141,7 @@ func (n *Node) restore(ctx context.Context) error {
 // startChannel starts the owner loop of s and registers it.
 func (n *Node) startChannel(s *chanState) *channel {
 	c := &channel{id: s.id, reqs: make(chan func(*chanState)), quit: n.quit, done: make(chan struct{})}
+	c.groupID = s.groupID()
 	s.c = c
 	s.publishEpoch()
 	n.mu.Lock()
