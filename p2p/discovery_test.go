@@ -67,6 +67,9 @@ func findAll(h *Host, key []byte, want map[PeerID]*Host) error {
 			if _, ok := want[pi.ID]; !ok {
 				return fmt.Errorf("FindPeers returned unknown peer %s", pi.ID)
 			}
+			if len(pi.Addrs) == 0 {
+				return fmt.Errorf("FindPeers returned %s without addresses", pi.ID)
+			}
 			found[pi.ID] = pi
 		}
 		if len(found) < len(want)-1 {
