@@ -41,14 +41,22 @@ func (n *Node) serveSync(ctx context.Context, from p2p.PeerID, raw []byte) ([]by
 		return nil, codedf(ErrNoChannel, "unknown channel")
 	}
 	var member bool
-	if err := c.do(ctx, func(s *chanState) error { member = s.crdt.Role(from.String()) != crdt.RoleNone; return nil }); err != nil {
+	var last uint64
+	if err := c.do(ctx, func(s *chanState) error {
+		member, last = s.crdt.Role(from.String()) != crdt.RoleNone, s.lastSeq
+		return nil
+	}); err != nil {
 		return nil, coded(err)
 	}
 	if !member {
 		return nil, codedf(ErrForbidden, "not a member")
 	}
+	start, err := n.firstSeqOfEpoch(ctx, store.ChannelID(req.Channel), req.Epoch, last)
+	if err != nil {
+		return nil, codedf(ErrProtocol, "log unavailable")
+	}
 	var out [][]byte
-	for from := uint64(1); len(out) < maxSyncEntries; {
+	for from := start; len(out) < maxSyncEntries; {
 		page, err := n.db.Log(ctx, store.ChannelID(req.Channel), from, 1024)
 		if err != nil {
 			return nil, codedf(ErrProtocol, "log unavailable")
@@ -64,6 +72,34 @@ func (n *Node) serveSync(ctx context.Context, from p2p.PeerID, raw []byte) ([]by
 		from = page[len(page)-1].Seq + 1
 	}
 	return json.Marshal(out)
+}
+
+// syncSlack is how many entries before the first one of the asked epoch a
+// sync response starts: a late message of an older epoch may be logged
+// after a commit, so epochs along the log are only nearly sorted.
+const syncSlack = 256
+
+// firstSeqOfEpoch finds, by binary search with point reads (never a scan of
+// the log), about where the log's entries of epoch reach epoch, minus
+// syncSlack.
+func (n *Node) firstSeqOfEpoch(ctx context.Context, id store.ChannelID, epoch, last uint64) (uint64, error) {
+	lo, hi := uint64(1), last+1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		es, err := n.db.Log(ctx, id, mid, 1)
+		if err != nil {
+			return 0, err
+		}
+		if len(es) == 0 || es[0].Epoch >= epoch {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	if lo > syncSlack {
+		return lo - syncSlack, nil
+	}
+	return 1, nil
 }
 
 // maybeCatchUp starts a catch-up when a gap was seen and none is running.
