@@ -1,6 +1,9 @@
 package store
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+)
 
 // opKind is the kind of one write in a Batch.
 type opKind uint8
@@ -42,8 +45,13 @@ type Batch struct {
 	ops []op
 	err error
 	// lastLog is the last Seq appended per channel in this batch, to check
-	// that appends are in increasing order.
+	// that appends follow each other.
 	lastLog map[ChannelID]uint64
+	// firstLog is the first Seq appended per channel whose log this batch
+	// did not delete first: Apply checks that it follows the log on disk.
+	firstLog map[ChannelID]uint64
+	// deleted are the channels this batch deletes before appending.
+	deleted map[ChannelID]bool
 }
 
 // Len returns the number of writes in the batch.
@@ -102,7 +110,12 @@ func (b *Batch) PutChannel(id ChannelID, meta []byte) {
 func (b *Batch) DeleteChannel(id ChannelID) {
 	if b.checkChannel(id) {
 		b.del(channelIdxKey(id))
-		delete(b.lastLog, id) // a new log may start from 1
+		delete(b.lastLog, id) // a new log starts from 1
+		delete(b.firstLog, id)
+		if b.deleted == nil {
+			b.deleted = make(map[ChannelID]bool)
+		}
+		b.deleted[id] = true
 		p := channelPrefix(id)
 		b.delRange(p, prefixEnd(p))
 	}
@@ -130,17 +143,33 @@ func (b *Batch) DeletePastEpochsBelow(id ChannelID, epoch uint64) {
 	}
 }
 
-// Append adds an entry to the channel's log. Entries appended to one channel
-// in one batch must have increasing Seq, starting above 0. The store does not
-// read the log to check that Seq follows the last entry on disk: the
-// channel's owner assigns sequence numbers.
+// Append adds an entry to the channel's log. Sequence numbers have no gaps:
+// the first entry appended to a channel in a batch must follow the channel's
+// LastSeq when the batch is applied (or be 1 after DeleteChannel in the same
+// batch), and each next one the one before, else Apply fails with
+// ErrInvalidBatch and nothing is written, so that a log entry is never
+// overwritten. The channel's owner loop assigns the numbers; concurrent
+// writers to one channel are not supported.
 func (b *Batch) Append(id ChannelID, e Entry) {
 	if !b.checkChannel(id) {
 		return
 	}
-	if e.Seq == 0 || e.Seq <= b.lastLog[id] {
-		b.fail("log entry %d appended after %d", e.Seq, b.lastLog[id])
+	last, seen := b.lastLog[id]
+	switch {
+	case seen && e.Seq != last+1:
+		b.fail("log entry %d appended after %d", e.Seq, last)
 		return
+	case !seen && b.deleted[id] && e.Seq != 1:
+		b.fail("log entry %d appended to a deleted channel's new log", e.Seq)
+		return
+	case e.Seq == 0:
+		b.fail("log entry with Seq 0")
+		return
+	case !seen && !b.deleted[id]:
+		if b.firstLog == nil {
+			b.firstLog = make(map[ChannelID]uint64)
+		}
+		b.firstLog[id] = e.Seq
 	}
 	if b.lastLog == nil {
 		b.lastLog = make(map[ChannelID]uint64)
@@ -263,6 +292,22 @@ const KeepAll = ^uint64(0)
 // DefaultRetention keeps the newest 100,000 log entries below a snapshot
 // per channel, for peers that catch up, and no event the snapshot includes.
 var DefaultRetention = Retention{Log: 100_000, Events: 0}
+
+// checkAppends checks that the first entry appended to each channel follows
+// the channel's last sequence number in r.
+func (b *Batch) checkAppends(ctx context.Context, r kvReader) error {
+	for id, first := range b.firstLog {
+		last, err := lastSeq(ctx, r, id)
+		if err != nil {
+			return err
+		}
+		if first != last+1 {
+			return fmt.Errorf("%w: log entry %d appended to channel %x after %d",
+				ErrInvalidBatch, first, []byte(id), last)
+		}
+	}
+	return nil
+}
 
 // expand returns the batch's writes with the truncations that retention r
 // adds after each snapshot, or the batch's recorded misuse.

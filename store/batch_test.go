@@ -13,6 +13,8 @@ func TestBatchMisuse(t *testing.T) {
 		"long channel":      func(b *Batch) { b.SetGroup(long, 1, nil) },
 		"seq 0":             func(b *Batch) { b.Append("c", Entry{Seq: 0}) },
 		"seq backwards":     func(b *Batch) { b.Append("c", Entry{Seq: 5}); b.Append("c", Entry{Seq: 4}) },
+		"seq gap":           func(b *Batch) { b.Append("c", Entry{Seq: 5}); b.Append("c", Entry{Seq: 7}) },
+		"deleted, not 1":    func(b *Batch) { b.DeleteChannel("c"); b.Append("c", Entry{Seq: 2}) },
 		"event 0":           func(b *Batch) { b.PutEvent("c", Event{}) },
 		"empty key package": func(b *Batch) { b.PutKeyPackage(nil, []byte("x")) },
 		"empty peer":        func(b *Batch) { b.PutPeer(Peer{}) },

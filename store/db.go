@@ -59,6 +59,9 @@ func (db *DB) Apply(ctx context.Context, b *Batch) error {
 		return err
 	}
 	defer done()
+	if err := db.checkAppendsEntered(ctx, b); err != nil {
+		return err
+	}
 	pb := db.pdb.NewBatch()
 	defer pb.Close()
 	if err := db.fill(pb, ops); err != nil {
@@ -68,6 +71,20 @@ func (db *DB) Apply(ctx context.Context, b *Batch) error {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
+}
+
+// checkAppendsEntered checks that b's log entries follow the logs on disk.
+// The caller has entered.
+func (db *DB) checkAppendsEntered(ctx context.Context, b *Batch) error {
+	if len(b.firstLog) == 0 {
+		return nil
+	}
+	r := &pebbleReader{snap: db.pdb, s: db.sealer}
+	err := b.checkAppends(ctx, r)
+	if cerr := r.close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // fill seals ops into pb.
@@ -148,7 +165,7 @@ func (db *DB) view(ctx context.Context, fn func(r kvReader) error) error {
 // share one iterator, re-bounded for each: loading a channel makes several
 // short scans, and building an iterator costs more than re-bounding one.
 type pebbleReader struct {
-	snap *pebble.Snapshot
+	snap pebble.Reader // a snapshot, or the DB itself for checks before a write
 	s    *sealer
 	it   *pebble.Iterator
 }

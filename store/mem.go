@@ -50,6 +50,9 @@ func (m *MemDB) Apply(ctx context.Context, b *Batch) error {
 	if m.mu.closed {
 		return ErrClosed
 	}
+	if err := b.checkAppends(ctx, memReader{m}); err != nil {
+		return err
+	}
 	for _, o := range ops {
 		m.applyLocked(o)
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -47,13 +48,13 @@ func (db *DB) ApplyNoWait(ctx context.Context, b *Batch) (*Pending, error) {
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("store: apply: %w", ctx.Err())
 	}
-	return db.startPending(ops)
+	return db.startPending(ctx, b, ops)
 }
 
 // startPending registers a Pending (so that Close waits for it) and hands
 // ops to Pebble's commit pipeline. Its wait function exists before it is
 // registered, and blocks until the hand-over has finished or failed.
-func (db *DB) startPending(ops []op) (*Pending, error) {
+func (db *DB) startPending(ctx context.Context, b *Batch, ops []op) (*Pending, error) {
 	var (
 		release  func()
 		pb       *pebble.Batch
@@ -78,12 +79,17 @@ func (db *DB) startPending(ops []op) (*Pending, error) {
 	}
 	defer close(applied)
 	pb = db.pdb.NewBatch()
-	applyErr = db.fill(pb, ops)
+	applyErr = db.checkAppendsEntered(ctx, b)
+	if applyErr == nil {
+		applyErr = db.fill(pb, ops)
+	}
 	if applyErr == nil {
 		applyErr = db.pdb.ApplyNoSyncWait(pb, pebble.Sync)
 	}
 	if applyErr != nil {
-		applyErr = fmt.Errorf("store: commit: %w", applyErr)
+		if !errors.Is(applyErr, ErrInvalidBatch) {
+			applyErr = fmt.Errorf("store: commit: %w", applyErr)
+		}
 		pb.Close()
 		release()
 		return nil, applyErr

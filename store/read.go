@@ -243,11 +243,41 @@ func loadLastSeq(ctx context.Context, r kvReader, st *ChannelState) error {
 	if st.Snapshot != nil {
 		st.LastSeq = st.Snapshot.LogSeq
 	}
-	lo, hi := seqRange(st.ID, subLog, 0, 0)
-	return r.scan(ctx, lo, hi, true, 1, func(k, _ []byte) error {
-		st.LastSeq = max(st.LastSeq, seqOf(k))
+	last, err := lastLogKey(ctx, r, st.ID)
+	st.LastSeq = max(st.LastSeq, last)
+	return err
+}
+
+// lastLogKey returns the Seq of the channel's newest log entry, 0 if none.
+func lastLogKey(ctx context.Context, r kvReader, id ChannelID) (uint64, error) {
+	var last uint64
+	lo, hi := seqRange(id, subLog, 0, 0)
+	err := r.scan(ctx, lo, hi, true, 1, func(k, _ []byte) error {
+		last = seqOf(k)
 		return nil
 	})
+	return last, err
+}
+
+// lastSeq returns the channel's LastSeq as loadChannel computes it.
+func lastSeq(ctx context.Context, r kvReader, id ChannelID) (uint64, error) {
+	last, err := lastLogKey(ctx, r, id)
+	if err != nil {
+		return 0, err
+	}
+	k := channelKey(id, subSnapshot)
+	v, err := r.get(k)
+	if errors.Is(err, ErrNotFound) {
+		return last, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	ns, _, err := splitU64(k, v, 2)
+	if err != nil {
+		return 0, err
+	}
+	return max(last, ns[1]), nil
 }
 
 func loadOutbox(ctx context.Context, r kvReader, st *ChannelState) error {
