@@ -157,10 +157,14 @@ func (s *chanState) publishEpoch() {
 	}
 }
 
-// name returns a member's display name, or "" when unknown.
+// name returns a member's display name: the latest Profile event of theirs,
+// else the name their messages carried, else "".
 func (s *chanState) name(peerID string) string {
 	if peerID == s.n.id.peerID {
 		return s.n.id.name
+	}
+	if name := s.crdt.DisplayName(peerID); name != "" {
+		return name
 	}
 	return s.meta.Names[peerID]
 }

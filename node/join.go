@@ -203,6 +203,7 @@ func (n *Node) finishJoin(ctx context.Context, id string, resp joinResponse, bun
 	info := s.info()
 	c := n.startChannel(s)
 	n.watch(ctx, c)
+	n.announceName(ctx, c)
 	return info, nil
 }
 

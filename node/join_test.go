@@ -192,6 +192,13 @@ func TestRemovedMemberReadsNothing(t *testing.T) {
 	}
 	waitTexts(t, b, id, "before")
 	waitTexts(t, c, id, "before")
+	waitFor(t, 20*time.Second, "bob to learn carol's name", func() bool {
+		ms, _ := b.Members(ctx, id)
+		return slices.ContainsFunc(ms, func(m MemberInfo) bool { return m.Name == "carol" })
+	})
+	if err := b.RemoveMember(ctx, id, "carol"); !errors.Is(err, ErrForbidden) {
+		t.Errorf("a plain member removed another: %v", err)
+	}
 	if err := a.RemoveMember(ctx, id, "bob"); err != nil {
 		t.Fatal(err)
 	}

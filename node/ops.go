@@ -83,6 +83,7 @@ func (n *Node) CreateChannel(ctx context.Context, name string) (ChannelInfo, err
 	info := s.info()
 	c := n.startChannel(s)
 	n.watch(ctx, c)
+	n.announceName(ctx, c)
 	return info, nil
 }
 
@@ -237,4 +238,16 @@ func checkText(text string) error {
 		return invalidf("message is not valid UTF-8")
 	}
 	return nil
+}
+
+// announceName records our display name in the channel (a Profile event),
+// so that every member, and every later joiner, can show it.
+func (n *Node) announceName(ctx context.Context, c *channel) {
+	err := c.do(ctx, func(s *chanState) error {
+		_, err := s.authorLocal(ctx, crdt.Event{Kind: crdt.KindProfile, Text: n.id.name})
+		return err
+	})
+	if err != nil {
+		n.log.Warn("announce display name", "channel", c.id, "err", err)
+	}
 }
