@@ -1,9 +1,6 @@
 package store
 
-import (
-	"context"
-	"fmt"
-)
+import "fmt"
 
 // opKind is the kind of one write in a Batch.
 type opKind uint8
@@ -52,6 +49,16 @@ type Batch struct {
 	firstLog map[ChannelID]uint64
 	// deleted are the channels this batch deletes before appending.
 	deleted map[ChannelID]bool
+	// reseq are the channels whose LastSeq this batch changes other than by
+	// appending (delete, truncate, snapshot): the DB forgets what it cached.
+	reseq map[ChannelID]bool
+}
+
+func (b *Batch) markReseq(id ChannelID) {
+	if b.reseq == nil {
+		b.reseq = make(map[ChannelID]bool)
+	}
+	b.reseq[id] = true
 }
 
 // Len returns the number of writes in the batch.
@@ -116,6 +123,7 @@ func (b *Batch) DeleteChannel(id ChannelID) {
 			b.deleted = make(map[ChannelID]bool)
 		}
 		b.deleted[id] = true
+		b.markReseq(id)
 		p := channelPrefix(id)
 		b.delRange(p, prefixEnd(p))
 	}
@@ -182,6 +190,7 @@ func (b *Batch) Append(id ChannelID, e Entry) {
 func (b *Batch) TruncateLog(id ChannelID, seq uint64) {
 	if b.checkChannel(id) {
 		b.delRange(seqRange(id, subLog, 0, seq))
+		b.markReseq(id)
 	}
 }
 
@@ -211,6 +220,7 @@ func (b *Batch) PutSnapshot(id ChannelID, s Snapshot) {
 	if !b.checkChannel(id) {
 		return
 	}
+	b.markReseq(id)
 	b.ops = append(b.ops, op{
 		kind:  opSet,
 		key:   channelKey(id, subSnapshot),
@@ -292,22 +302,6 @@ const KeepAll = ^uint64(0)
 // DefaultRetention keeps the newest 100,000 log entries below a snapshot
 // per channel, for peers that catch up, and no event the snapshot includes.
 var DefaultRetention = Retention{Log: 100_000, Events: 0}
-
-// checkAppends checks that the first entry appended to each channel follows
-// the channel's last sequence number in r.
-func (b *Batch) checkAppends(ctx context.Context, r kvReader) error {
-	for id, first := range b.firstLog {
-		last, err := lastSeq(ctx, r, id)
-		if err != nil {
-			return err
-		}
-		if first != last+1 {
-			return fmt.Errorf("%w: log entry %d appended to channel %x after %d",
-				ErrInvalidBatch, first, []byte(id), last)
-		}
-	}
-	return nil
-}
 
 // expand returns the batch's writes with the truncations that retention r
 // adds after each snapshot, or the batch's recorded misuse.

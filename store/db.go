@@ -33,6 +33,8 @@ type DB struct {
 		protection string
 		// pending are the ApplyNoWait batches not yet waited for.
 		pending map[*Pending]struct{}
+		// lastSeq caches channels' LastSeq for the append check.
+		lastSeq map[ChannelID]uint64
 	}
 }
 
@@ -67,24 +69,12 @@ func (db *DB) Apply(ctx context.Context, b *Batch) error {
 	if err := db.fill(pb, ops); err != nil {
 		return err
 	}
-	if err := pb.Commit(pebble.Sync); err != nil {
+	err = pb.Commit(pebble.Sync)
+	db.noteApplied(b, err == nil)
+	if err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
-}
-
-// checkAppendsEntered checks that b's log entries follow the logs on disk.
-// The caller has entered.
-func (db *DB) checkAppendsEntered(ctx context.Context, b *Batch) error {
-	if len(b.firstLog) == 0 {
-		return nil
-	}
-	r := &pebbleReader{snap: db.pdb, s: db.sealer}
-	err := b.checkAppends(ctx, r)
-	if cerr := r.close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // fill seals ops into pb.

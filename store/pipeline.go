@@ -85,6 +85,7 @@ func (db *DB) startPending(ctx context.Context, b *Batch, ops []op) (*Pending, e
 	}
 	if applyErr == nil {
 		applyErr = db.pdb.ApplyNoSyncWait(pb, pebble.Sync)
+		db.noteApplied(b, applyErr == nil)
 	}
 	if applyErr != nil {
 		if !errors.Is(applyErr, ErrInvalidBatch) {
