@@ -159,6 +159,10 @@ func (n *Node) startChannel(s *chanState) *channel {
 // the store. It is idempotent.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
+		// Goroutines that wait on the network or on a loop end first (their
+		// context), then the host (its stream handlers may still need the
+		// loops), then the loops.
+		n.cancel()
 		var errs []error
 		if n.host != nil {
 			errs = append(errs, n.host.Close())

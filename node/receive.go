@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/spacepanda/spacepanda/crdt"
+	"github.com/spacepanda/spacepanda/mls"
 	"github.com/spacepanda/spacepanda/store"
 )
 
@@ -38,6 +39,11 @@ func (s *chanState) receive(ctx context.Context, env envelope) error {
 	res, err := s.group.Process(env.msg)
 	if err != nil {
 		if verdictOf(err) != verdictIgnore {
+			if errors.Is(err, mls.ErrDecryption) && env.epoch == cur {
+				// Possibly a message of a branch we have not switched to
+				// yet (a commit conflict): catch up from a member's log.
+				s.needSync = true
+			}
 			return fmt.Errorf("node: mls: %w", err)
 		}
 		if env.epoch+1 == cur {
@@ -212,6 +218,9 @@ func (s *chanState) maybeSwitchBranch(ctx context.Context, env envelope) error {
 	if err := s.accept(ctx, env, res, prevEpoch); err != nil {
 		return err
 	}
+	// Messages of the winning branch that arrived before the switch did not
+	// decrypt; the members who sent them hold them in their logs.
+	s.needSync = true
 	return s.resend(ctx, lost)
 }
 
