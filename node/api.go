@@ -23,9 +23,10 @@ type API interface {
 	Join(ctx context.Context, code string) (ChannelInfo, error)
 	Send(ctx context.Context, channel, text string) (SendResult, error)
 	Messages(ctx context.Context, channel string, limit int) ([]Message, error)
-	// Follow calls fn with each new message of the channel (edits, deletes
-	// and reactions resend the message) until ctx ends or fn fails.
-	Follow(ctx context.Context, channel string, fn func(Message) error) error
+	// Follow calls fn with the latest limit messages of the channel (all
+	// when limit <= 0), then with each message posted, edited, deleted or
+	// reacted to, until ctx ends or fn fails. Nothing falls between the two.
+	Follow(ctx context.Context, channel string, limit int, fn func(Message) error) error
 	Edit(ctx context.Context, channel, message, text string) error
 	Delete(ctx context.Context, channel, message string) error
 	React(ctx context.Context, channel, message, emoji string) error

@@ -221,7 +221,7 @@ func (s *ControlServer) dispatch(ctx context.Context, req request, enc *json.Enc
 	case "messages":
 		return a.Messages(ctx, p.Channel, p.Limit)
 	case "follow":
-		return nil, a.Follow(ctx, p.Channel, func(m Message) error { return enc.Encode(response{Message: &m}) })
+		return nil, a.Follow(ctx, p.Channel, p.Limit, func(m Message) error { return enc.Encode(response{Message: &m}) })
 	case "edit":
 		return nil, a.Edit(ctx, p.Channel, p.Message, p.Text)
 	case "delete":
@@ -378,8 +378,8 @@ func (c *Client) Messages(ctx context.Context, ch string, limit int) ([]Message,
 }
 
 // Follow streams the timeline's changes until ctx ends.
-func (c *Client) Follow(ctx context.Context, ch string, fn func(Message) error) error {
-	return c.call(ctx, "follow", params{Channel: ch}, nil, fn)
+func (c *Client) Follow(ctx context.Context, ch string, limit int, fn func(Message) error) error {
+	return c.call(ctx, "follow", params{Channel: ch, Limit: limit}, nil, fn)
 }
 
 // Edit edits a message.

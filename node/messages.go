@@ -99,17 +99,27 @@ func (s *chanState) view(m crdt.Message) Message {
 	return v
 }
 
-// Follow calls fn with every message of the channel that is posted, edited,
-// deleted or reacted to from now on, until ctx ends, fn fails or the node
-// closes.
-func (n *Node) Follow(ctx context.Context, channel string, fn func(Message) error) error {
+// Follow calls fn with the latest limit messages of the channel (all when
+// limit <= 0) and then with every message that is posted, edited, deleted or
+// reacted to, until ctx ends, fn fails or the node closes. The timeline is
+// read and the subscription made in one step of the channel's loop, so no
+// message falls between them.
+func (n *Node) Follow(ctx context.Context, channel string, limit int, fn func(Message) error) error {
 	c, err := n.resolve(ctx, channel)
 	if err != nil {
 		return err
 	}
 	ch := make(chan Message, 256)
 	var id int
+	var first []Message
 	if err := c.do(ctx, func(s *chanState) error {
+		ms, err := s.timeline(limit)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			first = append(first, s.view(m))
+		}
 		id = s.nextSub
 		s.nextSub++
 		s.subs[id] = ch
@@ -121,6 +131,11 @@ func (n *Node) Follow(ctx context.Context, channel string, fn func(Message) erro
 		delete(s.subs, id)
 		return nil
 	})
+	for _, m := range first {
+		if err := fn(m); err != nil {
+			return err
+		}
+	}
 	for {
 		select {
 		case m, ok := <-ch:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -205,5 +206,59 @@ func TestThreeNodes(t *testing.T) {
 	}
 	if got := a.must("channel", "members", "general"); strings.Contains(got, "bob") {
 		t.Errorf("bob still listed: %s", got)
+	}
+}
+
+// TestFollow: `messages --follow` through a daemon prints the timeline, then
+// what is sent afterwards, each message once, and exits 0 on SIGINT.
+func TestFollow(t *testing.T) {
+	a := newProc(t, "alice")
+	a.start()
+	a.must("channel", "create", "general")
+	a.must("send", "general", "before")
+	cmd := exec.Command(os.Args[0], "--home", a.home, "--json", "messages", "general", "--follow")
+	cmd.Env = append(os.Environ(), mainEnv+"=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var got []string
+	next := func() {
+		select {
+		case l := <-lines:
+			var m node.Message
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				t.Fatalf("follow printed %q: %v", l, err)
+			}
+			got = append(got, m.Text)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("follow printed only %q", got)
+		}
+	}
+	next() // "before": the timeline, printed once subscribed
+	a.must("send", "general", "after")
+	next()
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	for l := range lines {
+		t.Errorf("unexpected line %q", l)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("follow exit: %v", err)
+	}
+	if !slices.Equal(got, []string{"before", "after"}) {
+		t.Errorf("followed %q", got)
 	}
 }

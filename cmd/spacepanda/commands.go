@@ -152,24 +152,9 @@ func messagesCmd(g *globals) *cobra.Command {
 	return c
 }
 
-// follow prints the timeline and then every change, until ^C. It subscribes
-// before reading the timeline so that nothing falls between the two.
+// follow prints the timeline and then every change, until ^C.
 func (g *globals) follow(ctx context.Context, a node.API, ch string, limit int) error {
-	errc := make(chan error, 1)
-	ready := make(chan struct{})
-	ms, err := a.Messages(ctx, ch, limit)
-	if err != nil {
-		return err
-	}
-	for _, m := range ms {
-		if err := g.printMessage(m); err != nil {
-			return err
-		}
-	}
-	close(ready)
-	go func() { errc <- a.Follow(ctx, ch, g.printMessage) }()
-	<-ready
-	return <-errc
+	return a.Follow(ctx, ch, limit, g.printMessage)
 }
 
 func editCmd(g *globals) *cobra.Command {
