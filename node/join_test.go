@@ -233,8 +233,12 @@ func TestRestartCatchesUp(t *testing.T) {
 	waitTexts(t, a, id, "one")
 	bHome := b.cfg.Home
 	b.Close()
-	if _, err := a.Send(ctx, id, "while you were away"); err != nil {
+	res, err := a.Send(ctx, id, "while you were away")
+	if err != nil {
 		t.Fatal(err)
+	}
+	if !res.Queued || res.Reason == "" {
+		t.Errorf("send with no member reachable: %+v, want queued with a reason", res)
 	}
 	b2, err := Open(ctx, Config{Home: bHome, Network: true, Logger: quiet, Listen: []string{"/ip4/127.0.0.1/tcp/0"},
 		DisableMDNS: true, Bootstrap: a.host.Addrs()})
@@ -243,6 +247,7 @@ func TestRestartCatchesUp(t *testing.T) {
 	}
 	defer b2.Close()
 	waitTexts(t, b2, id, "one", "while you were away")
+	waitFor(t, 20*time.Second, "alice's outbox to empty", func() bool { return outboxLen(a, id) == 0 })
 	if _, err := b2.Send(ctx, id, "back"); err != nil {
 		t.Fatal(err)
 	}
