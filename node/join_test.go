@@ -233,6 +233,7 @@ func TestRestartCatchesUp(t *testing.T) {
 	waitTexts(t, a, id, "one")
 	bHome := b.cfg.Home
 	b.Close()
+	waitFor(t, 20*time.Second, "alice to see bob gone", func() bool { return len(a.host.TopicPeers(topicOf(id))) == 0 })
 	res, err := a.Send(ctx, id, "while you were away")
 	if err != nil {
 		t.Fatal(err)
