@@ -90,8 +90,8 @@ sp bob send general "Back, and I have the whole history." | sed 's/^/[bob] /'
 wait_text alice "whole history"
 wait_text carol "whole history"
 
-say "transcript, as carol sees it"
-sp carol messages general
+say "transcript, as bob sees it after his restart"
+sp bob messages general
 say "members"
 sp alice channel members general
 say "channel list on bob's restarted node"
