@@ -305,20 +305,11 @@ func crdtError(err error) error {
 	return fmt.Errorf("node: %w", err)
 }
 
-// lazyApplier is the part of *store.DB that queues a batch without waiting
-// for its fsync (store.DB.ApplyNoWait).
-type lazyApplier interface {
-	ApplyNoWait(ctx context.Context, b *store.Batch) (*store.Pending, error)
-}
-
 // applyLazy applies a batch whose loss in a crash is harmless (removing a
 // published message from the outbox: at worst it is published again and
 // dropped as a duplicate) without waiting for its own fsync; it becomes
 // durable with the next synced batch, and Close waits for it.
 func (n *Node) applyLazy(ctx context.Context, b *store.Batch) error {
-	if l, ok := n.db.(lazyApplier); ok {
-		_, err := l.ApplyNoWait(ctx, b)
-		return err
-	}
-	return n.db.Apply(ctx, b)
+	_, err := n.db.ApplyNoWait(ctx, b)
+	return err
 }
