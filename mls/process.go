@@ -38,6 +38,15 @@ type ProposalReceived struct {
 	Sender     LeafIndex
 }
 
+// The sender types of RFC 9420 §6.1, as ProposalReceived.SenderType reports
+// them.
+const (
+	SenderMember            = uint8(wire.SenderTypeMember)
+	SenderExternal          = uint8(wire.SenderTypeExternal)
+	SenderNewMemberProposal = uint8(wire.SenderTypeNewMemberProposal)
+	SenderNewMemberCommit   = uint8(wire.SenderTypeNewMemberCommit)
+)
+
 // CommitApplied reports a commit that took the group to a new epoch
 // (§12.4.2). Removed holds the members as they were before removal.
 // SelfRemoved means this member was removed: the group is now inactive.

@@ -131,7 +131,7 @@ func (m *mlsGroup) Process(msg []byte) (processed, error) {
 		return processed{Sender: string(r.Sender.Credential.Identity), Application: r.Data}, nil
 	case *mls.ProposalReceived:
 		p := processed{Proposal: true}
-		if mb, ok := m.g.Member(r.Sender); ok && r.SenderType == 1 {
+		if mb, ok := m.g.Member(r.Sender); ok && r.SenderType == mls.SenderMember {
 			p.Sender = string(mb.Credential.Identity)
 		}
 		return p, nil
