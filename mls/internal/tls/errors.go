@@ -44,6 +44,7 @@ type DecodeError struct {
 	Err    error  // the reason: one of the sentinels above, or a caller's
 }
 
+// Error says where decoding failed and why; it never quotes the input.
 func (e *DecodeError) Error() string {
 	if e.Field != "" {
 		return fmt.Sprintf("mls: malformed encoding at byte %d (%s): %v", e.Offset, e.Field, e.Err)
