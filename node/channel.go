@@ -310,6 +310,20 @@ func crdtError(err error) error {
 // dropped as a duplicate) without waiting for its own fsync; it becomes
 // durable with the next synced batch, and Close waits for it.
 func (n *Node) applyLazy(ctx context.Context, b *store.Batch) error {
-	_, err := n.db.ApplyNoWait(ctx, b)
-	return err
+	p, err := n.db.ApplyNoWait(ctx, b)
+	if err != nil {
+		return err
+	}
+	// The store keeps a Pending (and its Pebble batch) until someone waits
+	// for it; wait for the previous one, which the synced batches since have
+	// made durable in the common case, so that a long-running daemon holds
+	// at most one.
+	n.mu.Lock()
+	prev := n.mu.lazy
+	n.mu.lazy = p
+	n.mu.Unlock()
+	if prev != nil {
+		_ = prev.Wait() // its loss is harmless, as above
+	}
+	return nil
 }

@@ -65,6 +65,7 @@ type Node struct {
 	mu struct {
 		sync.Mutex
 		channels map[string]*channel
+		lazy     *store.Pending // the last applyLazy batch nobody has waited for
 	}
 }
 
@@ -115,6 +116,10 @@ func openWith(ctx context.Context, cfg Config, db Store) (*Node, error) {
 	}
 	if cfg.Network {
 		if err := n.startNetwork(ctx); err != nil {
+			n.cancel()
+			if n.host != nil {
+				_ = n.host.Close() // as in Close: the host before the loops
+			}
 			n.stopLoops()
 			return nil, err
 		}

@@ -49,7 +49,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 			return 0 // ^C on --follow or a signal: a normal end
 		}
-		fmt.Fprintf(stderr, "spacepanda: %v\n", err)
+		fmt.Fprintf(stderr, "spacepanda: %s\n", clean(err.Error()))
 		return 1
 	}
 	return 0

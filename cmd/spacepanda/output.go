@@ -18,7 +18,50 @@ func (g *globals) emit(v any, human func()) error {
 	return nil
 }
 
-func (g *globals) printf(format string, args ...any) { fmt.Fprintf(g.stdout, format, args...) }
+// printf prints human output. Every string argument passes through clean:
+// names, message text and remote error text come from other members, and
+// must not move the cursor, fake lines or talk to the terminal.
+func (g *globals) printf(format string, args ...any) {
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = clean(s)
+		}
+	}
+	fmt.Fprintf(g.stdout, format, args...)
+}
+
+// clean escapes what a terminal would interpret in text from others: C0 and
+// C1 control characters (ESC sequences, newlines, carriage returns), DEL,
+// and the bidirectional overrides that reorder what is shown. Tabs stay.
+func clean(s string) string {
+	if !strings.ContainsFunc(s, unsafeRune) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case !unsafeRune(r):
+			b.WriteRune(r)
+		case r < 0x100:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		}
+	}
+	return b.String()
+}
+
+func unsafeRune(r rune) bool {
+	switch {
+	case r == '\t':
+		return false
+	case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
+}
 
 // printMessage prints one message as a timeline line (or a JSON object).
 func (g *globals) printMessage(m node.Message) error {
