@@ -36,6 +36,15 @@ type ProposalReceived struct {
 	Type       uint16
 	SenderType uint8
 	Sender     LeafIndex
+	// Removed is the leaf a Remove proposal (§12.1.3) removes; zero for
+	// other types.
+	Removed LeafIndex
+}
+
+// Leave reports whether the proposal is a member's Remove of its own leaf:
+// a request to leave the group (§12.1.3).
+func (p *ProposalReceived) Leave() bool {
+	return p.Type == uint16(wire.ProposalTypeRemove) && p.SenderType == SenderMember && p.Removed == p.Sender
 }
 
 // The sender types of RFC 9420 §6.1, as ProposalReceived.SenderType reports
@@ -278,8 +287,12 @@ func (g *Group) receiveProposal(ac *wire.AuthenticatedContent) (Result, error) {
 	}
 	g.proposals = append(g.proposals, &cachedProposal{ref: ref, proposal: *ac.Content.Proposal, sender: ac.Content.Sender})
 	s := ac.Content.Sender
-	return &ProposalReceived{Ref: ref, Type: uint16(ac.Content.Proposal.ProposalType), SenderType: uint8(s.SenderType),
-		Sender: LeafIndex(s.LeafIndex)}, nil
+	pr := &ProposalReceived{Ref: ref, Type: uint16(ac.Content.Proposal.ProposalType), SenderType: uint8(s.SenderType),
+		Sender: LeafIndex(s.LeafIndex)}
+	if r := ac.Content.Proposal.Remove; r != nil {
+		pr.Removed = LeafIndex(r.Removed)
+	}
+	return pr, nil
 }
 
 // checkProposal validates a proposal on its own, as a receiver does before

@@ -56,6 +56,7 @@ type processed struct {
 	Application []byte // nil for a commit
 	Commit      bool
 	Proposal    bool
+	Leave       bool // the proposal is the sender's Remove of itself
 	Added       []string
 	Removed     []string
 	SelfRemoved bool

@@ -130,7 +130,7 @@ func (m *mlsGroup) Process(msg []byte) (processed, error) {
 	case *mls.ApplicationMessage:
 		return processed{Sender: string(r.Sender.Credential.Identity), Application: r.Data}, nil
 	case *mls.ProposalReceived:
-		p := processed{Proposal: true}
+		p := processed{Proposal: true, Leave: r.Leave()}
 		if mb, ok := m.g.Member(r.Sender); ok && r.SenderType == mls.SenderMember {
 			p.Sender = string(mb.Credential.Identity)
 		}

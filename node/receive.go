@@ -51,6 +51,16 @@ func (s *chanState) receive(ctx context.Context, env envelope) error {
 		}
 		return nil
 	}
+	if res.Proposal && !res.Leave {
+		// Members commit adds and removals themselves, after their role
+		// is checked; the only proposal a node stores for another to
+		// commit is a member's own leave. Refusing the rest here, by a
+		// rule that depends on the proposal alone, keeps every honest
+		// member on the same side: a commit that references a refused
+		// proposal cannot be processed by any of them.
+		s.rollback()
+		return fmt.Errorf("%w: refused a proposal other than a member's own leave", ErrProtocol)
+	}
 	return s.accept(ctx, env, res, cur)
 }
 
