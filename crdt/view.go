@@ -152,15 +152,21 @@ func (c *controlState) lastEdit(p *Event, r *relations) *Event {
 // some React of it, made while a member, is not named by an Unreact of the
 // same author and emoji.
 func (c *controlState) reactions(r *relations) []Reaction {
-	removed := make(map[ID]string)
+	// Keyed by tag and emoji, not by tag alone: two Unreacts naming one tag
+	// with different emoji must not overwrite each other in arrival order.
+	type tag struct {
+		id    ID
+		emoji string
+	}
+	removed := make(map[tag]bool)
 	for _, u := range r.unreacts {
 		for _, t := range u.Tags {
-			removed[ID{Author: u.ID.Author, Seq: t}] = u.Text
+			removed[tag{ID{Author: u.ID.Author, Seq: t}, u.Text}] = true
 		}
 	}
 	by := make(map[string]map[string]bool)
 	for _, a := range r.reacts {
-		if emoji, ok := removed[a.ID]; (ok && emoji == a.Text) || c.roleAt(a.ID.Author, a) < RoleMember {
+		if removed[tag{a.ID, a.Text}] || c.roleAt(a.ID.Author, a) < RoleMember {
 			continue
 		}
 		if by[a.Text] == nil {

@@ -179,6 +179,22 @@ func TestReply(t *testing.T) {
 	}
 }
 
+// TestUnreactsWithMismatchedEmoji: two Unreacts by one author name the
+// same tag with different emoji. Only the one whose emoji matches the
+// React removes it, whatever the order they arrive in.
+func TestUnreactsWithMismatchedEmoji(t *testing.T) {
+	p := id("carol", 1)
+	evs := append(channel(), post("carol", 1, 2000, "hi"),
+		react("bob", 1, 2100, p, "a"),
+		unreact("bob", 2, 2200, p, "b", 1),
+		unreact("bob", 3, 2300, p, "a", 1))
+	eachOrder(t, evs, func(t *testing.T, s *State) {
+		if m, _ := s.Message(p); len(m.Reactions) != 0 {
+			t.Errorf("reactions left: %+v", m.Reactions)
+		}
+	})
+}
+
 func TestReactionsTagsBounded(t *testing.T) {
 	p := id("carol", 1)
 	evs := append(channel(), post("carol", 1, 2000, "hi"))
