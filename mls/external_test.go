@@ -1,6 +1,7 @@
 package mls
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 	"time"
@@ -49,9 +50,28 @@ func TestJoinExternalResync(t *testing.T) {
 		t.Fatal(err)
 	}
 	rt, _ := tg.members[0].RatchetTree()
+	old, ok := tg.members[0].Member(2)
+	if !ok {
+		t.Fatal("no member at leaf 2")
+	}
+	// Another identity may not take member 2's leaf by a resync (§12.4.3.2),
+	// even with member 2's signature key.
+	other := Identity{CipherSuite: X25519_AES128GCM_SHA256_Ed25519, SignaturePrivateKey: tg.members[2].sigPriv,
+		Credential: Credential{Type: CredentialBasic, Identity: []byte("someone else")}}
+	_, forged, err := JoinExternal(tg.rnd, gi, other, tg.cfg, ExternalJoinOptions{Resync: true, OldLeaf: 2, RatchetTree: rt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := tg.members[0].MarshalBinary()
+	if _, err := tg.members[0].ProcessMessage(forged, time.Time{}); !errors.Is(err, ErrCredential) || VerdictOf(err) != Reject {
+		t.Fatalf("resync by another identity: %v", err)
+	}
+	if after, _ := tg.members[0].MarshalBinary(); !bytes.Equal(before, after) {
+		t.Fatal("a refused resync changed the state")
+	}
 	// Member 2 lost its state and rejoins with its identity, removing its old leaf.
 	id := Identity{CipherSuite: X25519_AES128GCM_SHA256_Ed25519, SignaturePrivateKey: tg.members[2].sigPriv,
-		Credential: Credential{Type: CredentialBasic, Identity: []byte("again")}}
+		Credential: old.Credential}
 	_, _, err = JoinExternal(tg.rnd, gi, id, tg.cfg, ExternalJoinOptions{})
 	if err == nil {
 		t.Fatal("rejoining with a signature key in use without resync succeeded")

@@ -463,8 +463,21 @@ func (pv *provisional) checkPathLeaf(ln *wire.LeafNode) error {
 	if err := v.check(ln, pv.g.gc.GroupID, pv.committer); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidPath, err)
 	}
-	if old := pv.tree.Leaf(tree.LeafIndex(pv.committer)); old != nil && bytes.Equal(old.EncryptionKey, ln.EncryptionKey) {
-		return fmt.Errorf("%w: the committer's encryption key is unchanged", ErrInvalidPath)
+	if old := pv.tree.Leaf(tree.LeafIndex(pv.committer)); old != nil {
+		if bytes.Equal(old.EncryptionKey, ln.EncryptionKey) {
+			return fmt.Errorf("%w: the committer's encryption key is unchanged", ErrInvalidPath)
+		}
+		if !pv.external && !sameIdentity(&old.Credential, &ln.Credential) {
+			return fmt.Errorf("%w: the committer's new leaf changes its identity: %w", ErrInvalidPath, ErrCredential)
+		}
+	}
+	if pv.external && len(pv.removed) == 1 {
+		// An external commit that removes a leaf is a resync (§12.4.3.2):
+		// only the same member may take its place.
+		old := credentialToWire(pv.removed[0].Credential)
+		if !sameIdentity(&old, &ln.Credential) {
+			return fmt.Errorf("%w: an external commit removes another member's leaf: %w", ErrInvalidPath, ErrCredential)
+		}
 	}
 	if err := pv.checkUniqueKeys(ln, pv.committer); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidPath, err)

@@ -234,6 +234,9 @@ func (p *provisional) applyUpdate(sender LeafIndex, ln *wire.LeafNode) error {
 	if bytes.Equal(ln.EncryptionKey, old.EncryptionKey) {
 		return fmt.Errorf("%w: Update keeps the encryption key", ErrInvalidProposal)
 	}
+	if !sameIdentity(&old.Credential, &ln.Credential) {
+		return fmt.Errorf("%w: Update changes the member's identity: %w", ErrInvalidProposal, ErrCredential)
+	}
 	if err := p.checkUniqueKeys(ln, sender); err != nil {
 		return err
 	}
@@ -355,4 +358,17 @@ func (g *Group) lookupPSK(id *wire.PreSharedKeyID) ([]byte, error) {
 		}
 	}
 	return nil, ErrUnknownPSK
+}
+
+// sameIdentity is the credential-continuity rule applied where a member
+// replaces its own leaf (an Update, a committer's new leaf, an external
+// resync): §5.3.1 says the new credential must be a valid successor of the
+// old. Here a basic credential must keep its identity exactly; X.509 chains
+// may renew, so only the credential type must match and the
+// AuthenticationService judges the chain.
+func sameIdentity(old, new *wire.Credential) bool {
+	if old.CredentialType != new.CredentialType {
+		return false
+	}
+	return old.CredentialType != wire.CredentialTypeBasic || bytes.Equal(old.Identity, new.Identity)
 }
