@@ -303,7 +303,7 @@ func (g *Group) checkProposal(p *wire.Proposal, sender wire.Sender) error {
 	if p.ProposalType == wire.ProposalTypeExternalInit {
 		return fmt.Errorf("%w: ExternalInit by reference", ErrInvalidProposal)
 	}
-	if p.ProposalType == wire.ProposalTypeUpdate && LeafIndex(sender.LeafIndex) == g.OwnLeaf() {
+	if p.ProposalType == wire.ProposalTypeUpdate && sender.SenderType == wire.SenderTypeMember && LeafIndex(sender.LeafIndex) == g.OwnLeaf() {
 		return nil // this member's own Update, echoed back
 	}
 	return pv.apply([]proposalEntry{{p: p, sender: sender}})
