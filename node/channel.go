@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spacepanda/spacepanda/crdt"
+	"github.com/spacepanda/spacepanda/mls"
 	"github.com/spacepanda/spacepanda/store"
 )
 
@@ -134,8 +135,39 @@ func restoreState(n *Node, cs store.ChannelState) (*chanState, error) {
 	s.needSync, s.syncRounds = true, syncRounds // catch up on what was sent while we were away
 	if k := len(cs.PastEpochs); k > 0 && cs.PastEpochs[k-1].Epoch+1 == g.Epoch() {
 		s.prevState = cs.PastEpochs[k-1].Data
+		s.commitHash = lastCommitHash(n, cs.ID, s.lastSeq, g.Epoch()-1)
 	}
 	return s, nil
+}
+
+// contentCommit is the content type of a commit (RFC 9420 §6).
+const contentCommit = 3
+
+// commitTail bounds how far back lastCommitHash reads the log.
+const commitTail = 1024
+
+// lastCommitHash finds, near the end of the log, the commit that left epoch
+// prev, so that the commit-conflict rule (docs/protocol.md) still applies
+// after a restart. It reads only the log's tail; nil when the commit is not
+// there (then no switch happens, as before the rule existed).
+func lastCommitHash(n *Node, id store.ChannelID, lastSeq, prev uint64) []byte {
+	from := uint64(1)
+	if lastSeq > commitTail {
+		from = lastSeq - commitTail + 1
+	}
+	es, err := n.db.Log(n.ctx, id, from, commitTail)
+	if err != nil {
+		return nil
+	}
+	for i := len(es) - 1; i >= 0; i-- {
+		if es[i].Epoch != prev {
+			continue
+		}
+		if h, err := mls.PeekMessage(es[i].Data); err == nil && h.ContentType == contentCommit {
+			return hashOf(es[i].Data)
+		}
+	}
+	return nil
 }
 
 // info summarises the channel.

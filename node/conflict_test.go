@@ -176,3 +176,27 @@ func mustEnv(t *testing.T, raw []byte) envelope {
 	}
 	return env
 }
+
+// TestCommitConflictAfterRestart: both members commit in the same epoch,
+// then restart before they hear of each other (a partition, or commands
+// run without a daemon). The rule still applies: the node recovers the
+// hash of its own commit from the log's tail, and both end on the same
+// epoch and tree.
+func TestCommitConflictAfterRestart(t *testing.T) {
+	a, b, id := offlinePair(t)
+	fromA := commitAndPost(t, a, id, "on a's branch")
+	fromB := commitAndPost(t, b, id, "on b's branch")
+	for _, n := range []*Node{a, b} {
+		if err := n.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b = open(t, a.cfg.Home, false), open(t, b.cfg.Home, false)
+	deliver(t, a, id, fromB)
+	deliver(t, b, id, fromA)
+	epA, authA := groupState(t, a, id)
+	epB, authB := groupState(t, b, id)
+	if epA != epB || !bytes.Equal(authA, authB) {
+		t.Fatalf("diverged after restart: a at epoch %d, b at epoch %d, authenticators equal: %v", epA, epB, bytes.Equal(authA, authB))
+	}
+}

@@ -121,7 +121,13 @@ func (s *chanState) maybeCatchUp() {
 		s.syncRounds--
 	}
 	s.needSync, s.syncing, s.lastSync = false, true, time.Now()
-	req, _ := json.Marshal(syncRequest{Channel: s.id, Epoch: s.group.Epoch()})
+	// From the epoch before ours: a competing commit for it (a commit
+	// conflict during a partition) is what we must see to switch branches.
+	from := s.group.Epoch()
+	if from > 0 {
+		from--
+	}
+	req, _ := json.Marshal(syncRequest{Channel: s.id, Epoch: from})
 	c, n := s.c, s.n
 	n.wg.Add(1)
 	go func() {
