@@ -22,6 +22,8 @@ type engine interface {
 
 // group is one channel's MLS group. It is owned by the channel's loop.
 type group interface {
+	// GroupID is the MLS group ID; a channel's ID is its hex form.
+	GroupID() []byte
 	Epoch() uint64
 	// Members returns the peer IDs named by the members' credentials.
 	Members() []string

@@ -180,6 +180,11 @@ func (n *Node) finishJoin(ctx context.Context, id string, resp joinResponse, bun
 	if err != nil {
 		return ChannelInfo{}, fmt.Errorf("node: welcome: %w", err)
 	}
+	if got := hex.EncodeToString(g.GroupID()); got != id {
+		// A responder that is not a member of the invite's channel could
+		// otherwise admit us to a group of its own under the channel's name.
+		return ChannelInfo{}, fmt.Errorf("%w: the Welcome is for group %s, not channel %s", ErrProtocol, got, id)
+	}
 	st, err := crdt.Restore(resp.History)
 	if err != nil {
 		return ChannelInfo{}, fmt.Errorf("%w: history: %v", ErrProtocol, err)

@@ -102,8 +102,9 @@ type mlsGroup struct {
 	e *mlsEngine
 }
 
-func (m *mlsGroup) Epoch() uint64 { return m.g.Epoch() }
-func (m *mlsGroup) Active() bool  { return m.g.Active() }
+func (m *mlsGroup) GroupID() []byte { return m.g.GroupID() }
+func (m *mlsGroup) Epoch() uint64   { return m.g.Epoch() }
+func (m *mlsGroup) Active() bool    { return m.g.Active() }
 
 func (m *mlsGroup) EpochAuthenticator() []byte { return m.g.EpochAuthenticator() }
 

@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -70,4 +71,45 @@ func TestForeignRemoveProposalRefused(t *testing.T) {
 		ms, _ := a.Members(ctx, id)
 		return len(ms) == 1
 	})
+}
+
+// TestJoinWelcomeForAnotherGroup: a responder answers a join for channel X
+// with a Welcome to another group. The joiner refuses it and keeps nothing.
+func TestJoinWelcomeForAnotherGroup(t *testing.T) {
+	ctx := ctxT(t)
+	a, b := open(t, newHome(t, "alice"), false), open(t, newHome(t, "bob"), false)
+	x, err := a.CreateChannel(ctx, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := a.CreateChannel(ctx, "y")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := a.Invite(ctx, y.ID, InviteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, _, bundle, err := b.eng.NewKeyPackage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw []byte
+	if err := a.channel(y.ID).do(ctx, func(s *chanState) error {
+		raw, err = s.admit(ctx, b.PeerID(), joinRequest{Version: 1, Code: code, Name: "bob", KeyPackage: kp}, mustParse(t, code))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var resp joinResponse
+	if err := json.Unmarshal(raw, &resp); err != nil {
+		t.Fatal(err)
+	}
+	resp.Channel = x.ID // the Welcome is y's
+	if _, err := b.finishJoin(ctx, x.ID, resp, bundle); !errors.Is(err, ErrProtocol) {
+		t.Fatalf("Welcome for another group: err = %v, want ErrProtocol", err)
+	}
+	if cs, _ := b.Channels(ctx); len(cs) != 0 {
+		t.Fatalf("the joiner kept %d channels", len(cs))
+	}
 }
