@@ -26,6 +26,8 @@ const (
 	// what was published before the mesh included us.
 	syncRounds     = 4
 	syncRoundEvery = 2 * time.Second
+	// needSyncGap is the least time between two syncs asked for by a gap.
+	needSyncGap = time.Second
 )
 
 // serveSync answers a member's request for the log entries it missed: the
@@ -109,7 +111,11 @@ func (s *chanState) maybeCatchUp() {
 	if s.syncing || s.n.host == nil {
 		return
 	}
-	due := s.needSync || s.syncRounds > 0 && time.Since(s.lastSync) >= syncRoundEvery
+	// needSync comes from messages anyone on the topic can send (a future
+	// epoch, a current one that does not decrypt): at most one such sync
+	// per needSyncGap, so junk cannot make members sync back to back.
+	since := time.Since(s.lastSync)
+	due := s.needSync && since >= needSyncGap || s.syncRounds > 0 && since >= syncRoundEvery
 	if !due {
 		return
 	}
