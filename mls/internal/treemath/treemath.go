@@ -36,11 +36,11 @@ func (x NodeIndex) Leaf() (LeafIndex, bool) {
 }
 
 // Level returns the level of x: 0 for leaves, one more than its children's
-// for parent nodes (the number of trailing one bits of x).
+// for parent nodes (the number of trailing one bits of x). See RFC 9420 Appendix C.
 func Level(x NodeIndex) int { return bits.TrailingZeros32(^uint32(x)) }
 
 // NodeWidth returns the number of nodes of a tree with n leaves: 2(n-1)+1,
-// and 0 for n = 0.
+// and 0 for n = 0. See RFC 9420 Appendix C.
 func NodeWidth(n uint32) uint32 {
 	if n == 0 {
 		return 0
@@ -48,7 +48,7 @@ func NodeWidth(n uint32) uint32 {
 	return 2*(n-1) + 1
 }
 
-// Root returns the root of a tree with n leaves (n > 0).
+// Root returns the root of a tree with n leaves (n > 0). See RFC 9420 Appendix C.
 func Root(n uint32) NodeIndex {
 	w := NodeWidth(n)
 	if w == 0 {
@@ -57,7 +57,7 @@ func Root(n uint32) NodeIndex {
 	return NodeIndex(uint32(1)<<(bits.Len32(w)-1) - 1)
 }
 
-// Left returns the left child of x, and false if x is a leaf.
+// Left returns the left child of x, and false if x is a leaf. See RFC 9420 Appendix C.
 func Left(x NodeIndex) (NodeIndex, bool) {
 	k := Level(x)
 	if k == 0 {
@@ -66,7 +66,7 @@ func Left(x NodeIndex) (NodeIndex, bool) {
 	return x ^ NodeIndex(1)<<(k-1), true
 }
 
-// Right returns the right child of x, and false if x is a leaf.
+// Right returns the right child of x, and false if x is a leaf. See RFC 9420 Appendix C.
 func Right(x NodeIndex) (NodeIndex, bool) {
 	k := Level(x)
 	if k == 0 {
@@ -76,7 +76,7 @@ func Right(x NodeIndex) (NodeIndex, bool) {
 }
 
 // Parent returns the parent of x in a tree with n leaves, and false if x is
-// the root or lies outside the tree.
+// the root or lies outside the tree. See RFC 9420 Appendix C.
 func Parent(x NodeIndex, n uint32) (NodeIndex, bool) {
 	if !InTree(x, n) || x == Root(n) {
 		return 0, false
@@ -87,7 +87,7 @@ func Parent(x NodeIndex, n uint32) (NodeIndex, bool) {
 }
 
 // Sibling returns the other child of x's parent in a tree with n leaves, and
-// false if x is the root or lies outside the tree.
+// false if x is the root or lies outside the tree. See RFC 9420 Appendix C.
 func Sibling(x NodeIndex, n uint32) (NodeIndex, bool) {
 	p, ok := Parent(x, n)
 	if !ok {
@@ -99,7 +99,7 @@ func Sibling(x NodeIndex, n uint32) (NodeIndex, bool) {
 	return Left(p)
 }
 
-// InTree reports whether x is a node of a tree with n leaves.
+// InTree reports whether x is a node of a tree with n leaves. See RFC 9420 Appendix C.
 func InTree(x NodeIndex, n uint32) bool { return uint32(x) < NodeWidth(n) }
 
 // DirectPath returns the direct path of x in a tree with n leaves: its
@@ -129,7 +129,7 @@ func Copath(x NodeIndex, n uint32) []NodeIndex {
 }
 
 // IsAncestor reports whether a is x or an ancestor of x, that is whether x
-// lies in the subtree headed by a.
+// lies in the subtree headed by a. See RFC 9420 Appendix C.
 func IsAncestor(a, x NodeIndex) bool {
 	k := Level(a)
 	return Level(x) <= k && x>>(k+1) == a>>(k+1)
