@@ -134,8 +134,7 @@ func restoreState(n *Node, cs store.ChannelState) (*chanState, error) {
 	s.group, s.stored = g, cs.Group
 	s.needSync, s.syncRounds = true, syncRounds // catch up on what was sent while we were away
 	if k := len(cs.PastEpochs); k > 0 && cs.PastEpochs[k-1].Epoch+1 == g.Epoch() {
-		s.prevState = cs.PastEpochs[k-1].Data
-		s.commitHash = lastCommitHash(n, cs.ID, s.lastSeq, g.Epoch()-1)
+		s.prevState = cs.PastEpochs[k-1].Data // commitHash: found when needed
 	}
 	return s, nil
 }
@@ -148,7 +147,8 @@ const commitTail = 1024
 
 // lastCommitHash finds, near the end of the log, the commit that left epoch
 // prev, so that the commit-conflict rule (docs/protocol.md) still applies
-// after a restart. It reads only the log's tail; nil when the commit is not
+// after a restart. It runs only when a competing commit arrives, never at
+// start. It reads only the log's tail; nil when the commit is not
 // there (then no switch happens, as before the rule existed).
 func lastCommitHash(n *Node, id store.ChannelID, lastSeq, prev uint64) []byte {
 	from := uint64(1)

@@ -22,18 +22,30 @@ func offlinePair(t *testing.T) (a, b *Node, id string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, err := a.Invite(ctx, ci.ID, InviteOptions{})
+	resp, bundle := admitOffline(t, a, b, ci.ID)
+	if _, err := b.finishJoin(ctx, ci.ID, resp, bundle); err != nil {
+		t.Fatal(err)
+	}
+	return a, b, ci.ID
+}
+
+// admitOffline has a admit b to channel id by a direct call to the join
+// handler's admission step; it returns the response and b's key-package
+// bundle, for b.finishJoin.
+func admitOffline(t *testing.T, a, b *Node, id string) (joinResponse, []byte) {
+	t.Helper()
+	ctx := ctxT(t)
+	code, err := a.Invite(ctx, id, InviteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv := mustParse(t, code)
 	kp, _, bundle, err := b.eng.NewKeyPackage()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var raw []byte
-	err = a.channel(ci.ID).do(ctx, func(s *chanState) error {
-		raw, err = s.admit(ctx, b.PeerID(), joinRequest{Version: 1, Code: code, Name: "bob", KeyPackage: kp}, inv)
+	err = a.channel(id).do(ctx, func(s *chanState) error {
+		raw, err = s.admit(ctx, b.PeerID(), joinRequest{Version: 1, Code: code, Name: b.id.name, KeyPackage: kp}, mustParse(t, code))
 		return err
 	})
 	if err != nil {
@@ -43,10 +55,7 @@ func offlinePair(t *testing.T) (a, b *Node, id string) {
 	if err := json.Unmarshal(raw, &resp); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.finishJoin(ctx, ci.ID, resp, bundle); err != nil {
-		t.Fatal(err)
-	}
-	return a, b, ci.ID
+	return resp, bundle
 }
 
 // commitAndPost makes an empty commit in the channel's epoch and posts text

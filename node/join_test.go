@@ -177,21 +177,30 @@ func mustParse(t testing.TB, code string) invite {
 	return inv
 }
 
-// TestRemovedMemberReadsNothing: after a removal, the removed member does
-// not get what follows, and the others still talk.
-func TestRemovedMemberReadsNothing(t *testing.T) {
+// trio is pair plus carol, admitted by alice; alice posts text and both
+// others have read it when trio returns.
+func trio(t *testing.T, text string) (a, b, c *Node, id string) {
+	t.Helper()
 	ctx := ctxT(t)
-	a, b, id := pair(t)
-	c := open(t, newHome(t, "carol"), true)
+	a, b, id = pair(t)
+	c = open(t, newHome(t, "carol"), true)
 	code, _ := a.Invite(ctx, id, InviteOptions{})
 	if _, err := c.Join(ctx, code); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Send(ctx, id, "before"); err != nil {
+	if _, err := a.Send(ctx, id, text); err != nil {
 		t.Fatal(err)
 	}
-	waitTexts(t, b, id, "before")
-	waitTexts(t, c, id, "before")
+	waitTexts(t, c, id, text)
+	waitTexts(t, b, id, text)
+	return a, b, c, id
+}
+
+// TestRemovedMemberReadsNothing: after a removal, the removed member does
+// not get what follows, and the others still talk.
+func TestRemovedMemberReadsNothing(t *testing.T) {
+	ctx := ctxT(t)
+	a, b, c, id := trio(t, "before")
 	waitFor(t, 20*time.Second, "bob to learn carol's name", func() bool {
 		ms, _ := b.Members(ctx, id)
 		return slices.ContainsFunc(ms, func(m MemberInfo) bool { return m.Name == "carol" })
@@ -259,17 +268,7 @@ func TestRestartCatchesUp(t *testing.T) {
 // leaver reads nothing afterwards and the others carry on.
 func TestLeave(t *testing.T) {
 	ctx := ctxT(t)
-	a, b, id := pair(t)
-	c := open(t, newHome(t, "carol"), true)
-	code, _ := a.Invite(ctx, id, InviteOptions{})
-	if _, err := c.Join(ctx, code); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Send(ctx, id, "all three"); err != nil {
-		t.Fatal(err)
-	}
-	waitTexts(t, c, id, "all three")
-	waitTexts(t, b, id, "all three")
+	a, b, c, id := trio(t, "all three")
 	if err := c.Leave(ctx, id); err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package node
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"testing"
 
@@ -86,25 +85,7 @@ func TestJoinWelcomeForAnotherGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, err := a.Invite(ctx, y.ID, InviteOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	kp, _, bundle, err := b.eng.NewKeyPackage()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var raw []byte
-	if err := a.channel(y.ID).do(ctx, func(s *chanState) error {
-		raw, err = s.admit(ctx, b.PeerID(), joinRequest{Version: 1, Code: code, Name: "bob", KeyPackage: kp}, mustParse(t, code))
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	var resp joinResponse
-	if err := json.Unmarshal(raw, &resp); err != nil {
-		t.Fatal(err)
-	}
+	resp, bundle := admitOffline(t, a, b, y.ID)
 	resp.Channel = x.ID // the Welcome is y's
 	if _, err := b.finishJoin(ctx, x.ID, resp, bundle); !errors.Is(err, ErrProtocol) {
 		t.Fatalf("Welcome for another group: err = %v, want ErrProtocol", err)

@@ -209,8 +209,14 @@ func (s *chanState) drainFuture(ctx context.Context) {
 // left that beats ours takes us back to that epoch's state and onto its
 // branch; our events sent on the losing branch are re-sent.
 func (s *chanState) maybeSwitchBranch(ctx context.Context, env envelope) error {
+	if s.prevState == nil {
+		return nil
+	}
+	if s.commitHash == nil { // restarted since our commit
+		s.commitHash = lastCommitHash(s.n, store.ChannelID(s.id), s.lastSeq, s.group.Epoch()-1)
+	}
 	h := hashOf(env.msg)
-	if s.prevState == nil || bytes.Compare(h, s.commitHash) >= 0 {
+	if bytes.Compare(h, s.commitHash) >= 0 {
 		return nil
 	}
 	g, err := s.n.eng.Load(s.prevState)
