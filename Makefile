@@ -5,8 +5,14 @@ FUZZTIME    ?= 60s
 BENCHTIME   ?= 1s
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 export MLS_TEST_VECTORS ?= $(CURDIR)/../shared/mls/test-vectors
+# The MLS working group's interop proto and the pinned generators (make proto).
+MLS_PROTO          ?= $(CURDIR)/../shared/mls/interop/mls_client.proto
+PROTOC_GEN_GO      := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
+PB_DIR             := cmd/mls-client/internal/pb
+PB_PKG             := github.com/spacepanda/spacepanda/$(PB_DIR)
 
-.PHONY: help build test race lint fuzz bench demo check tidy
+.PHONY: help build test race lint fuzz bench demo check tidy proto mls-client
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -32,6 +38,18 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 60s; not in CI)
 
 bench: ## run the benchmarks (BENCHTIME per benchmark)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m $(PKGS)
+
+mls-client: ## build the MLS interop client (gRPC MLSClient) into bin/
+	$(GO) build -o bin/mls-client ./cmd/mls-client
+
+proto: ## regenerate cmd/mls-client/internal/pb from the interop proto (installs the pinned generators, protoc via apt-get)
+	@command -v protoc >/dev/null || (apt-get update && apt-get install -y protobuf-compiler)
+	GOBIN=$(CURDIR)/bin $(GO) install $(PROTOC_GEN_GO)
+	GOBIN=$(CURDIR)/bin $(GO) install $(PROTOC_GEN_GO_GRPC)
+	PATH=$(CURDIR)/bin:$$PATH protoc -I $(dir $(MLS_PROTO)) \
+	  --go_out=$(PB_DIR) --go_opt=paths=source_relative '--go_opt=Mmls_client.proto=$(PB_PKG);pb' \
+	  --go-grpc_out=$(PB_DIR) --go-grpc_opt=paths=source_relative '--go-grpc_opt=Mmls_client.proto=$(PB_PKG);pb' \
+	  $(MLS_PROTO)
 
 demo: ## run the local three-node demo on loopback
 	./scripts/demo.sh

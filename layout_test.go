@@ -48,11 +48,31 @@ var rules = []rule{
 		reason: "node wires mls, crdt, store and p2p; it never imports pebble or libp2p itself",
 	},
 	{
-		pkg:    "cmd",
+		pkg:    "cmd/spacepanda",
 		allow:  []string{module + "/", "github.com/spf13/", "golang.org/x/"},
 		deny:   []string{module + "/mls", module + "/crdt", module + "/store", module + "/p2p"},
 		reason: "the command line speaks to node only",
 	},
+	{
+		pkg:    "cmd/mls-client",
+		allow:  []string{module + "/mls", module + "/cmd/mls-client", "google.golang.org/grpc", "google.golang.org/protobuf"},
+		deny:   []string{module + "/mls/internal"},
+		reason: "the MLS interop client is a gRPC face of mls alone: mls, gRPC and protobuf",
+	},
+}
+
+// TestSpacepandaWithoutGRPC checks that the spacepanda binary does not link
+// gRPC: only the interop client needs it.
+func TestSpacepandaWithoutGRPC(t *testing.T) {
+	b, err := exec.Command("go", "list", "-deps", "./cmd/spacepanda").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	for _, dep := range strings.Fields(string(b)) {
+		if strings.HasPrefix(dep, "google.golang.org/grpc") {
+			t.Errorf("cmd/spacepanda links %s: gRPC belongs to cmd/mls-client only", dep)
+		}
+	}
 }
 
 // TestLayout enforces the import column of DESIGN.md's layout table.
@@ -127,12 +147,14 @@ func listImports(t *testing.T, r rule) map[string][]string {
 // layout forbids, so TestLayout cannot pass by allowing everything.
 func TestLayoutRulesReject(t *testing.T) {
 	forbidden := map[string][]string{
-		"mls":   {"github.com/cockroachdb/pebble/v2", "github.com/libp2p/go-libp2p", module + "/store", module + "/crdt"},
-		"crdt":  {"golang.org/x/crypto/argon2", module + "/mls", "github.com/cockroachdb/pebble/v2"},
-		"store": {"github.com/libp2p/go-libp2p", module + "/node", module + "/p2p"},
-		"p2p":   {"github.com/cockroachdb/pebble/v2", module + "/mls", module + "/crdt", module + "/store"},
-		"node":  {"github.com/cockroachdb/pebble/v2", "github.com/libp2p/go-libp2p-pubsub", module + "/cmd/spacepanda"},
-		"cmd":   {"github.com/cockroachdb/pebble/v2", "github.com/libp2p/go-libp2p", module + "/store", module + "/p2p"},
+		"mls":            {"github.com/cockroachdb/pebble/v2", "github.com/libp2p/go-libp2p", module + "/store", module + "/crdt"},
+		"crdt":           {"golang.org/x/crypto/argon2", module + "/mls", "github.com/cockroachdb/pebble/v2"},
+		"store":          {"github.com/libp2p/go-libp2p", module + "/node", module + "/p2p"},
+		"p2p":            {"github.com/cockroachdb/pebble/v2", module + "/mls", module + "/crdt", module + "/store"},
+		"node":           {"github.com/cockroachdb/pebble/v2", "github.com/libp2p/go-libp2p-pubsub", module + "/cmd/spacepanda"},
+		"cmd/spacepanda": {"github.com/cockroachdb/pebble/v2", "github.com/libp2p/go-libp2p", module + "/store", module + "/p2p"},
+		"cmd/mls-client": {module + "/node", module + "/store", module + "/p2p", module + "/crdt", module + "/mls/internal/wire",
+			"github.com/libp2p/go-libp2p", "github.com/spf13/cobra"},
 	}
 	for _, r := range rules {
 		for _, imp := range forbidden[r.pkg] {

@@ -23,6 +23,10 @@ type ExternalJoinOptions struct {
 	// RatchetTree is the ratchet_tree contents when the GroupInfo does
 	// not carry it.
 	RatchetTree []byte
+	// PSKs are external PSKs (§8.4) to inject with PreSharedKey proposals
+	// in the commit (§12.4.3.2 allows them); Config.PSKs must hold them.
+	// A joiner holds no resumption PSK, so every ref needs an ExternalID.
+	PSKs []PSKRef
 	// Now is the time for the lifetime checks of the commit's proposals;
 	// zero skips them. The joined tree's lifetimes are not checked.
 	Now time.Time
@@ -42,6 +46,16 @@ func JoinExternal(random io.Reader, groupInfo []byte, id Identity, cfg Config, o
 	list := []wire.Proposal{{ProposalType: wire.ProposalTypeExternalInit, ExternalInit: &wire.ExternalInit{KEMOutput: kemOutput}}}
 	if opts.Resync {
 		list = append(list, wire.Proposal{ProposalType: wire.ProposalTypeRemove, Remove: &wire.Remove{Removed: uint32(opts.OldLeaf)}})
+	}
+	for _, r := range opts.PSKs {
+		if r.ExternalID == nil {
+			return nil, nil, fmt.Errorf("%w: an external joiner holds no resumption PSK", ErrInvalidProposal)
+		}
+		id, err := g0.pskID(random, r)
+		if err != nil {
+			return nil, nil, err
+		}
+		list = append(list, wire.Proposal{ProposalType: wire.ProposalTypePSK, PreSharedKey: &wire.PreSharedKey{PSK: *id}})
 	}
 	entries := make([]proposalEntry, len(list))
 	pors := make([]wire.ProposalOrRef, len(list))
