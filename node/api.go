@@ -30,6 +30,15 @@ type API interface {
 	Edit(ctx context.Context, channel, message, text string) error
 	Delete(ctx context.Context, channel, message string) error
 	React(ctx context.Context, channel, message, emoji string) error
+	// Reply posts text as a reply to a message of the channel.
+	Reply(ctx context.Context, channel, message, text string) (SendResult, error)
+	// History returns up to limit messages just before the cursor before
+	// (the latest when ""), oldest first, and the cursor of the page before
+	// them ("" at the start of the channel). Cost is per page.
+	History(ctx context.Context, channel, before string, limit int) (Page, error)
+	// Events calls fn with the node's events (events.go) from the cursor on
+	// until ctx ends or fn fails; over the control socket it reconnects.
+	Events(ctx context.Context, from EventCursor, fn func(Event) error) error
 	// Close releases the node or the connection; it is idempotent.
 	Close() error
 }
@@ -95,6 +104,14 @@ type Message struct {
 	Edited     bool       `json:"edited,omitempty"`
 	Deleted    bool       `json:"deleted,omitempty"`
 	Reactions  []Reaction `json:"reactions,omitempty"`
+}
+
+// Page is a page of a channel's history (API.History).
+type Page struct {
+	Messages []Message `json:"messages"`
+	// Before is the cursor of the page before this one; "" when this page
+	// starts the channel.
+	Before string `json:"before,omitempty"`
 }
 
 // Reaction is one emoji on a message and who reacted with it.

@@ -96,6 +96,7 @@ type chanState struct {
 	flushErr     error        // why the outbox is not empty, after the last flush
 	subs         map[int]chan Message
 	nextSub      int
+	dlv          *deliveries // own posts' delivery states (events.go)
 }
 
 // restoreState rebuilds a channel from what the store loaded: the snapshot
@@ -244,6 +245,7 @@ func (s *chanState) commitApplied(e crdt.Event) {
 	s.lastEventSeq++
 	s.sinceSnap++
 	s.notify(e)
+	s.onApplied(e)
 }
 
 // maybeSnapshot writes a CRDT snapshot every snapshotEvery events.
@@ -279,6 +281,7 @@ func (s *chanState) flushOutbox(ctx context.Context) error {
 			return fmt.Errorf("node: store: %w", err)
 		}
 		s.outbox = s.outbox[1:]
+		s.onPublished(it, alone)
 	}
 	return nil
 }

@@ -29,6 +29,7 @@ type request struct {
 type response struct {
 	Result  json.RawMessage `json:"result,omitempty"`
 	Message *Message        `json:"message,omitempty"` // one per line while following
+	Event   *Event          `json:"event,omitempty"`   // one per line on the event stream
 	Error   *wireError      `json:"error,omitempty"`
 }
 
@@ -47,6 +48,8 @@ type params struct {
 	Code    string        `json:"code,omitempty"`
 	Limit   int           `json:"limit,omitempty"`
 	Invite  InviteOptions `json:"invite"`
+	Before  string        `json:"before,omitempty"` // history: page cursor
+	Cursor  EventCursor   `json:"cursor"`           // events: resume point
 }
 
 // ControlServer serves a node's API on the home's Unix socket, readable and
@@ -228,6 +231,10 @@ func (s *ControlServer) dispatch(ctx context.Context, req request, enc *json.Enc
 		return nil, a.Delete(ctx, p.Channel, p.Message)
 	case "react":
 		return nil, a.React(ctx, p.Channel, p.Message, p.Text)
+	default:
+		if r, err, ok := s.dispatchEvents(ctx, req.Method, p, enc); ok {
+			return r, err
+		}
 	}
 	return nil, fmt.Errorf("%w: unknown control method %q", ErrProtocol, req.Method)
 }

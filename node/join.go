@@ -98,7 +98,8 @@ func (n *Node) RevokeInvite(ctx context.Context, channel, code string) error {
 // then the channel's rendezvous in the DHT) to admit this node with a fresh
 // key package, and restores the channel from the Welcome and history. A bad
 // code fails before anything is sent or stored.
-func (n *Node) Join(ctx context.Context, code string) (ChannelInfo, error) {
+func (n *Node) Join(ctx context.Context, code string) (ci ChannelInfo, err error) {
+	defer func(start time.Time) { n.onJoin(start, ci, err) }(time.Now())
 	inv, err := parseInvite(code)
 	if err != nil {
 		return ChannelInfo{}, err
@@ -215,7 +216,8 @@ func (n *Node) finishJoin(ctx context.Context, id string, resp joinResponse, bun
 // serveJoin answers a join request: check the code and the invite's state in
 // the channel, commit the Add, publish it, and return the Welcome and history.
 // Every refusal changes nothing.
-func (n *Node) serveJoin(ctx context.Context, from p2p.PeerID, raw []byte) ([]byte, error) {
+func (n *Node) serveJoin(ctx context.Context, from p2p.PeerID, raw []byte) (_ []byte, err error) {
+	defer func() { n.onJoinServed(from, err) }()
 	var req joinRequest
 	if err := json.Unmarshal(raw, &req); err != nil || req.Version != 1 {
 		return nil, codedf(ErrProtocol, "malformed join request")
@@ -353,6 +355,7 @@ func (n *Node) Leave(ctx context.Context, channel string) error {
 
 // markRemoved records that we are out of the channel.
 func (s *chanState) markRemoved(ctx context.Context) error {
+	defer s.n.onChannel(s.id, "gone", "")
 	s.meta.Removed = true
 	b := &store.Batch{}
 	b.PutChannel(store.ChannelID(s.id), s.metaBytes())

@@ -50,6 +50,7 @@ func (n *Node) startNetwork(ctx context.Context) error {
 		return fmt.Errorf("node: network: %w", err)
 	}
 	n.host = h
+	n.watchPeers()
 	lim := p2p.Limits{MaxFrame: 8 << 20, Timeout: 30 * time.Second}
 	if err := h.HandleRequest(JoinProtocol, lim, n.serveJoin); err != nil {
 		return fmt.Errorf("node: network: %w", err)
@@ -143,7 +144,7 @@ func (n *Node) watch(ctx context.Context, c *channel) {
 	if n.host == nil {
 		return
 	}
-	sub, err := n.host.Subscribe(ctx, topicOf(c.id), n.validator(c))
+	sub, err := n.host.Subscribe(ctx, topicOf(c.id), n.metrics.metered(n.validator(c)))
 	if err != nil {
 		n.log.Warn("subscribe", "channel", c.id, "err", err)
 		return
@@ -176,7 +177,7 @@ func (n *Node) readTopic(c *channel, sub *p2p.Subscription) {
 		}
 		err = c.do(n.ctx, func(s *chanState) error { return s.receive(n.ctx, env) })
 		if err != nil && n.ctx.Err() == nil {
-			n.log.Info("message dropped", "channel", c.id, "from", m.From, "err", err)
+			n.onDropped(c.id, m.From, env, err)
 		}
 	}
 }
@@ -217,5 +218,6 @@ func (n *Node) publish(ctx context.Context, channelID string, env []byte) error 
 	if err := n.host.Publish(ctx, topic, env); err != nil {
 		return fmt.Errorf("node: publish: %w", err)
 	}
+	n.metrics.published.Inc()
 	return nil
 }

@@ -55,6 +55,9 @@ type Node struct {
 	eng  engine
 	host *p2p.Host // nil when offline
 
+	events  *eventHub // the event stream (events.go)
+	metrics *metrics  // Prometheus metrics (metrics.go)
+
 	quit      chan struct{}
 	ctx       context.Context // ends when the node closes
 	cancel    context.CancelFunc
@@ -108,6 +111,8 @@ func openWith(ctx context.Context, cfg Config, db Store) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger, db: db, id: id, eng: newEngine(id.key, id.peerID, cfg.Now), quit: make(chan struct{})}
+	n.events, n.metrics = newEventHub(cfg.Now), newMetrics(n)
+	n.db = meteredStore{Store: db, m: n.metrics}
 	n.mu.channels = map[string]*channel{}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	if err := n.restore(ctx); err != nil {
@@ -152,6 +157,7 @@ func (n *Node) startChannel(s *chanState) *channel {
 	n.mu.Lock()
 	n.mu.channels[s.id] = c
 	n.mu.Unlock()
+	n.onChannel(s.id, "added", s.crdt.Metadata().Name)
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()

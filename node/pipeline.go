@@ -107,6 +107,7 @@ func (s *chanState) run(ctx context.Context, st step) error {
 		}
 	}
 	s.outbox = append(s.outbox, items...)
+	s.onQueued(st, items)
 	s.flushErr = s.flushOutbox(ctx)
 	s.maybeSnapshot(ctx)
 	return nil

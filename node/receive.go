@@ -97,6 +97,7 @@ func (s *chanState) accept(ctx context.Context, env envelope, res processed, pre
 	prev := s.stored
 	s.lastSeq, s.stored = s.lastSeq+1, state
 	s.publishEpoch()
+	s.onAccepted(res, prevEpoch)
 	switch {
 	case ev != nil:
 		_ = s.clock.Observe(ev.Time, s.n.nowMs()) // a far-future time is applied, not followed

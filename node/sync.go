@@ -73,6 +73,7 @@ func (n *Node) serveSync(ctx context.Context, from p2p.PeerID, raw []byte) ([]by
 		}
 		from = page[len(page)-1].Seq + 1
 	}
+	n.onSyncServed(req.Channel, from, len(out))
 	return json.Marshal(out)
 }
 
@@ -166,6 +167,7 @@ func (n *Node) fetchLog(peers []p2p.PeerID, req []byte) [][]byte {
 		}
 		var envs [][]byte
 		if json.Unmarshal(raw, &envs) == nil {
+			n.onSyncFetched(p, len(envs))
 			return envs
 		}
 	}

@@ -14,6 +14,7 @@ import (
 func daemonCmd(g *globals) *cobra.Command {
 	var listen, bootstrap []string
 	var noMDNS bool
+	var metricsAddr string
 	c := &cobra.Command{
 		Use:   "daemon [--listen MULTIADDR]... [--bootstrap MULTIADDR]...",
 		Short: "Run the node and the local control API until SIGINT or SIGTERM",
@@ -29,6 +30,12 @@ func daemonCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return errors.Join(err, n.Close())
 			}
+			stopMetrics := func() error { return nil }
+			if metricsAddr != "" {
+				if stopMetrics, err = serveMetrics(ctx, n, metricsAddr, g.log); err != nil {
+					return errors.Join(err, srv.Close(), n.Close())
+				}
+			}
 			st, err := n.Status(ctx)
 			if err == nil {
 				g.log.Info("daemon running", "peer_id", st.PeerID, "addrs", st.Addrs)
@@ -42,12 +49,13 @@ func daemonCmd(g *globals) *cobra.Command {
 			}
 			<-ctx.Done()
 			g.log.Info("shutting down")
-			return errors.Join(err, srv.Close(), n.Close())
+			return errors.Join(err, stopMetrics(), srv.Close(), n.Close())
 		},
 	}
 	c.Flags().StringArrayVar(&listen, "listen", nil, "multiaddr to listen on (repeatable; default all interfaces, port 9742)")
 	c.Flags().StringArrayVar(&bootstrap, "bootstrap", nil, "full multiaddr of a peer to dial at start (repeatable)")
 	c.Flags().BoolVar(&noMDNS, "no-mdns", false, "turn LAN discovery off")
+	c.Flags().StringVar(&metricsAddr, "metrics", "", "serve Prometheus /metrics on ADDR (HOST:PORT; a bare port means 127.0.0.1)")
 	return c
 }
 

@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -30,9 +29,13 @@ type globals struct {
 	home     string
 	json     bool
 	logLevel string
-	stdout   io.Writer
-	stderr   io.Writer
-	log      *slog.Logger
+	// logFormat and logFile: --log-format text|json, --log-file PATH.
+	logFormat string
+	logFile   string
+	logClose  io.Closer
+	stdout    io.Writer
+	stderr    io.Writer
+	log       *slog.Logger
 }
 
 // run executes the command line and returns the exit status.
@@ -45,7 +48,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	if err := root.ExecuteContext(ctx); err != nil {
+	err := root.ExecuteContext(ctx)
+	if g.logClose != nil {
+		g.logClose.Close()
+	}
+	if err != nil {
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 			return 0 // ^C on --follow or a signal: a normal end
 		}
@@ -69,8 +76,10 @@ func newRoot(g *globals) *cobra.Command {
 	f.StringVar(&g.home, "home", "", "home directory (env SPACEPANDA_HOME, default ~/.spacepanda)")
 	f.BoolVar(&g.json, "json", false, "machine-readable output")
 	f.StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	f.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&g.logFile, "log-file", "", "append logs to this file instead of stderr")
 	root.AddCommand(initCmd(g), daemonCmd(g), statusCmd(g), peersCmd(g), channelCmd(g), joinCmd(g),
-		sendCmd(g), messagesCmd(g), editCmd(g), deleteCmd(g), reactCmd(g))
+		sendCmd(g), messagesCmd(g), editCmd(g), deleteCmd(g), reactCmd(g), eventsCmd(g))
 	return root
 }
 
@@ -86,10 +95,7 @@ func (g *globals) setup() error {
 		}
 		g.home = filepath.Join(dir, ".spacepanda")
 	}
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(strings.ToLower(g.logLevel))); err != nil {
-		return fmt.Errorf("--log-level %q: want debug, info, warn or error", g.logLevel)
-	}
-	g.log = slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: lvl}))
-	return nil
+	var err error
+	g.log, g.logClose, err = g.logger()
+	return err
 }

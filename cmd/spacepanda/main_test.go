@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -32,10 +35,11 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
-			"waitdaemon": cmdWaitDaemon,
-			"waitmsg":    cmdWaitMsg,
-			"setstdout":  cmdSetStdout,
-			"msgid":      cmdMsgID,
+			"waitdaemon":    cmdWaitDaemon,
+			"waitmsg":       cmdWaitMsg,
+			"setstdout":     cmdSetStdout,
+			"msgid":         cmdMsgID,
+			"scrapemetrics": cmdScrapeMetrics,
 		},
 	})
 }
@@ -121,4 +125,22 @@ func cmdMsgID(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Fatalf("no message %q in stdout", args[1])
+}
+
+// cmdScrapeMetrics finds the metrics address a daemon logged (as JSON) in
+// LOGFILE and writes what its /metrics serves to stdout: scrapemetrics LOGFILE.
+func cmdScrapeMetrics(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: scrapemetrics LOGFILE")
+	}
+	m := regexp.MustCompile(`"addr":"(http://[^"]+/metrics)"`).FindStringSubmatch(ts.ReadFile(args[0]))
+	if m == nil {
+		ts.Fatalf("no metrics address in %s", args[0])
+	}
+	resp, err := http.Get(m[1])
+	ts.Check(err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	ts.Check(err)
+	ts.Stdout().Write(b) //nolint:errcheck
 }
