@@ -38,6 +38,9 @@ type CommitOptions struct {
 	// GroupContext extensions (§12.1.7).
 	GroupContextExtensions []Extension
 	SetExtensions          bool
+	// ReInit, when set, is a ReInit proposal by value (§12.1.5); a commit
+	// with a ReInit holds no other proposal.
+	ReInit *ReInitParams
 	// ForcePath includes an UpdatePath even when no proposal requires one
 	// (§12.4), refreshing this member's keys.
 	ForcePath bool
@@ -52,6 +55,14 @@ type CommitOptions struct {
 	AuthenticatedData []byte
 	// Now is the time for key package lifetime checks; zero skips them.
 	Now time.Time
+}
+
+// ReInitParams are the parameters of the group a ReInit proposal asks for
+// (§12.1.5).
+type ReInitParams struct {
+	GroupID     []byte
+	CipherSuite CipherSuite
+	Extensions  []Extension
 }
 
 // CommitOutput is what Commit produces: the commit to send to the group,
@@ -90,9 +101,12 @@ func (g *Group) Commit(random io.Reader, opts CommitOptions) (*CommitOutput, err
 	}
 	pv := newProvisional(g, g.OwnLeaf(), false, opts.Now)
 	if err := pv.apply(list); err != nil {
-		if _, pors, pv, err = g.greedyList(list, pors, nRef, opts.Now); err != nil {
+		if list, pors, pv, err = g.greedyList(list, pors, nRef, opts.Now); err != nil {
 			return nil, err
 		}
+	}
+	if err := g.checkPolicy(g.OwnLeaf(), false, nil, list); err != nil {
+		return nil, err
 	}
 	return g.finishCommit(random, pv, pors, opts, wire.Sender{SenderType: wire.SenderTypeMember, LeafIndex: uint32(g.OwnLeaf())})
 }
@@ -306,6 +320,10 @@ func (g *Group) optionProposals(random io.Reader, opts CommitOptions) ([]wire.Pr
 	}
 	for _, kp := range opts.Adds {
 		ps = append(ps, wire.Proposal{ProposalType: wire.ProposalTypeAdd, Add: &wire.Add{KeyPackage: kp.kp}})
+	}
+	if r := opts.ReInit; r != nil {
+		ps = append(ps, wire.Proposal{ProposalType: wire.ProposalTypeReInit, ReInit: &wire.ReInit{GroupID: r.GroupID,
+			Version: wire.MLS10, CipherSuite: wire.CipherSuite(r.CipherSuite), Extensions: extensionsToWire(r.Extensions)}})
 	}
 	for _, r := range opts.PSKs {
 		id, err := g.pskID(random, r)

@@ -43,6 +43,10 @@ type KeyPackageOptions struct {
 	Lifetime Lifetime
 	// Extensions of the KeyPackage itself, and of its leaf node.
 	Extensions, LeafExtensions []Extension
+	// SupportedExtensions are extension types, besides those of
+	// LeafExtensions, that the leaf's capabilities list (§7.2): a group
+	// may carry a GroupContext extension only if every leaf supports it.
+	SupportedExtensions []uint16
 }
 
 // KeyPackage is the public part of a client's invitation to be added to a
@@ -91,6 +95,11 @@ func NewKeyPackage(random io.Reader, id Identity, opts KeyPackageOptions) (*KeyP
 		LeafNodeSource: wire.LeafNodeSourceKeyPackage,
 		Lifetime:       lt,
 		Extensions:     extensionsToWire(opts.LeafExtensions),
+	}
+	for _, t := range opts.SupportedExtensions {
+		if !supportsExtension(&ln.Capabilities, wire.ExtensionType(t)) {
+			ln.Capabilities.Extensions = append(ln.Capabilities.Extensions, wire.ExtensionType(t))
+		}
 	}
 	if err := tree.SignLeafNode(sg, ln, nil, 0); err != nil {
 		return nil, err

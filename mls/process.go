@@ -355,6 +355,9 @@ func (g *Group) processCommit(ac *wire.AuthenticatedContent, now time.Time) (*Gr
 	if external {
 		committer = g.externalJoinerLeaf(list)
 	}
+	if err := g.checkPolicy(committer, external, c.Path, list); err != nil {
+		return nil, nil, err
+	}
 	pv := newProvisional(g, committer, external, now)
 	if err := pv.apply(list); err != nil {
 		return nil, nil, err

@@ -127,6 +127,9 @@ type Config struct {
 	// of this many bytes (§6.3.1) to hide their exact length. Zero means
 	// the default, 32; 1 disables padding.
 	PaddingBlock int
+	// CommitPolicy, if set, authorizes every commit the group processes
+	// or creates (see CommitPolicy).
+	CommitPolicy CommitPolicy
 }
 
 const (

@@ -15,6 +15,9 @@ type API interface {
 	Channels(ctx context.Context) ([]ChannelInfo, error)
 	Members(ctx context.Context, channel string) ([]MemberInfo, error)
 	RemoveMember(ctx context.Context, channel, member string) error
+	// SetRole commits a member's role: "owner", "admin" or "member"
+	// (owners only; the last owner cannot step down).
+	SetRole(ctx context.Context, channel, member, role string) error
 	Leave(ctx context.Context, channel string) error
 	Rename(ctx context.Context, channel, name string) error
 	Invite(ctx context.Context, channel string, opts InviteOptions) (string, error)

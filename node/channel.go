@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/spacepanda/spacepanda/crdt"
-	"github.com/spacepanda/spacepanda/mls"
 	"github.com/spacepanda/spacepanda/store"
 )
 
@@ -68,6 +67,9 @@ type channelMeta struct {
 	Version int               `json:"v"`
 	Names   map[string]string `json:"names,omitempty"` // peer ID -> display name
 	Removed bool              `json:"removed,omitempty"`
+	// Commits are the last commits' effects (commitRecord), written in
+	// the batch of each commit.
+	Commits []commitRecord `json:"commits,omitempty"`
 }
 
 // chanState is a channel's state. Only the channel's loop touches it.
@@ -81,7 +83,6 @@ type chanState struct {
 	group        group
 	stored       []byte // the group state on disk
 	prevState    []byte // the state of the epoch before the last commit
-	commitHash   []byte // hash of the commit that made the current epoch
 	lastSeq      uint64
 	lastEventSeq uint64
 	sinceSnap    int
@@ -91,7 +92,6 @@ type chanState struct {
 	needSync     bool       // a gap was seen: ask peers for the log
 	syncRounds   int        // catch-up rounds left after a join or restart
 	lastSync     time.Time
-	commits      map[uint64]commitInfo
 	branch       []crdt.Event // our events sent since the last commit
 	flushErr     error        // why the outbox is not empty, after the last flush
 	subs         map[int]chan Message
@@ -135,45 +135,14 @@ func restoreState(n *Node, cs store.ChannelState) (*chanState, error) {
 	s.group, s.stored = g, cs.Group
 	s.needSync, s.syncRounds = true, syncRounds // catch up on what was sent while we were away
 	if k := len(cs.PastEpochs); k > 0 && cs.PastEpochs[k-1].Epoch+1 == g.Epoch() {
-		s.prevState = cs.PastEpochs[k-1].Data // commitHash: found when needed
+		s.prevState = cs.PastEpochs[k-1].Data
 	}
 	return s, nil
 }
 
-// contentCommit is the content type of a commit (RFC 9420 §6).
-const contentCommit = 3
-
-// commitTail bounds how far back lastCommitHash reads the log.
-const commitTail = 1024
-
-// lastCommitHash finds, near the end of the log, the commit that left epoch
-// prev, so that the commit-conflict rule (docs/protocol.md) still applies
-// after a restart. It runs only when a competing commit arrives, never at
-// start. It reads only the log's tail; nil when the commit is not
-// there (then no switch happens, as before the rule existed).
-func lastCommitHash(n *Node, id store.ChannelID, lastSeq, prev uint64) []byte {
-	from := uint64(1)
-	if lastSeq > commitTail {
-		from = lastSeq - commitTail + 1
-	}
-	es, err := n.db.Log(n.ctx, id, from, commitTail)
-	if err != nil {
-		return nil
-	}
-	for i := len(es) - 1; i >= 0; i-- {
-		if es[i].Epoch != prev {
-			continue
-		}
-		if h, err := mls.PeekMessage(es[i].Data); err == nil && h.ContentType == contentCommit {
-			return hashOf(es[i].Data)
-		}
-	}
-	return nil
-}
-
 // info summarises the channel.
 func (s *chanState) info() ChannelInfo {
-	return ChannelInfo{ID: s.id, Name: s.crdt.Metadata().Name, Members: len(s.crdt.Members()),
+	return ChannelInfo{ID: s.id, Name: s.crdt.Metadata().Name, Members: len(s.group.Members()),
 		Epoch: s.group.Epoch()}
 }
 

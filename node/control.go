@@ -43,6 +43,7 @@ type params struct {
 	Channel string        `json:"channel,omitempty"`
 	Name    string        `json:"name,omitempty"`
 	Member  string        `json:"member,omitempty"`
+	Role    string        `json:"role,omitempty"`
 	Message string        `json:"message_id,omitempty"`
 	Text    string        `json:"text,omitempty"`
 	Code    string        `json:"code,omitempty"`
@@ -209,6 +210,8 @@ func (s *ControlServer) dispatch(ctx context.Context, req request, enc *json.Enc
 		return a.Members(ctx, p.Channel)
 	case "channel.remove":
 		return nil, a.RemoveMember(ctx, p.Channel, p.Member)
+	case "channel.role":
+		return nil, a.SetRole(ctx, p.Channel, p.Member, p.Role)
 	case "channel.leave":
 		return nil, a.Leave(ctx, p.Channel)
 	case "channel.rename":
@@ -347,6 +350,11 @@ func (c *Client) Members(ctx context.Context, ch string) ([]MemberInfo, error) {
 // RemoveMember removes a member.
 func (c *Client) RemoveMember(ctx context.Context, ch, member string) error {
 	return c.call(ctx, "channel.remove", params{Channel: ch, Member: member}, nil, nil)
+}
+
+// SetRole sets a member's role (owner, admin or member).
+func (c *Client) SetRole(ctx context.Context, ch, member, role string) error {
+	return c.call(ctx, "channel.role", params{Channel: ch, Member: member, Role: role}, nil, nil)
 }
 
 // Leave leaves a channel.

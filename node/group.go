@@ -43,6 +43,15 @@ type group interface {
 	// CommitPending commits the proposals received in the epoch (a leaver's
 	// Remove): the commit to publish, nil if there is none.
 	CommitPending() (commit []byte, err error)
+	// Roles returns the roles of the current epoch (the roles extension).
+	Roles() roleSet
+	// SetRoles commits new roles.
+	SetRoles(r roleSet) (commit []byte, err error)
+	// LastCommit is what the last commit this member made did.
+	LastCommit() processed
+	// OwnRank is the rank of a commit by this member in the current epoch
+	// (docs/protocol.md, "Commit conflicts").
+	OwnRank() commitRank
 	// Active is false once a commit removed us.
 	Active() bool
 	// EpochAuthenticator is equal at members that agree on the epoch.
@@ -62,4 +71,8 @@ type processed struct {
 	Added       []string
 	Removed     []string
 	SelfRemoved bool
+	// Rank is a commit's rank in the conflict rule; RolesChanged says that
+	// it changed the roles.
+	Rank         commitRank
+	RolesChanged bool
 }

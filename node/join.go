@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"strings"
 	"time"
@@ -247,8 +248,12 @@ func (s *chanState) admit(ctx context.Context, from string, req joinRequest, inv
 	if s.meta.Removed || !s.group.Active() {
 		return nil, errRemoved
 	}
-	if s.crdt.Role(from) != crdt.RoleNone {
+	if containsMember(s.group.Members(), from) {
 		return nil, fmt.Errorf("%w: %s", ErrAlreadyMember, from)
+	}
+	if s.group.Roles().of(s.n.id.peerID) < crdt.RoleAdmin {
+		// Every member refuses an Add by a plain member (commitPolicy).
+		return nil, fmt.Errorf("%w: only owners and admins admit members", ErrForbidden)
 	}
 	e := crdt.Event{ID: s.crdt.Next(s.n.id.peerID), Time: s.clock.Now(s.n.nowMs()), Kind: crdt.KindJoined,
 		Member: from, Epoch: s.group.Epoch() + 1, Invite: crdt.HashInvite(inv.secret)}
@@ -272,7 +277,6 @@ func (s *chanState) admit(ctx context.Context, from string, req joinRequest, inv
 	if err := s.run(ctx, step{commit: commit, commitEpoch: epoch, events: []crdt.Event{e}, metaChanged: named}); err != nil {
 		return nil, err
 	}
-	s.recordCommit(epoch+1, commitInfo{committer: s.n.id.peerID, added: []string{from}})
 	names := map[string]string{s.n.id.peerID: s.n.id.name}
 	for p, nm := range s.meta.Names {
 		names[p] = nm
@@ -289,39 +293,105 @@ func containsMember(ms []string, m string) bool {
 	return false
 }
 
-// RemoveMember commits the removal of a member (owners remove anyone,
-// admins plain members). The commit rotates the group's keys: the removed
-// member reads nothing sent afterwards.
+// RemoveMember commits the removal of a member: owners remove admins and
+// plain members, admins remove plain members (commitPolicy). The commit
+// rotates the group's keys: the removed member reads nothing sent
+// afterwards.
 func (n *Node) RemoveMember(ctx context.Context, channel, member string) error {
 	c, err := n.resolve(ctx, channel)
 	if err != nil {
 		return err
 	}
-	return c.do(ctx, func(s *chanState) error {
-		if s.meta.Removed || !s.group.Active() {
-			return errRemoved
-		}
-		m, err := s.findMember(member)
-		if err != nil {
-			return err
-		}
-		e := crdt.Event{ID: s.crdt.Next(n.id.peerID), Time: s.clock.Now(n.nowMs()), Kind: crdt.KindRemoved,
-			Member: m, Epoch: s.group.Epoch() + 1}
-		if err := s.crdt.Check(e); err != nil {
-			return crdtError(err)
-		}
-		epoch := s.group.Epoch()
-		commit, err := s.group.Remove(m)
-		if err != nil {
-			s.rollback()
-			return fmt.Errorf("node: remove commit: %w", err)
-		}
-		if err := s.run(ctx, step{commit: commit, commitEpoch: epoch, events: []crdt.Event{e}}); err != nil {
-			return err
-		}
-		s.recordCommit(epoch+1, commitInfo{committer: n.id.peerID, removed: []string{m}})
+	return c.do(ctx, func(s *chanState) error { return s.removeMember(ctx, member) })
+}
+
+func (s *chanState) removeMember(ctx context.Context, member string) error {
+	if s.meta.Removed || !s.group.Active() {
+		return errRemoved
+	}
+	m, err := s.findMember(member)
+	if err != nil {
+		return err
+	}
+	roles := s.group.Roles()
+	mine, theirs := roles.of(s.n.id.peerID), roles.of(m)
+	switch {
+	case m == s.n.id.peerID:
+		return invalidf("to remove yourself, leave the channel")
+	case mine < crdt.RoleAdmin || mine <= theirs:
+		return fmt.Errorf("%w: a %s may not remove a %s", ErrForbidden, mine, theirs)
+	}
+	epoch := s.group.Epoch()
+	commit, err := s.group.Remove(m)
+	if err != nil {
+		s.rollback()
+		return fmt.Errorf("node: remove commit: %w", err)
+	}
+	// The timeline's "removed" line; the commit is what removes.
+	events := s.mirrorEvents(crdt.Event{Kind: crdt.KindRemoved, Member: m, Epoch: epoch + 1})
+	return s.run(ctx, step{commit: commit, commitEpoch: epoch, events: events, intent: commitRecord{Intent: "remove", Member: m}})
+}
+
+// SetRole commits a member's new role: owner, admin or member. Only owners
+// change roles; an owner may make another member owner (several owners may
+// coexist) and step down, but the last owner may not (make another member
+// owner first). See docs/protocol.md, "Roles".
+func (n *Node) SetRole(ctx context.Context, channel, member, role string) error {
+	r, err := parseRole(role)
+	if err != nil {
+		return err
+	}
+	c, err := n.resolve(ctx, channel)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, func(s *chanState) error { return s.setRole(ctx, member, r) })
+}
+
+func (s *chanState) setRole(ctx context.Context, member string, r crdt.Role) error {
+	if s.meta.Removed || !s.group.Active() {
+		return errRemoved
+	}
+	m, err := s.findMember(member)
+	if err != nil {
+		return err
+	}
+	roles := s.group.Roles()
+	if roles.of(s.n.id.peerID) < crdt.RoleOwner {
+		return fmt.Errorf("%w: only owners change roles", ErrForbidden)
+	}
+	next := maps.Clone(roles)
+	if r == crdt.RoleMember {
+		delete(next, m)
+	} else {
+		next[m] = r
+	}
+	if maps.Equal(next, roles) {
 		return nil
-	})
+	}
+	if next.owners() == 0 {
+		return fmt.Errorf("%w: the last owner cannot step down; make another member owner first", ErrForbidden)
+	}
+	epoch := s.group.Epoch()
+	commit, err := s.group.SetRoles(next)
+	if err != nil {
+		s.rollback()
+		return fmt.Errorf("node: role commit: %w", err)
+	}
+	events := s.mirrorEvents(crdt.Event{Kind: crdt.KindSetRole, Member: m, Role: r})
+	return s.run(ctx, step{commit: commit, commitEpoch: epoch, events: events, intent: commitRecord{Intent: "role", Member: m, Role: r}})
+}
+
+// mirrorEvents stamps the CRDT event that labels a commit in the timeline
+// (and keeps the CRDT's roles in step with the group's), when the CRDT
+// accepts it. The commit decides; a label the CRDT refuses is left out.
+func (s *chanState) mirrorEvents(e crdt.Event) []crdt.Event {
+	e.ID, e.Time = s.crdt.Next(s.n.id.peerID), s.clock.Now(s.n.nowMs())
+	if err := s.crdt.Check(e); err != nil {
+		s.n.log.Info("timeline label left out", "channel", s.id, "kind", e.Kind.String(), "err", err)
+		return nil
+	}
+	return []crdt.Event{e}
 }
 
 // Leave proposes our own removal; the first member (by peer ID) to receive
@@ -381,11 +451,7 @@ func (s *chanState) maybeCommitProposals(ctx context.Context, proposer string) {
 	}
 	var events []crdt.Event
 	if proposer != "" {
-		e := crdt.Event{ID: s.crdt.Next(s.n.id.peerID), Time: s.clock.Now(s.n.nowMs()), Kind: crdt.KindLeft,
-			Member: proposer, Epoch: s.group.Epoch() + 1}
-		if s.crdt.Check(e) == nil {
-			events = append(events, e)
-		}
+		events = s.mirrorEvents(crdt.Event{Kind: crdt.KindLeft, Member: proposer, Epoch: s.group.Epoch() + 1})
 	}
 	epoch := s.group.Epoch()
 	commit, err := s.group.CommitPending()
@@ -396,25 +462,21 @@ func (s *chanState) maybeCommitProposals(ctx context.Context, proposer string) {
 	}
 	if err := s.run(ctx, step{commit: commit, commitEpoch: epoch, events: events}); err != nil {
 		s.n.log.Warn("commit proposals", "channel", s.id, "err", err)
-		return
-	}
-	if proposer != "" {
-		s.recordCommit(epoch+1, commitInfo{committer: s.n.id.peerID, removed: []string{proposer}})
 	}
 }
 
 // findMember resolves a peer ID, unique prefix or unique display name.
 func (s *chanState) findMember(ref string) (string, error) {
 	var byID, byName []string
-	for _, m := range s.crdt.Members() {
-		if m.ID == ref {
-			return m.ID, nil
+	for _, m := range s.group.Members() {
+		if m == ref {
+			return m, nil
 		}
-		if strings.HasPrefix(m.ID, ref) {
-			byID = append(byID, m.ID)
+		if strings.HasPrefix(m, ref) {
+			byID = append(byID, m)
 		}
-		if s.name(m.ID) == ref {
-			byName = append(byName, m.ID)
+		if s.name(m) == ref {
+			byName = append(byName, m)
 		}
 	}
 	for _, set := range [][]string{byName, byID} {

@@ -2,11 +2,13 @@ package node
 
 import (
 	"crypto/ed25519"
+	"maps"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/spacepanda/spacepanda/crdt"
 	"github.com/spacepanda/spacepanda/mls"
 	"github.com/spacepanda/spacepanda/p2p"
 )
@@ -21,7 +23,7 @@ func newEngine(key ed25519.PrivateKey, peerID string, now func() time.Time) engi
 	return &mlsEngine{
 		id: mls.Identity{CipherSuite: suite, SignaturePrivateKey: key.Seed(),
 			Credential: mls.BasicCredential([]byte(peerID))},
-		cfg: mls.Config{AuthenticationService: peerAuth{}},
+		cfg: mls.Config{AuthenticationService: peerAuth{}, CommitPolicy: commitPolicy},
 		now: now,
 	}
 }
@@ -55,7 +57,9 @@ type mlsEngine struct {
 }
 
 func (e *mlsEngine) NewGroup(id []byte) (group, error) {
-	g, err := mls.CreateGroup(rand.Reader, id, e.id, nil, e.cfg)
+	// The creator is the channel's first owner.
+	owner := roleSet{string(e.id.Credential.Identity): crdt.RoleOwner}
+	g, err := mls.CreateGroup(rand.Reader, id, e.id, withRoles(nil, owner), e.cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +75,7 @@ func (e *mlsEngine) Load(state []byte) (group, error) {
 }
 
 func (e *mlsEngine) NewKeyPackage() (kp, ref, bundle []byte, err error) {
-	b, err := mls.NewKeyPackage(rand.Reader, e.id, mls.KeyPackageOptions{})
+	b, err := mls.NewKeyPackage(rand.Reader, e.id, mls.KeyPackageOptions{SupportedExtensions: []uint16{rolesExtension}})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -100,6 +104,10 @@ func (e *mlsEngine) Join(welcome, tree, bundle []byte) (group, error) {
 type mlsGroup struct {
 	g *mls.Group
 	e *mlsEngine
+	// roles caches the decoded roles extension of epoch rolesEpoch.
+	roles      roleSet
+	rolesEpoch uint64
+	last       processed // what the last own commit did
 }
 
 func (m *mlsGroup) GroupID() []byte { return m.g.GroupID() }
@@ -123,6 +131,7 @@ func (m *mlsGroup) Encrypt(pt []byte) ([]byte, error) {
 func (m *mlsGroup) Marshal() ([]byte, error) { return m.g.MarshalBinary() }
 
 func (m *mlsGroup) Process(msg []byte) (processed, error) {
+	before := m.Roles()
 	res, err := m.g.ProcessMessage(msg, m.e.now())
 	if err != nil {
 		return processed{}, err
@@ -137,6 +146,7 @@ func (m *mlsGroup) Process(msg []byte) (processed, error) {
 		}
 		return p, nil
 	case *mls.CommitApplied:
+		m.roles = nil
 		p := processed{Commit: true, SelfRemoved: r.SelfRemoved}
 		for _, a := range r.Added {
 			p.Added = append(p.Added, string(a.Credential.Identity))
@@ -147,9 +157,65 @@ func (m *mlsGroup) Process(msg []byte) (processed, error) {
 		if mb, ok := m.g.Member(r.Committer); ok {
 			p.Sender = string(mb.Credential.Identity)
 		}
+		p.Rank = commitRank{Role: before.of(p.Sender), Leaf: uint32(r.Committer)}
+		if r.External {
+			p.Rank.Role = crdt.RoleNone
+		}
+		if !r.SelfRemoved {
+			p.RolesChanged = !maps.Equal(before, m.Roles())
+		}
 		return p, nil
 	}
 	return processed{}, fmt.Errorf("%w: unexpected MLS result %T", ErrProtocol, res)
+}
+
+// Roles returns the roles of the current epoch.
+func (m *mlsGroup) Roles() roleSet {
+	if m.roles == nil || m.rolesEpoch != m.g.Epoch() {
+		r, err := rolesIn(m.g.Extensions())
+		if err != nil { // every commit that set it was checked: not reached
+			r = roleSet{}
+		}
+		m.roles, m.rolesEpoch = r, m.g.Epoch()
+	}
+	return m.roles
+}
+
+// OwnRank is the rank a commit by this member has in the current epoch.
+func (m *mlsGroup) OwnRank() commitRank {
+	self, _ := identityOf(m.g, m.g.OwnLeaf())
+	return commitRank{Role: m.Roles().of(self), Leaf: uint32(m.g.OwnLeaf())}
+}
+
+func (m *mlsGroup) SetRoles(r roleSet) ([]byte, error) {
+	r = maps.Clone(r)
+	for _, l := range m.pendingRemoves() { // leavers lose their roles in the same commit
+		if id, ok := identityOf(m.g, l); ok {
+			delete(r, id)
+		}
+	}
+	out, err := m.commit(mls.CommitOptions{GroupContextExtensions: withRoles(m.g.Extensions(), r), SetExtensions: true, Now: m.e.now()})
+	if err != nil {
+		return nil, err
+	}
+	return out.Commit, nil
+}
+
+// pruned returns the current roles without those of the given leaves, and
+// whether that changes them: a commit that removes a role holder must drop
+// its role (commitPolicy).
+func (m *mlsGroup) pruned(leaves []mls.LeafIndex) (roleSet, bool) {
+	r := maps.Clone(m.Roles())
+	changed := false
+	for _, l := range leaves {
+		if id, ok := identityOf(m.g, l); ok {
+			if _, has := r[id]; has {
+				delete(r, id)
+				changed = true
+			}
+		}
+	}
+	return r, changed
 }
 
 func (m *mlsGroup) Add(kp []byte) (commit, welcome, tree []byte, err error) {
@@ -170,7 +236,9 @@ func (m *mlsGroup) Add(kp []byte) (commit, welcome, tree []byte, err error) {
 func (m *mlsGroup) Remove(member string) ([]byte, error) {
 	for _, mb := range m.g.Members() {
 		if string(mb.Credential.Identity) == member {
-			out, err := m.commit(mls.CommitOptions{Removes: []mls.LeafIndex{mb.Index}, Now: m.e.now()})
+			opts := mls.CommitOptions{Removes: []mls.LeafIndex{mb.Index}, Now: m.e.now()}
+			m.dropRoles(&opts, append(m.pendingRemoves(), mb.Index))
+			out, err := m.commit(opts)
 			if err != nil {
 				return nil, err
 			}
@@ -180,18 +248,41 @@ func (m *mlsGroup) Remove(member string) ([]byte, error) {
 	return nil, fmt.Errorf("%w: %s is not in the MLS group", ErrNoMember, member)
 }
 
+// pendingRemoves lists the leaves that the epoch's stored proposals (leaves)
+// remove.
+func (m *mlsGroup) pendingRemoves() []mls.LeafIndex {
+	var out []mls.LeafIndex
+	for _, p := range m.g.Proposals() {
+		if p.Type == mls.ProposalRemove {
+			out = append(out, p.Removed)
+		}
+	}
+	return out
+}
+
+// dropRoles makes opts drop the roles of the removed leaves.
+func (m *mlsGroup) dropRoles(opts *mls.CommitOptions, removed []mls.LeafIndex) {
+	if r, changed := m.pruned(removed); changed {
+		opts.GroupContextExtensions, opts.SetExtensions = withRoles(m.g.Extensions(), r), true
+	}
+}
+
 func (m *mlsGroup) Leave() ([]byte, error) { return m.g.Leave() }
 
 func (m *mlsGroup) CommitPending() ([]byte, error) {
-	out, err := m.commit(mls.CommitOptions{Now: m.e.now()})
+	opts := mls.CommitOptions{Now: m.e.now()}
+	m.dropRoles(&opts, m.pendingRemoves())
+	out, err := m.commit(opts)
 	if err != nil {
 		return nil, err
 	}
 	return out.Commit, nil
 }
 
-// commit creates a commit and merges it at once.
+// commit creates a commit and merges it at once, and records what it did
+// (LastCommit).
 func (m *mlsGroup) commit(opts mls.CommitOptions) (*mls.CommitOutput, error) {
+	rank, before := m.OwnRank(), m.Roles()
 	out, err := m.g.Commit(rand.Reader, opts)
 	if err != nil {
 		return nil, err
@@ -199,8 +290,19 @@ func (m *mlsGroup) commit(opts mls.CommitOptions) (*mls.CommitOutput, error) {
 	if _, err := m.g.MergePendingCommit(); err != nil {
 		return nil, err
 	}
+	m.roles = nil
+	self, _ := identityOf(m.g, m.g.OwnLeaf())
+	m.last = processed{Commit: true, Sender: self, Rank: rank, RolesChanged: !maps.Equal(before, m.Roles())}
+	for _, a := range out.Result.Added {
+		m.last.Added = append(m.last.Added, string(a.Credential.Identity))
+	}
+	for _, a := range out.Result.Removed {
+		m.last.Removed = append(m.last.Removed, string(a.Credential.Identity))
+	}
 	return out, nil
 }
+
+func (m *mlsGroup) LastCommit() processed { return m.last }
 
 // Verdicts of a message the channel loop could not process.
 const (

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -100,7 +101,9 @@ func (n *Node) Channels(ctx context.Context) ([]ChannelInfo, error) {
 	return out, nil
 }
 
-// Members lists a channel's members with their roles.
+// Members lists a channel's members, by peer ID: every leaf of the MLS
+// tree, with its role from the group context and its display name where
+// known.
 func (n *Node) Members(ctx context.Context, channel string) ([]MemberInfo, error) {
 	c, err := n.resolve(ctx, channel)
 	if err != nil {
@@ -108,9 +111,11 @@ func (n *Node) Members(ctx context.Context, channel string) ([]MemberInfo, error
 	}
 	var out []MemberInfo
 	err = c.do(ctx, func(s *chanState) error {
-		for _, m := range s.crdt.Members() {
-			out = append(out, MemberInfo{ID: m.ID, Name: s.name(m.ID), Role: m.Role.String()})
+		roles := s.group.Roles()
+		for _, m := range s.group.Members() {
+			out = append(out, MemberInfo{ID: m, Name: s.name(m), Role: roles.of(m).String()})
 		}
+		slices.SortFunc(out, func(a, b MemberInfo) int { return strings.Compare(a.ID, b.ID) })
 		return nil
 	})
 	return out, err

@@ -76,6 +76,9 @@ type step struct {
 	events      []crdt.Event
 	metaChanged bool
 	resend      bool // events already stored and applied: only re-encrypt
+	// intent is what the commit means, to propose again if it loses a
+	// conflict (commitRecord.Intent).
+	intent commitRecord
 }
 
 // run stores the step (group state, log entries, events, outbox items and
@@ -83,6 +86,15 @@ type step struct {
 // in-memory state, and publishes the outbox. On a store failure the group
 // is reloaded from its last stored state, so memory never runs ahead of disk.
 func (s *chanState) run(ctx context.Context, st step) error {
+	oldCommits := s.meta.Commits
+	if st.commit != nil {
+		lc := s.group.LastCommit()
+		rank := lc.Rank
+		rank.Hash = hashOf(st.commit)
+		s.recordCommit(commitRecord{Epoch: st.commitEpoch + 1, Committer: s.n.id.peerID, Added: lc.Added,
+			Removed: lc.Removed, Rank: rank, Intent: st.intent.Intent, Member: st.intent.Member, Role: st.intent.Role})
+		st.metaChanged = true
+	}
 	b, items, seq, state, err := s.stepBatch(st)
 	if err == nil {
 		err = s.n.db.Apply(ctx, b)
@@ -91,6 +103,7 @@ func (s *chanState) run(ctx context.Context, st step) error {
 		}
 	}
 	if err != nil {
+		s.meta.Commits = oldCommits
 		s.rollback()
 		return err
 	}
@@ -98,7 +111,7 @@ func (s *chanState) run(ctx context.Context, st step) error {
 	s.lastSeq, s.stored = seq, state
 	s.publishEpoch()
 	if st.commit != nil {
-		s.prevState, s.commitHash, s.branch = prev, hashOf(st.commit), nil
+		s.prevState, s.branch = prev, nil
 	}
 	s.branch = append(s.branch, st.events...)
 	for _, e := range st.events {

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,14 +13,6 @@ import (
 
 // maxFuture bounds the messages kept for epochs not reached yet.
 const maxFuture = 1024
-
-// commitInfo is what a processed commit did, to check the membership events
-// that mirror it (docs/crdt.md, "Trust model").
-type commitInfo struct {
-	committer string
-	added     []string
-	removed   []string
-}
 
 // receive processes an envelope from the topic or from a sync: MLS
 // decrypts and verifies it, the CRDT applies the event it carries, and the
@@ -67,6 +58,8 @@ func (s *chanState) receive(ctx context.Context, env envelope) error {
 // accept stores and applies a processed message.
 func (s *chanState) accept(ctx context.Context, env envelope, res processed, prevEpoch uint64) error {
 	id := store.ChannelID(s.id)
+	oldMeta := s.meta
+	oldMeta.Commits = slices.Clone(s.meta.Commits)
 	b := &store.Batch{}
 	b.Append(id, store.Entry{Seq: s.lastSeq + 1, Epoch: env.epoch, Data: env.msg})
 	var ev *crdt.Event
@@ -83,14 +76,18 @@ func (s *chanState) accept(ctx context.Context, env envelope, res processed, pre
 		b.DeletePastEpochsBelow(id, prevEpoch)
 		if res.SelfRemoved {
 			s.meta.Removed = true
-			b.PutChannel(id, s.metaBytes())
 		}
+		rank := res.Rank
+		rank.Hash = hashOf(env.msg)
+		s.recordCommit(commitRecord{Epoch: prevEpoch + 1, Committer: res.Sender, Added: res.Added, Removed: res.Removed, Rank: rank})
+		b.PutChannel(id, s.metaBytes())
 	}
 	state, err := s.putGroup(b)
 	if err == nil {
 		err = s.n.db.Apply(ctx, b)
 	}
 	if err != nil {
+		s.meta = oldMeta
 		s.rollback()
 		return fmt.Errorf("node: store: %w", err)
 	}
@@ -104,7 +101,7 @@ func (s *chanState) accept(ctx context.Context, env envelope, res processed, pre
 		s.commitApplied(*ev)
 		s.maybeSnapshot(ctx)
 	case res.Commit:
-		s.afterCommit(ctx, env, res, prev, prevEpoch)
+		s.afterCommit(ctx, prev)
 	case res.Proposal:
 		s.maybeCommitProposals(ctx, res.Sender)
 	}
@@ -142,36 +139,21 @@ func (s *chanState) checkMirror(e crdt.Event) error {
 	default:
 		return nil
 	}
-	ci, ok := s.commits[e.Epoch]
-	if !ok || ci.committer != e.ID.Author {
+	ci, ok := s.commitOf(e.Epoch)
+	if !ok || ci.Committer != e.ID.Author {
 		return fmt.Errorf("%w: membership event without its commit (epoch %d)", ErrProtocol, e.Epoch)
 	}
-	if e.Kind == crdt.KindJoined && !slices.Contains(ci.added, e.Member) ||
-		e.Kind != crdt.KindJoined && !slices.Contains(ci.removed, e.Member) {
+	if e.Kind == crdt.KindJoined && !slices.Contains(ci.Added, e.Member) ||
+		e.Kind != crdt.KindJoined && !slices.Contains(ci.Removed, e.Member) {
 		return fmt.Errorf("%w: membership event does not match its commit", ErrProtocol)
 	}
 	return nil
 }
 
-// afterCommit records the commit and processes the messages that waited
-// for the new epoch.
-func (s *chanState) afterCommit(ctx context.Context, env envelope, res processed, prev []byte, prevEpoch uint64) {
-	s.prevState, s.commitHash, s.branch = prev, hashOf(env.msg), nil
-	s.recordCommit(prevEpoch+1, commitInfo{committer: res.Sender, added: res.Added, removed: res.Removed})
+// afterCommit processes the messages that waited for the new epoch.
+func (s *chanState) afterCommit(ctx context.Context, prev []byte) {
+	s.prevState, s.branch = prev, nil
 	s.drainFuture(ctx)
-}
-
-// recordCommit remembers a commit for checkMirror, keeping the last few.
-func (s *chanState) recordCommit(epoch uint64, ci commitInfo) {
-	if s.commits == nil {
-		s.commits = map[uint64]commitInfo{}
-	}
-	s.commits[epoch] = ci
-	for ep := range s.commits {
-		if ep+16 < epoch {
-			delete(s.commits, ep)
-		}
-	}
 }
 
 // buffer keeps a message of a future epoch until the commit that reaches it
@@ -205,19 +187,14 @@ func (s *chanState) drainFuture(ctx context.Context) {
 }
 
 // maybeSwitchBranch applies the commit-conflict rule (docs/protocol.md,
-// "Commit conflicts"): of two commits for one epoch, the one whose
-// MLSMessage has the smaller SHA-256 wins. A commit for the epoch we just
-// left that beats ours takes us back to that epoch's state and onto its
-// branch; our events sent on the losing branch are re-sent.
+// "Commit conflicts"): of two valid commits for one epoch, the one of
+// higher rank (commitRank) wins. A commit for the epoch we just left that
+// beats the one we applied takes us back to that epoch's state and onto its
+// branch; our events sent on the losing branch are re-sent, and a change we
+// committed there is proposed again.
 func (s *chanState) maybeSwitchBranch(ctx context.Context, env envelope) error {
-	if s.prevState == nil {
-		return nil
-	}
-	if s.commitHash == nil { // restarted since our commit
-		s.commitHash = lastCommitHash(s.n, store.ChannelID(s.id), s.lastSeq, s.group.Epoch()-1)
-	}
-	h := hashOf(env.msg)
-	if bytes.Compare(h, s.commitHash) >= 0 {
+	cur, ok := s.commitOf(s.group.Epoch())
+	if s.prevState == nil || !ok {
 		return nil
 	}
 	g, err := s.n.eng.Load(s.prevState)
@@ -225,20 +202,57 @@ func (s *chanState) maybeSwitchBranch(ctx context.Context, env envelope) error {
 		return fmt.Errorf("node: load previous epoch: %w", err)
 	}
 	res, err := g.Process(env.msg)
-	if err != nil || !res.Commit {
+	if err != nil {
+		if verdictOf(err) == verdictReject {
+			return fmt.Errorf("node: mls: competing commit: %w", err)
+		}
+		return nil
+	}
+	if !res.Commit {
 		return nil // not a competing commit: a late message we cannot read
+	}
+	rank := res.Rank
+	rank.Hash = hashOf(env.msg)
+	if !rank.beats(cur.Rank) {
+		return nil
 	}
 	s.n.log.Info("commit conflict: switching to the winning commit", "channel", s.id, "epoch", env.epoch)
 	lost := s.branch
 	s.group, s.stored = g, s.prevState
-	prevEpoch := env.epoch
-	if err := s.accept(ctx, env, res, prevEpoch); err != nil {
+	if err := s.accept(ctx, env, res, env.epoch); err != nil {
 		return err
 	}
 	// Messages of the winning branch that arrived before the switch did not
 	// decrypt; the members who sent them hold them in their logs.
 	s.needSync = true
-	return s.resend(ctx, lost)
+	if err := s.resend(ctx, lost); err != nil {
+		return err
+	}
+	if cur.Committer == s.n.id.peerID {
+		s.repropose(ctx, cur)
+	}
+	return nil
+}
+
+// repropose commits again, on the winning branch, the change our losing
+// commit made, if it still applies and is still allowed.
+func (s *chanState) repropose(ctx context.Context, r commitRecord) {
+	var err error
+	switch r.Intent {
+	case "remove":
+		if containsMember(s.group.Members(), r.Member) {
+			err = s.removeMember(ctx, r.Member)
+		}
+	case "role":
+		if containsMember(s.group.Members(), r.Member) {
+			err = s.setRole(ctx, r.Member, r.Role)
+		}
+	default:
+		return
+	}
+	if err != nil {
+		s.n.log.Warn("propose again after a lost commit conflict", "channel", s.id, "intent", r.Intent, "err", err)
+	}
 }
 
 // resend sends again, in the current epoch, the events we authored on a

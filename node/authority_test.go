@@ -1,0 +1,280 @@
+package node
+
+import (
+	"bytes"
+	"crypto/rand"
+	"slices"
+	"testing"
+
+	"github.com/spacepanda/spacepanda/crdt"
+	"github.com/spacepanda/spacepanda/mls"
+)
+
+// offlineTrio is offlinePair plus carol, admitted by alice; bob has
+// processed carol's admission. Alice is the owner, bob and carol plain
+// members.
+func offlineTrio(t *testing.T) (a, b, c *Node, id string) {
+	t.Helper()
+	a, b, id = offlinePair(t)
+	c = open(t, newHome(t, "carol"), false)
+	before := outboxLen(a, id)
+	resp, bundle := admitOffline(t, a, c, id)
+	deliver(t, b, id, outboxSince(t, a, id, before))
+	if _, err := c.finishJoin(ctxT(t), id, resp, bundle); err != nil {
+		t.Fatal(err)
+	}
+	return a, b, c, id
+}
+
+// rogueCommit makes n act as a modified client: it commits opts from the
+// given group state with no authorization check of its own (an mls group
+// without the node's CommitPolicy), stores and queues the commit as its node
+// would, and returns the envelopes to publish. A nil state means n's
+// current one. accept, if set, is asked for each attempt (to grind the
+// commit's hash); a refused attempt is discarded and made again.
+func rogueCommit(t *testing.T, n *Node, id string, state []byte, opts mls.CommitOptions, accept func(commit []byte) bool) [][]byte {
+	t.Helper()
+	ctx := ctxT(t)
+	var out [][]byte
+	err := n.channel(id).do(ctx, func(s *chanState) error {
+		if state == nil {
+			state = s.stored
+		}
+		g, err := mls.UnmarshalGroup(state, mls.Config{AuthenticationService: peerAuth{}})
+		if err != nil {
+			return err
+		}
+		var c *mls.CommitOutput
+		for try := 0; ; try++ {
+			if c, err = g.Commit(rand.Reader, opts); err != nil {
+				return err
+			}
+			if accept == nil || accept(c.Commit) || try > 256 {
+				break
+			}
+			if err := g.DiscardPendingCommit(); err != nil {
+				return err
+			}
+		}
+		epoch := g.Epoch()
+		if _, err := g.MergePendingCommit(); err != nil {
+			return err
+		}
+		s.group = &mlsGroup{g: g, e: n.eng.(*mlsEngine)}
+		before := len(s.outbox)
+		if err := s.run(ctx, step{commit: c.Commit, commitEpoch: epoch}); err != nil {
+			return err
+		}
+		for _, it := range s.outbox[before:] {
+			out = append(out, it.Data)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// mlsMembers returns the peer IDs in n's MLS tree of channel id.
+func mlsMembers(t *testing.T, n *Node, id string) []string {
+	var ms []string
+	n.channel(id).do(ctxT(t), func(s *chanState) error { ms = s.group.Members(); return nil }) //nolint:errcheck
+	return ms
+}
+
+func storedState(t *testing.T, n *Node, id string) []byte {
+	var st []byte
+	n.channel(id).do(ctxT(t), func(s *chanState) error { st = s.stored; return nil }) //nolint:errcheck
+	return st
+}
+
+func leafOf(t *testing.T, n *Node, id string) mls.LeafIndex {
+	var l mls.LeafIndex
+	n.channel(id).do(ctxT(t), func(s *chanState) error { l = s.group.(*mlsGroup).g.OwnLeaf(); return nil }) //nolint:errcheck
+	return l
+}
+
+// post has n send text and returns the envelopes it queued.
+func post(t *testing.T, n *Node, id, text string) [][]byte {
+	t.Helper()
+	before := outboxLen(n, id)
+	if _, err := n.Send(ctxT(t), id, text); err != nil {
+		t.Fatal(err)
+	}
+	return outboxSince(t, n, id, before)
+}
+
+func hasText(t *testing.T, n *Node, id, text string) bool {
+	ms, err := n.Messages(ctxT(t), id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.Contains(texts(ms), text)
+}
+
+// TestRemovalCannotBeUndone is scenario 1 of issue 10: the owner removes
+// bob; bob, from the state of the epoch before his removal, grinds an
+// empty commit until its hash is below the removal's and publishes it.
+// Whatever the order in which the others see the two commits, bob stays
+// removed from every honest member's tree and reads nothing sent after.
+func TestRemovalCannotBeUndone(t *testing.T) {
+	for _, order := range []string{"removal first", "ground commit first"} {
+		t.Run(order, func(t *testing.T) {
+			ctx := ctxT(t)
+			a, b, c, id := offlineTrio(t)
+			bobID := b.PeerID()
+			before := storedState(t, b, id) // bob's state before the removal
+			ra := outboxLen(a, id)
+			if err := a.RemoveMember(ctx, id, bobID); err != nil {
+				t.Fatal(err)
+			}
+			removal := outboxSince(t, a, id, ra)
+			rh := hashOf(mustEnv(t, removal[0]).msg)
+			ground := rogueCommit(t, b, id, before, mls.CommitOptions{ForcePath: true}, func(commit []byte) bool {
+				return bytes.Compare(hashOf(commit), rh) < 0
+			})
+			if order == "removal first" {
+				deliver(t, c, id, removal)
+				deliver(t, c, id, ground)
+			} else {
+				deliver(t, c, id, ground)
+				deliver(t, c, id, removal)
+			}
+			deliver(t, a, id, ground)
+			for _, n := range []*Node{a, c} {
+				if slices.Contains(mlsMembers(t, n, id), bobID) {
+					t.Fatalf("%s's tree still holds the removed member", n.id.name)
+				}
+			}
+			_, authA := groupState(t, a, id)
+			_, authC := groupState(t, c, id)
+			if !bytes.Equal(authA, authC) {
+				t.Fatal("alice and carol diverged")
+			}
+			secret := post(t, a, id, "after the removal")
+			deliver(t, c, id, secret)
+			deliver(t, b, id, secret)
+			if !hasText(t, c, id, "after the removal") {
+				t.Error("carol did not read alice's post")
+			}
+			if hasText(t, b, id, "after the removal") {
+				t.Error("the removed member read a post sent after its removal")
+			}
+			ms, err := a.Members(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if slices.ContainsFunc(ms, func(m MemberInfo) bool { return m.ID == bobID }) {
+				t.Error("Members lists the removed member")
+			}
+		})
+	}
+}
+
+// TestUnauthorizedCommitsRefused is scenarios 2 and 3 of issue 10, and the
+// other commits every member must refuse: a plain member's Add by value of
+// a third identity, its Remove of another member, a ReInit, a change of the
+// roles or of another group context extension (external senders). Each is
+// refused by the others (nothing changes), and the channel keeps working.
+func TestUnauthorizedCommitsRefused(t *testing.T) {
+	d := open(t, newHome(t, "dave"), false)
+	kpRaw, _, _, err := d.eng.NewKeyPackage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, err := mls.UnmarshalKeyPackage(kpRaw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		opts func(a, c *Node, id string) mls.CommitOptions
+	}{
+		{"add by a plain member", func(a, c *Node, id string) mls.CommitOptions {
+			return mls.CommitOptions{Adds: []*mls.KeyPackage{kp}}
+		}},
+		{"remove by a plain member", func(a, c *Node, id string) mls.CommitOptions {
+			return mls.CommitOptions{Removes: []mls.LeafIndex{leafOf(t, c, id)}}
+		}},
+		{"remove of the owner", func(a, c *Node, id string) mls.CommitOptions {
+			return mls.CommitOptions{Removes: []mls.LeafIndex{leafOf(t, a, id)}}
+		}},
+		{"reinit", func(a, c *Node, id string) mls.CommitOptions {
+			return mls.CommitOptions{ReInit: &mls.ReInitParams{GroupID: []byte("another group id"), CipherSuite: suite}}
+		}},
+		{"roles by a plain member", func(a, c *Node, id string) mls.CommitOptions {
+			var b string
+			a.channel(id).do(ctxT(t), func(s *chanState) error { //nolint:errcheck
+				for _, m := range s.group.Members() {
+					if m != a.PeerID() && m != c.PeerID() {
+						b = m
+					}
+				}
+				return nil
+			})
+			r := roleSet{a.PeerID(): crdt.RoleOwner, b: crdt.RoleOwner}
+			return mls.CommitOptions{GroupContextExtensions: withRoles(nil, r), SetExtensions: true}
+		}},
+		{"external senders", func(a, c *Node, id string) mls.CommitOptions {
+			es := []mls.Extension{{Type: mls.ExtensionExternalSenders, Data: []byte{0}}}
+			return mls.CommitOptions{GroupContextExtensions: append(es, withRoles(nil, roleSet{a.PeerID(): crdt.RoleOwner})...), SetExtensions: true}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b, c, id := offlineTrio(t)
+			epA, authA := groupState(t, a, id)
+			membersA := mlsMembers(t, a, id)
+			rogue := rogueCommit(t, b, id, nil, tc.opts(a, c, id), nil)
+			deliver(t, a, id, rogue)
+			deliver(t, c, id, rogue)
+			ep, auth := groupState(t, a, id)
+			if ep != epA || !bytes.Equal(auth, authA) {
+				t.Fatalf("alice applied the commit: epoch %d -> %d", epA, ep)
+			}
+			if got := mlsMembers(t, a, id); !slices.Equal(got, membersA) {
+				t.Fatalf("alice's members changed: %v -> %v", membersA, got)
+			}
+			deliver(t, c, id, post(t, a, id, "still working"))
+			if !hasText(t, c, id, "still working") {
+				t.Error("carol did not read alice's post after the refused commit")
+			}
+		})
+	}
+}
+
+// TestCommitEffectsSurviveRestart is scenario 5 of issue 10: bob processes
+// the commit that adds carol, restarts before the Joined event that
+// mirrors it arrives, and then receives it. The commit's effects were
+// stored with it, so the event is accepted, carol's posts are visible, and
+// bob's view equals alice's.
+func TestCommitEffectsSurviveRestart(t *testing.T) {
+	ctx := ctxT(t)
+	a, b, id := offlinePair(t)
+	c := open(t, newHome(t, "carol"), false)
+	before := outboxLen(a, id)
+	resp, bundle := admitOffline(t, a, c, id)
+	if _, err := c.finishJoin(ctx, id, resp, bundle); err != nil {
+		t.Fatal(err)
+	}
+	envs := outboxSince(t, a, id, before) // the invite, the Add commit, the Joined event
+	if len(envs) != 3 {
+		t.Fatalf("alice queued %d messages, want 3", len(envs))
+	}
+	deliver(t, b, id, envs[:2])
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b = open(t, b.cfg.Home, false)
+	deliver(t, b, id, envs[2:])
+	deliver(t, b, id, post(t, c, id, "carol speaks"))
+	if !hasText(t, b, id, "carol speaks") {
+		t.Error("after a restart, bob does not show the post of a member added by a commit he processed")
+	}
+	var inCRDT bool
+	b.channel(id).do(ctx, func(s *chanState) error { inCRDT = s.crdt.Role(c.PeerID()) != crdt.RoleNone; return nil }) //nolint:errcheck
+	if !inCRDT {
+		t.Error("bob's timeline lost carol's Joined event")
+	}
+}
