@@ -2,10 +2,10 @@ package node
 
 import (
 	"crypto/ed25519"
-	"maps"
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/spacepanda/spacepanda/crdt"
