@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"crypto/rand"
+	"errors"
 	"slices"
 	"testing"
 
@@ -276,5 +277,103 @@ func TestCommitEffectsSurviveRestart(t *testing.T) {
 	b.channel(id).do(ctx, func(s *chanState) error { inCRDT = s.crdt.Role(c.PeerID()) != crdt.RoleNone; return nil }) //nolint:errcheck
 	if !inCRDT {
 		t.Error("bob's timeline lost carol's Joined event")
+	}
+}
+
+// TestSetRole: roles change only by commits every member applies; only
+// owners change them; an admin removes plain members but not owners; the
+// last owner cannot step down, but can hand ownership over first.
+func TestSetRole(t *testing.T) {
+	ctx := ctxT(t)
+	a, b, c, id := offlineTrio(t)
+	sync := func(from *Node, skip int, to ...*Node) {
+		for _, n := range to {
+			deliver(t, n, id, outboxSince(t, from, id, skip))
+		}
+	}
+	role := func(n *Node, who string) string {
+		ms, err := n.Members(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if m.ID == who {
+				return m.Role
+			}
+		}
+		return "none"
+	}
+	if err := b.SetRole(ctx, id, c.PeerID(), "admin"); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("a plain member set a role: %v", err)
+	}
+	skip := outboxLen(a, id)
+	if err := a.SetRole(ctx, id, b.PeerID(), "admin"); err != nil {
+		t.Fatal(err)
+	}
+	sync(a, skip, b, c)
+	for _, n := range []*Node{a, b, c} {
+		if got := role(n, b.PeerID()); got != "admin" {
+			t.Fatalf("%s sees bob as %s, want admin", n.id.name, got)
+		}
+	}
+	if err := b.RemoveMember(ctx, id, a.PeerID()); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("an admin removed the owner: %v", err)
+	}
+	if err := a.SetRole(ctx, id, a.PeerID(), "member"); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("the last owner stepped down: %v", err)
+	}
+	skip = outboxLen(a, id)
+	if err := a.SetRole(ctx, id, b.PeerID(), "owner"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SetRole(ctx, id, a.PeerID(), "member"); err != nil {
+		t.Fatalf("stepping down after handing ownership over: %v", err)
+	}
+	sync(a, skip, b, c)
+	skip = outboxLen(b, id)
+	if err := b.RemoveMember(ctx, id, a.PeerID()); err != nil {
+		t.Fatalf("the new owner removes the former one: %v", err)
+	}
+	sync(b, skip, c)
+	if got := role(c, a.PeerID()); got != "none" {
+		t.Fatalf("carol sees alice as %s after her removal", got)
+	}
+	if got := role(c, b.PeerID()); got != "owner" {
+		t.Fatalf("carol sees bob as %s, want owner", got)
+	}
+}
+
+// TestLosingCommitProposedAgain: an admin's removal loses a conflict to
+// the owner's concurrent commit (higher role); the admin proposes the
+// removal again on the winning branch, and every member ends without the
+// removed member.
+func TestLosingCommitProposedAgain(t *testing.T) {
+	ctx := ctxT(t)
+	a, b, c, id := offlineTrio(t)
+	skip := outboxLen(a, id)
+	if err := a.SetRole(ctx, id, b.PeerID(), "admin"); err != nil {
+		t.Fatal(err)
+	}
+	deliver(t, b, id, outboxSince(t, a, id, skip))
+	deliver(t, c, id, outboxSince(t, a, id, skip))
+	sa, sb := outboxLen(a, id), outboxLen(b, id)
+	fromA := commitAndPost(t, a, id, "owner's branch")
+	if err := b.RemoveMember(ctx, id, c.PeerID()); err != nil {
+		t.Fatal(err)
+	}
+	fromB := outboxSince(t, b, id, sb)
+	deliver(t, a, id, fromB) // stale and of lower rank: ignored
+	deliver(t, b, id, fromA) // b switches to a's branch and removes carol again
+	deliver(t, a, id, outboxSince(t, b, id, sb+len(fromB)))
+	_ = sa
+	for _, n := range []*Node{a, b} {
+		if slices.Contains(mlsMembers(t, n, id), c.PeerID()) {
+			t.Errorf("%s still has carol after the re-proposed removal", n.id.name)
+		}
+	}
+	_, authA := groupState(t, a, id)
+	_, authB := groupState(t, b, id)
+	if !bytes.Equal(authA, authB) {
+		t.Error("alice and bob diverged")
 	}
 }
