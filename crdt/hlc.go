@@ -101,3 +101,24 @@ func (c *Clock) maxDrift() int64 {
 	}
 	return DefaultMaxDrift
 }
+
+// RestoreClock returns the clock of a channel restored from s at physical
+// time physMs: it continues after every time of s that Observe would adopt
+// at physMs, and never after a far-future time the live path refused (a
+// member's event stamped years ahead must not drag every later local event
+// there after a restart). maxDrift is Clock.MaxDrift (zero: the default).
+// It reads every event only when s holds a time beyond the drift bound.
+func (s *State) RestoreClock(physMs, maxDrift int64) *Clock {
+	c := &Clock{MaxDrift: maxDrift}
+	limit := physMs + c.maxDrift()
+	if s.maxTime.Wall <= limit {
+		c.last = s.maxTime
+		return c
+	}
+	for _, e := range s.events {
+		if e.Time.Wall <= limit && e.Time.Compare(c.last) > 0 {
+			c.last = e.Time
+		}
+	}
+	return c
+}

@@ -86,3 +86,27 @@ func TestClockMonotonic(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreClockIgnoresFarFuture: a restored clock continues after the
+// times the live clock adopted, but not after a far-future time it refused
+// (issue 10, scenario 6).
+func TestRestoreClockIgnoresFarFuture(t *testing.T) {
+	const now = int64(1_700_000_000_000)
+	s := New()
+	live := NewClock(Time{})
+	for _, ev := range []Event{
+		{ID: ID{Author: "a", Seq: 1}, Time: Time{Wall: now - 10}, Kind: KindCreate, Text: "c"},
+		{ID: ID{Author: "a", Seq: 2}, Time: Time{Wall: now + 5}, Kind: KindPost, Text: "soon"},
+		{ID: ID{Author: "a", Seq: 3}, Time: Time{Wall: now + 9e15}, Kind: KindPost, Text: "far"},
+	} {
+		if err := s.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+		_ = live.Observe(ev.Time, now)
+	}
+	got := s.RestoreClock(now, 0).Now(now)
+	want := live.Now(now)
+	if got != want {
+		t.Fatalf("restored clock issued %v, the live clock %v", got, want)
+	}
+}

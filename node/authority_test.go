@@ -377,3 +377,28 @@ func TestLosingCommitProposedAgain(t *testing.T) {
 		t.Error("alice and bob diverged")
 	}
 }
+
+// TestRestoredClockRefusesFarFuture is scenario 6 of issue 10: a member's
+// post stamped ~285,000 years ahead is applied but not followed by the
+// live clock; after a restart, the clock is not rebuilt from it either, so
+// the node's next event carries the current time.
+func TestRestoredClockRefusesFarFuture(t *testing.T) {
+	ctx := ctxT(t)
+	a, b, id := offlinePair(t)
+	now := b.nowMs()
+	a.channel(id).do(ctx, func(s *chanState) error { //nolint:errcheck
+		s.clock = crdt.NewClock(crdt.Time{Wall: now + 9e15})
+		return nil
+	})
+	deliver(t, b, id, post(t, a, id, "from the future"))
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b = open(t, b.cfg.Home, false)
+	post(t, b, id, "now")
+	var last crdt.Time
+	b.channel(id).do(ctx, func(s *chanState) error { last = s.clock.Last(); return nil }) //nolint:errcheck
+	if last.Wall > b.nowMs()+crdt.DefaultMaxDrift {
+		t.Fatalf("after a restart, bob stamps his events %d ms ahead", last.Wall-b.nowMs())
+	}
+}

@@ -123,7 +123,7 @@ func restoreState(n *Node, cs store.ChannelState) (*chanState, error) {
 		}
 	}
 	s.sinceSnap = len(cs.Events)
-	s.clock = crdt.NewClock(s.crdt.MaxTime())
+	s.clock = s.crdt.RestoreClock(n.nowMs(), 0)
 	s.lastSeq, s.lastEventSeq, s.outbox = cs.LastSeq, cs.LastEventSeq, cs.Outbox
 	if cs.Group == nil {
 		return nil, fmt.Errorf("node: channel %s has no group state", cs.ID)

@@ -191,7 +191,7 @@ func (n *Node) finishJoin(ctx context.Context, id string, resp joinResponse, bun
 	if err != nil {
 		return ChannelInfo{}, fmt.Errorf("%w: history: %v", ErrProtocol, err)
 	}
-	s := &chanState{n: n, id: id, crdt: st, clock: crdt.NewClock(st.MaxTime()), group: g,
+	s := &chanState{n: n, id: id, crdt: st, clock: st.RestoreClock(n.nowMs(), 0), group: g,
 		subs: map[int]chan Message{}, meta: channelMeta{Version: 1}, needSync: true, syncRounds: syncRounds}
 	for p, name := range resp.Names {
 		if checkName(name) == nil {
