@@ -402,3 +402,62 @@ func TestRestoredClockRefusesFarFuture(t *testing.T) {
 		t.Fatalf("after a restart, bob stamps his events %d ms ahead", last.Wall-b.nowMs())
 	}
 }
+
+// TestLeaveProposedAgain is scenario 7 of issue 10, first half: carol's
+// leave proposal is dropped because alice's commit won the epoch; carol
+// proposes it again in the new epoch, and it is committed.
+func TestLeaveProposedAgain(t *testing.T) {
+	ctx := ctxT(t)
+	a, b, c, id := offlineTrio(t)
+	sc := outboxLen(c, id)
+	if err := c.Leave(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	prop := outboxSince(t, c, id, sc)
+	fromA := commitAndPost(t, a, id, "meanwhile")
+	deliver(t, b, id, fromA)
+	deliver(t, c, id, fromA)
+	deliver(t, a, id, prop) // stale: the epoch has moved on
+	deliver(t, b, id, prop)
+	again := outboxSince(t, c, id, sc+len(prop))
+	sa, sb := outboxLen(a, id), outboxLen(b, id)
+	deliver(t, a, id, again)
+	deliver(t, b, id, again)
+	commitA, commitB := outboxSince(t, a, id, sa), outboxSince(t, b, id, sb)
+	for _, n := range []*Node{a, b, c} {
+		deliver(t, n, id, commitA)
+		deliver(t, n, id, commitB)
+	}
+	for _, n := range []*Node{a, b} {
+		if slices.Contains(mlsMembers(t, n, id), c.PeerID()) {
+			t.Errorf("%s still has carol: her leave was never committed", n.id.name)
+		}
+	}
+	var removed bool
+	c.channel(id).do(ctx, func(s *chanState) error { removed = s.meta.Removed; return nil }) //nolint:errcheck
+	if !removed {
+		t.Error("carol did not learn that her leave was committed")
+	}
+}
+
+// TestRemovingLastOtherMemberPublished is scenario 7 of issue 10, second
+// half: alice removes bob, the only other member; the commit is published
+// all the same, so bob learns he was removed.
+func TestRemovingLastOtherMemberPublished(t *testing.T) {
+	ctx := ctxT(t)
+	a, b, id := offlinePair(t)
+	before := outboxLen(a, id)
+	if err := a.RemoveMember(ctx, id, b.PeerID()); err != nil {
+		t.Fatal(err)
+	}
+	envs := outboxSince(t, a, id, before)
+	if len(envs) == 0 {
+		t.Fatal("the commit removing the last other member was not queued for publication")
+	}
+	deliver(t, b, id, envs)
+	var removed bool
+	b.channel(id).do(ctx, func(s *chanState) error { removed = s.meta.Removed; return nil }) //nolint:errcheck
+	if !removed {
+		t.Error("bob did not learn he was removed")
+	}
+}

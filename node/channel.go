@@ -67,6 +67,8 @@ type channelMeta struct {
 	Version int               `json:"v"`
 	Names   map[string]string `json:"names,omitempty"` // peer ID -> display name
 	Removed bool              `json:"removed,omitempty"`
+	// Leaving: we proposed to leave and wait for a commit that removes us.
+	Leaving bool `json:"leaving,omitempty"`
 	// Commits are the last commits' effects (commitRecord), written in
 	// the batch of each commit.
 	Commits []commitRecord `json:"commits,omitempty"`
@@ -234,15 +236,12 @@ func (s *chanState) maybeSnapshot(ctx context.Context) {
 // flushOutbox publishes the queued messages in order and removes each once
 // published. It stops at the first that cannot go out, and returns why.
 func (s *chanState) flushOutbox(ctx context.Context) error {
-	// Alone in the channel, there is nobody to deliver to: the message is
-	// in our log, and a member who joins later gets the history.
-	alone := len(s.group.Members()) <= 1
 	for len(s.outbox) > 0 {
 		it := s.outbox[0]
-		if !alone {
-			if err := s.n.publish(ctx, s.id, it.Data); err != nil {
-				return err
-			}
+		// Alone, only a commit that removed the last other member is
+		// queued: it waits until that member is reachable to learn it.
+		if err := s.n.publish(ctx, s.id, it.Data); err != nil {
+			return err
 		}
 		b := &store.Batch{}
 		b.DeleteOutbox(store.ChannelID(s.id), it.Seq)

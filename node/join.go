@@ -395,32 +395,46 @@ func (s *chanState) mirrorEvents(e crdt.Event) []crdt.Event {
 }
 
 // Leave proposes our own removal; the first member (by peer ID) to receive
-// it commits it, and any member commits it before sending. The channel's
-// history stays readable here; nothing sent afterwards is.
+// it commits it, and any member commits it before sending. Until a commit
+// removes us, the node keeps following the channel (it sends nothing) and
+// proposes the leave again in every new epoch, so that a proposal dropped
+// because another commit won its epoch is not lost. The channel's history
+// stays readable here; nothing sent afterwards is. The last owner cannot
+// leave a channel with other members: it makes another member owner first.
 func (n *Node) Leave(ctx context.Context, channel string) error {
 	c, err := n.resolve(ctx, channel)
 	if err != nil {
 		return err
 	}
 	return c.do(ctx, func(s *chanState) error {
-		if s.meta.Removed || !s.group.Active() {
+		if s.meta.Removed || s.meta.Leaving || !s.group.Active() {
 			return errRemoved
 		}
 		if len(s.group.Members()) == 1 {
 			return s.markRemoved(ctx)
 		}
-		prop, err := s.group.Leave()
-		if err != nil {
-			s.rollback()
-			return fmt.Errorf("node: leave: %w", err)
+		if r := s.group.Roles(); r.of(s.n.id.peerID) == crdt.RoleOwner && r.owners() == 1 {
+			return fmt.Errorf("%w: you are the channel's last owner; make another member owner first", ErrForbidden)
 		}
-		env := envelope{epoch: s.group.Epoch(), msg: prop}.encode()
-		if err := s.n.publish(ctx, s.id, env); err != nil {
-			s.rollback()
-			return fmt.Errorf("node: leave: %w", err)
-		}
-		return s.markRemoved(ctx)
+		return s.proposeLeave(ctx)
 	})
+}
+
+// proposeLeave stores and queues a proposal of our removal in the current
+// epoch, and marks the channel as being left.
+func (s *chanState) proposeLeave(ctx context.Context) error {
+	prop, err := s.group.Leave()
+	if err != nil {
+		s.rollback()
+		return fmt.Errorf("node: leave: %w", err)
+	}
+	was := s.meta.Leaving
+	s.meta.Leaving = true
+	if err := s.run(ctx, step{proposal: prop, metaChanged: true}); err != nil {
+		s.meta.Leaving = was
+		return fmt.Errorf("node: leave: %w", err)
+	}
+	return nil
 }
 
 // markRemoved records that we are out of the channel.

@@ -168,7 +168,9 @@ func (n *Node) waitDelivery(ctx context.Context, c *channel, res *SendResult) {
 
 // queued reports whether the outbox holds messages, and why.
 func (s *chanState) queued() (bool, string) {
-	if len(s.outbox) == 0 {
+	if len(s.outbox) == 0 || len(s.group.Members()) <= 1 {
+		// Alone, our messages are not queued (nobody to deliver to); what
+		// waits is a removal notice for the removed member.
 		return false, ""
 	}
 	if s.flushErr != nil {

@@ -76,6 +76,8 @@ type step struct {
 	events      []crdt.Event
 	metaChanged bool
 	resend      bool // events already stored and applied: only re-encrypt
+	// proposal is an own proposal (a leave) to store and publish.
+	proposal []byte
 	// intent is what the commit means, to propose again if it loses a
 	// conflict (commitRecord.Intent).
 	intent commitRecord
@@ -134,10 +136,10 @@ func (s *chanState) stepBatch(st step) (b *store.Batch, items []store.OutboxItem
 	// Alone in the channel there is nobody to deliver to: the log has it,
 	// and a member who joins later gets the history.
 	alone := len(s.group.Members()) <= 1
-	queue := func(epoch uint64, msg []byte) {
+	queue := func(epoch uint64, msg []byte, publish bool) {
 		seq++
 		b.Append(id, store.Entry{Seq: seq, Epoch: epoch, Data: msg})
-		if alone {
+		if !publish {
 			return
 		}
 		it := store.OutboxItem{Seq: out, Data: envelope{epoch: epoch, msg: msg}.encode()}
@@ -148,7 +150,12 @@ func (s *chanState) stepBatch(st step) (b *store.Batch, items []store.OutboxItem
 	if st.commit != nil {
 		b.PutPastEpoch(id, store.EpochState{Epoch: st.commitEpoch, Data: s.stored})
 		b.DeletePastEpochsBelow(id, st.commitEpoch)
-		queue(st.commitEpoch, st.commit)
+		// A commit that removes the last other member is published all the
+		// same, so that the removed member learns it (flushOutbox).
+		queue(st.commitEpoch, st.commit, !alone || len(s.group.LastCommit().Removed) > 0)
+	}
+	if st.proposal != nil {
+		queue(s.group.Epoch(), st.proposal, true)
 	}
 	for i, e := range st.events {
 		bin, err := e.MarshalBinary()
@@ -166,7 +173,7 @@ func (s *chanState) stepBatch(st step) (b *store.Batch, items []store.OutboxItem
 		if err != nil {
 			return nil, nil, 0, nil, fmt.Errorf("node: encrypt: %w", err)
 		}
-		queue(s.group.Epoch(), msg)
+		queue(s.group.Epoch(), msg, !alone)
 	}
 	if st.metaChanged {
 		b.PutChannel(id, s.metaBytes())
@@ -199,7 +206,7 @@ var errRemoved = fmt.Errorf("%w: you are no longer a member of this channel", Er
 // authorLocal assigns e its ID and time, checks it, and runs it as a step,
 // committing pending proposals first when MLS requires it.
 func (s *chanState) authorLocal(ctx context.Context, e crdt.Event) (crdt.Event, error) {
-	if s.meta.Removed || s.group == nil || !s.group.Active() {
+	if s.meta.Removed || s.meta.Leaving || s.group == nil || !s.group.Active() {
 		return e, errRemoved
 	}
 	e.ID = s.crdt.Next(s.n.id.peerID)

@@ -42,6 +42,14 @@ func (s *chanState) receive(ctx context.Context, env envelope) error {
 		}
 		return nil
 	}
+	if res.Proposal && res.Leave {
+		if r := s.group.Roles(); r.of(res.Sender) == crdt.RoleOwner && r.owners() == 1 {
+			// No commit may remove the last owner (commitPolicy): storing
+			// its leave would block every member's next commit.
+			s.rollback()
+			return fmt.Errorf("%w: the last owner's leave", ErrProtocol)
+		}
+	}
 	if res.Proposal && !res.Leave {
 		// Members commit adds and removals themselves, after their role
 		// is checked; the only proposal a node stores for another to
@@ -153,6 +161,13 @@ func (s *chanState) checkMirror(e crdt.Event) error {
 // afterCommit processes the messages that waited for the new epoch.
 func (s *chanState) afterCommit(ctx context.Context, prev []byte) {
 	s.prevState, s.branch = prev, nil
+	if s.meta.Leaving && s.group.Active() {
+		// Our leave was not in that commit: propose it again in the new
+		// epoch.
+		if err := s.proposeLeave(ctx); err != nil {
+			s.n.log.Warn("propose leave again", "channel", s.id, "err", err)
+		}
+	}
 	s.drainFuture(ctx)
 }
 
