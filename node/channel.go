@@ -249,7 +249,7 @@ func (s *chanState) flushOutbox(ctx context.Context) error {
 			return fmt.Errorf("node: store: %w", err)
 		}
 		s.outbox = s.outbox[1:]
-		s.onPublished(it, alone)
+		s.onPublished(it, false)
 	}
 	return nil
 }

@@ -71,3 +71,6 @@ func (s *chanState) commitOf(e uint64) (commitRecord, bool) {
 	}
 	return commitRecord{}, false
 }
+
+// contentCommit is the content type of a commit (RFC 9420 §6).
+const contentCommit = 3
