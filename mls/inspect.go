@@ -35,16 +35,17 @@ type GroupInfoSummary struct {
 	GroupID     []byte
 	Epoch       uint64
 	Extensions  []Extension // GroupContext extensions (§8.1)
-	Members     []Member    // the leaves of the ratchet tree
+	Members     []Member    // the leaves of the ratchet tree; nil without a tree
 }
 
 // InspectGroupInfo decodes a GroupInfo MLSMessage (§12.4.3) and its
 // ratchet tree (ratchetTree, the ratchet_tree contents, when the GroupInfo
 // does not carry the extension) and reports the group's suite, ID, epoch,
-// extensions and members. It verifies nothing: a non-member uses it to
-// address the group (an external proposal, a removal by credential) and
-// the group's members verify what it then sends. Errors match
-// ErrMalformed, ErrUnsupported or ErrInvalidTree.
+// extensions and members (none if neither carries a tree). It verifies
+// nothing: a non-member uses it to address the group (an external
+// proposal, a removal by credential) and the group's members verify what
+// it then sends. Errors match ErrMalformed, ErrUnsupported or
+// ErrInvalidTree (a tree that does not decode).
 func InspectGroupInfo(groupInfo, ratchetTree []byte) (*GroupInfoSummary, error) {
 	var m wire.MLSMessage
 	if err := wire.Unmarshal(groupInfo, &m); err != nil {
@@ -58,12 +59,15 @@ func InspectGroupInfo(groupInfo, ratchetTree []byte) (*GroupInfoSummary, error) 
 	if err != nil {
 		return nil, err
 	}
-	t, err := groupTree(suite, m.GroupInfo, ratchetTree)
-	if err != nil {
-		return nil, err
-	}
 	s := &GroupInfoSummary{CipherSuite: CipherSuite(gc.CipherSuite), GroupID: slices.Clone(gc.GroupID),
 		Epoch: gc.Epoch, Extensions: extensionsFromWire(gc.Extensions)}
+	if ratchetTree == nil && m.GroupInfo.Extensions.Find(wire.ExtensionTypeRatchetTree) == nil {
+		return s, nil
+	}
+	t, err := groupTree(suite, m.GroupInfo, ratchetTree)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidTree, err)
+	}
 	for i, ln := range t.Leaves() {
 		s.Members = append(s.Members, memberOf(LeafIndex(i), ln))
 	}

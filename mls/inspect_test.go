@@ -20,8 +20,11 @@ func TestInspectGroupInfo(t *testing.T) {
 				}
 				var supplied []byte
 				if !withTree {
-					if _, err := InspectGroupInfo(gi, nil); !errors.Is(err, ErrInvalidTree) {
-						t.Fatalf("without any tree: %v, want ErrInvalidTree", err)
+					if s, err := InspectGroupInfo(gi, nil); err != nil || s.Members != nil || s.Epoch != g.Epoch() {
+						t.Fatalf("without any tree: %+v, %v", s, err)
+					}
+					if _, err := InspectGroupInfo(gi, []byte{1, 2, 3}); !errors.Is(err, ErrInvalidTree) {
+						t.Fatalf("with a garbage tree: %v, want ErrInvalidTree", err)
 					}
 					supplied = rt
 				}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/spacepanda/spacepanda/mls/internal/tls"
 	"github.com/spacepanda/spacepanda/mls/internal/wire"
 )
 
@@ -39,6 +40,12 @@ func (g *Group) reinitPSK() (*wire.PreSharedKeyID, []byte, error) {
 // commit merged) and the commit output whose Welcome the members pass to
 // JoinReInitGroup.
 func (g *Group) NewReInitGroup(random io.Reader, id Identity, keyPackages []*KeyPackage, cfg Config, now time.Time) (*Group, *CommitOutput, error) {
+	return g.NewReInitGroupWith(random, id, keyPackages, cfg, SuccessorOptions{Now: now})
+}
+
+// NewReInitGroupWith is NewReInitGroup with the options of the first
+// commit (path, ratchet tree in the Welcome).
+func (g *Group) NewReInitGroupWith(random io.Reader, id Identity, keyPackages []*KeyPackage, cfg Config, opts SuccessorOptions) (*Group, *CommitOutput, error) {
 	pskID, psk, err := g.reinitPSK()
 	if err != nil {
 		return nil, nil, err
@@ -46,37 +53,7 @@ func (g *Group) NewReInitGroup(random io.Reader, id Identity, keyPackages []*Key
 	if id.CipherSuite != CipherSuite(g.reinit.CipherSuite) {
 		return nil, nil, fmt.Errorf("%w: identity suite %d, ReInit suite %d", ErrUnsupported, id.CipherSuite, g.reinit.CipherSuite)
 	}
-	ng, err := CreateGroup(random, g.reinit.GroupID, id, extensionsFromWire(g.reinit.Extensions), cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	pskID.PSKNonce = make([]byte, ng.suite.Nh())
-	if _, err := io.ReadFull(random, pskID.PSKNonce); err != nil {
-		return nil, nil, err
-	}
-	ng.linked = &linkedPSK{id: pskID, psk: psk}
-	defer func() { ng.linked = nil }()
-	opts := CommitOptions{Adds: keyPackages, Now: now}
-	list, pors, _, err := ng.commitList(random, opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	p := wire.Proposal{ProposalType: wire.ProposalTypePSK, PreSharedKey: &wire.PreSharedKey{PSK: *pskID}}
-	self := wire.Sender{SenderType: wire.SenderTypeMember, LeafIndex: 0}
-	list = append(list, proposalEntry{p: &p, sender: self})
-	pors = append(pors, wire.ProposalOrRef{Type: wire.ProposalOrRefTypeProposal, Proposal: &p})
-	pv := newProvisional(ng, 0, false, now)
-	if err := pv.apply(list); err != nil {
-		return nil, nil, err
-	}
-	out, err := ng.finishCommit(random, pv, pors, opts, self)
-	if err != nil {
-		return nil, nil, err
-	}
-	if _, err := ng.MergePendingCommit(); err != nil {
-		return nil, nil, err
-	}
-	return ng, out, nil
+	return successor(random, id, g.reinit.GroupID, extensionsFromWire(g.reinit.Extensions), pskID, psk, keyPackages, cfg, opts)
 }
 
 // linkedPSK is a resumption PSK of another group (the predecessor of a
@@ -101,22 +78,15 @@ func JoinReInitGroup(welcomeMsg []byte, bundle *KeyPackageBundle, ratchetTree []
 	if err != nil {
 		return nil, err
 	}
-	var m wire.MLSMessage
-	if err := wire.Unmarshal(welcomeMsg, &m); err != nil {
-		return nil, fmt.Errorf("mls: welcome: %w", err)
-	}
-	if m.WireFormat != wire.WireFormatWelcome || m.Welcome == nil {
-		return nil, fmt.Errorf("%w: mls: not a welcome", ErrMalformed)
-	}
-	j := &joiner{cfg: cfg, bundle: bundle, w: m.Welcome, linked: &linkedPSK{id: id, psk: psk}}
-	g, err := j.join(ratchetTree)
+	g, err := joinLinked(welcomeMsg, bundle, ratchetTree, &linkedPSK{id: id, psk: psk}, cfg)
 	if err != nil {
 		return nil, err
 	}
-	if !j.usedLinked {
-		return nil, fmt.Errorf("%w: the welcome does not carry the reinit PSK", ErrUnknownPSK)
-	}
-	if !bytes.Equal(g.gc.GroupID, old.reinit.GroupID) || g.gc.CipherSuite != old.reinit.CipherSuite {
+	r := old.reinit
+	// §11.2: version, suite, group ID and extensions as the ReInit says,
+	// and epoch 1.
+	if !bytes.Equal(g.gc.GroupID, r.GroupID) || g.gc.CipherSuite != r.CipherSuite || g.gc.Version != r.Version ||
+		g.gc.Epoch != 1 || !bytes.Equal(tls.MustMarshal(&g.gc.Extensions), tls.MustMarshal(&r.Extensions)) {
 		return nil, fmt.Errorf("%w: the new group does not match the ReInit", ErrInvalidProposal)
 	}
 	return g, nil

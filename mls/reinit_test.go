@@ -3,6 +3,7 @@ package mls
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -56,5 +57,84 @@ func TestReInit(t *testing.T) {
 	}
 	if !bytes.Equal(j.EpochAuthenticator(), ng.EpochAuthenticator()) || string(j.GroupID()) != "new-group" {
 		t.Fatal("successor groups differ")
+	}
+}
+
+// reinitGroup commits a ReInit to groupID and suite in a two-member group
+// of suite from.
+func reinitGroup(t *testing.T, from, to CipherSuite, es []Extension) *testGroup {
+	t.Helper()
+	tg := newTestGroup(t, from, 2)
+	p, err := tg.members[1].ProposeReInit([]byte("new-group"), to, es)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tg.members[0].ProcessMessage(p, timeZero); err != nil {
+		t.Fatal(err)
+	}
+	tg.commit(0, CommitOptions{})
+	return tg
+}
+
+// TestReInitChangesSuite: ReInit end to end into another suite (§11.2),
+// with the tree in the Welcome and a path.
+func TestReInitChangesSuite(t *testing.T) {
+	for _, to := range []CipherSuite{P256_AES128GCM_SHA256_P256, X448_CHACHA20POLY1305_SHA512_Ed448} {
+		t.Run(fmt.Sprint("to suite ", to), func(t *testing.T) {
+			tg := reinitGroup(t, X25519_AES128GCM_SHA256_Ed25519, to, nil)
+			b0, b1 := memberBundle(tg, 0, to), memberBundle(tg, 1, to)
+			ng, out, err := tg.members[0].NewReInitGroupWith(tg.rnd, b0.Identity(), []*KeyPackage{b1.KeyPackage()}, tg.cfg,
+				SuccessorOptions{ForcePath: true, RatchetTreeInWelcome: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			j, err := JoinReInitGroup(out.Welcome, b1, nil, tg.members[1], tg.cfg, timeZero)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j.CipherSuite() != to || j.Epoch() != 1 {
+				t.Fatalf("suite %d epoch %d", j.CipherSuite(), j.Epoch())
+			}
+			sameEpoch(t, tg.rnd, ng, j)
+		})
+	}
+}
+
+// TestJoinReInitGroupChecks: the successor must match the ReInit: group
+// ID, suite, extensions, and epoch 1 (§11.2). A creator that does not
+// check is refused by the joiner.
+func TestJoinReInitGroupChecks(t *testing.T) {
+	cs := X25519_AES128GCM_SHA256_Ed25519
+	want := []Extension{{Type: ExtensionRequiredCapabilities, Data: []byte{0, 0, 0}}}
+	cases := []struct {
+		name    string
+		groupID string
+		es      []Extension
+		err     error
+	}{
+		{"as the ReInit says", "new-group", want, nil},
+		{"other extensions", "new-group", nil, ErrInvalidProposal},
+		{"other group ID", "another-group", want, ErrInvalidProposal},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tg := reinitGroup(t, cs, cs, want)
+			old := tg.members[0]
+			b1 := memberBundle(tg, 1, cs)
+			pskID, psk, err := old.reinitPSK()
+			if err != nil {
+				t.Fatal(err)
+			}
+			self, _ := old.Member(old.OwnLeaf())
+			id := Identity{CipherSuite: cs, SignaturePrivateKey: old.sigPriv, Credential: self.Credential}
+			_, out, err := successor(tg.rnd, id, []byte(c.groupID), c.es, pskID, psk, []*KeyPackage{b1.KeyPackage()}, tg.cfg, SuccessorOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = JoinReInitGroup(out.Welcome, b1, out.RatchetTree, tg.members[1], tg.cfg, timeZero)
+			if !errors.Is(err, c.err) || (c.err == nil) != (err == nil) {
+				t.Fatalf("join: %v, want %v", err, c.err)
+			}
+		})
 	}
 }
