@@ -253,14 +253,20 @@ func (kp *KeyPackage) SignatureKey() []byte { return slices.Clone(kp.kp.LeafNode
 // Validate runs the checks of RFC 9420 §10.1 that need no group: a
 // supported version and cipher suite, the KeyPackage signature, the leaf
 // node (§7.3: source key_package, signature, lifetime covering now unless
-// now is zero, capabilities listing the suite and the leaf's own extensions
-// and credential type, the credential accepted by as), and an init key
-// distinct from the encryption key. Errors match ErrInvalidKeyPackage,
-// ErrInvalidLeafNode, ErrExpired, ErrCredential or ErrUnsupported.
+// now is zero, capabilities listing the key package's suite and version and
+// the leaf's own extensions and credential type, the credential accepted by
+// as), and an init key distinct from the encryption key. Errors match
+// ErrInvalidKeyPackage, ErrInvalidLeafNode, ErrExpired, ErrCapabilities,
+// ErrCredential or ErrUnsupported.
 func (kp *KeyPackage) Validate(as AuthenticationService, now time.Time) error {
 	suite, err := validateKeyPackageSyntax(&kp.kp)
 	if err != nil {
 		return err
+	}
+	c := &kp.kp.LeafNode.Capabilities
+	if !slices.Contains(c.CipherSuites, kp.kp.CipherSuite) || !slices.Contains(c.Versions, kp.kp.Version) {
+		return fmt.Errorf("%w: the leaf's capabilities do not list the key package's suite %d and version %d",
+			ErrCapabilities, kp.kp.CipherSuite, kp.kp.Version)
 	}
 	v := leafCheck{suite: suite, as: as, now: now, source: wire.LeafNodeSourceKeyPackage}
 	return v.check(&kp.kp.LeafNode, nil, 0)

@@ -27,6 +27,44 @@ var advancedScenarios = []struct {
 		s.commit(b, &pb.CommitRequest{ByValue: []*pb.ProposalDescription{{ProposalType: []byte("externalPSK"), PskId: []byte("psk1")}}}, nil, nil)
 		s.verify()
 	}},
+	{"join with an external PSK", func(s *scenario) {
+		a := s.create("A")
+		s.addByValue(a, false, s.keyPackage("B"))
+		s.storePSK("psk4", "secret four")
+		j := s.keyPackage("C")
+		if _, err := j.p.c.StorePSK(ctx(), &pb.StorePSKRequest{StateOrTransactionId: j.tx, PskId: []byte("psk4"), PskSecret: []byte("secret four")}); err != nil {
+			s.t.Fatalf("store PSK for the joiner: %v", err)
+		}
+		s.commit(a, &pb.CommitRequest{ByValue: []*pb.ProposalDescription{
+			{ProposalType: []byte("add"), KeyPackage: j.kp}, {ProposalType: []byte("externalPSK"), PskId: []byte("psk4")}}}, nil, []*joiner{j})
+		s.verify()
+	}},
+	{"messages across an epoch change, out of order", func(s *scenario) {
+		a := s.create("A")
+		s.addByValue(a, false, s.keyPackage("B"), s.keyPackage("C"))
+		b, c := s.member("B"), s.member("C")
+		var old [][]byte
+		for i := range 3 {
+			r, err := a.p.c.Protect(ctx(), &pb.ProtectRequest{StateId: a.state, Plaintext: []byte(fmt.Sprint("old ", i))})
+			if err != nil {
+				s.t.Fatal(err)
+			}
+			old = append(old, r.Ciphertext)
+		}
+		s.commit(b, &pb.CommitRequest{ForcePath: true}, nil, nil)
+		s.verify()
+		for _, i := range []int{2, 0, 1} { // epoch n messages, read in epoch n+1, out of order
+			for _, m := range []*member{b, c} {
+				r, err := m.p.c.Unprotect(ctx(), &pb.UnprotectRequest{StateId: m.state, Ciphertext: old[i]})
+				if err != nil || string(r.Plaintext) != fmt.Sprint("old ", i) {
+					s.t.Fatalf("%s reads old message %d: %v", m.name, i, err)
+				}
+			}
+		}
+		if _, err := b.p.c.Unprotect(ctx(), &pb.UnprotectRequest{StateId: b.state, Ciphertext: old[0]}); err == nil {
+			s.t.Fatal("a replayed message decrypted twice")
+		}
+	}},
 	{"resumption PSK", func(s *scenario) {
 		a := s.create("A")
 		s.addByValue(a, false, s.keyPackage("B"))
