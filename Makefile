@@ -15,7 +15,7 @@ PB_PKG             := github.com/spacepanda/spacepanda/$(PB_DIR)
 .PHONY: help build test race lint fuzz bench demo check tidy proto mls-client
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
 build: ## compile every package and the spacepanda binary into bin/
 	$(GO) build $(PKGS)
