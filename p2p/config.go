@@ -92,6 +92,9 @@ type Config struct {
 	ConnLow, ConnHigh int
 	// Logger receives the host's diagnostics; nil means slog.Default().
 	Logger *slog.Logger
+	// Gate, when set, refuses the connections it blocks (testbed
+	// partitions); nil allows every peer.
+	Gate *Gate
 
 	// scoreInspectInterval overrides how often peer scores are sampled.
 	scoreInspectInterval time.Duration
@@ -172,6 +175,9 @@ func newLibp2pHost(cfg Config, relays autorelay.PeerSource) (host.Host, error) {
 	}
 	if cfg.RelayService {
 		opts = append(opts, libp2p.EnableRelayService())
+	}
+	if cfg.Gate != nil {
+		opts = append(opts, libp2p.ConnectionGater(cfg.Gate))
 	}
 	h, err := libp2p.New(opts...)
 	if err != nil {

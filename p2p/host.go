@@ -87,6 +87,9 @@ func (h *Host) start(cfg Config) error {
 	h.mu.Lock()
 	h.h = lh
 	h.mu.Unlock()
+	if cfg.Gate != nil {
+		cfg.Gate.attach(lh)
+	}
 	if h.dht, err = newDHT(h.h, cfg, boot); err != nil {
 		return err
 	}
