@@ -30,6 +30,12 @@ type identity struct {
 // (store.NewPassphrase: $SPACEPANDA_PASSPHRASE, else typed twice on a
 // terminal), and without one a key file in the home protects the store.
 func Init(ctx context.Context, home, name string, passphrase []byte) (peerID string, err error) {
+	return InitFS(ctx, home, name, passphrase, nil)
+}
+
+// InitFS is Init on a crashable in-memory filesystem when fs is not nil
+// (Config.CrashFS); the testbed uses it.
+func InitFS(ctx context.Context, home, name string, passphrase []byte, fs *store.CrashFS) (peerID string, err error) {
 	if err := checkName(name); err != nil {
 		return "", err
 	}
@@ -40,8 +46,12 @@ func Init(ctx context.Context, home, name string, passphrase []byte) (peerID str
 		}
 		passphrase = p
 	}
-	db, err := store.Create(home, passphrase, store.Options{})
-	if errors.Is(err, store.ErrExists) {
+	var opts store.Options
+	if fs != nil {
+		opts.FS = fs.FS()
+	}
+	db, err := store.Create(home, passphrase, opts)
+	if errors.Is(err, store.ErrExists) && fs == nil {
 		return initExisting(ctx, home, name)
 	}
 	if err != nil {

@@ -45,7 +45,7 @@ func rendezvousOf(channelID string) []byte {
 // every channel, and the goroutine that retries the outbox and catches up.
 func (n *Node) startNetwork(ctx context.Context) error {
 	h, err := p2p.New(ctx, p2p.Config{PrivateKey: n.id.key, ListenAddrs: n.cfg.Listen, Bootstrap: n.cfg.Bootstrap,
-		DisableMDNS: n.cfg.DisableMDNS, DisableNATPortMap: n.cfg.DisableMDNS, Logger: n.log})
+		DisableMDNS: n.cfg.DisableMDNS, DisableNATPortMap: n.cfg.DisableMDNS, Logger: n.log, Gate: n.cfg.Gate})
 	if err != nil {
 		return fmt.Errorf("node: network: %w", err)
 	}

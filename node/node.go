@@ -41,6 +41,11 @@ type Config struct {
 	DeliveryWait time.Duration
 	// Now is the clock; nil means time.Now. Tests move it.
 	Now func() time.Time
+	// CrashFS, when set, holds the home in memory on a filesystem that can
+	// crash for real (the testbed's in-process kill); nil is the disk.
+	CrashFS *store.CrashFS
+	// Gate, when set, is the host's connection gater (testbed partitions).
+	Gate *p2p.Gate
 }
 
 // Node is a running SpacePanda node: its store, identity, one owner loop per
@@ -87,7 +92,11 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.Passphrase == nil {
 		cfg.Passphrase = store.PromptPassphrase()
 	}
-	db, err := store.Open(cfg.Home, store.Options{Passphrase: cfg.Passphrase, Holder: cfg.Holder})
+	opts := store.Options{Passphrase: cfg.Passphrase, Holder: cfg.Holder}
+	if cfg.CrashFS != nil {
+		opts.FS = cfg.CrashFS.FS()
+	}
+	db, err := store.Open(cfg.Home, opts)
 	if errors.Is(err, store.ErrNotInitialized) {
 		return nil, fmt.Errorf("%w: %s", ErrNotInitialized, cfg.Home)
 	}
