@@ -48,6 +48,11 @@ var rules = []rule{
 		reason: "node wires mls, crdt, store and p2p; it never imports pebble or libp2p itself",
 	},
 	{
+		pkg:    "node/testbed",
+		allow:  []string{module + "/node", module + "/p2p", "golang.org/x/"},
+		reason: "the testbed drives nodes through node's API, and p2p only for the raw-gossipsub baseline",
+	},
+	{
 		pkg:    "cmd/spacepanda",
 		allow:  []string{module + "/", "github.com/spf13/", "golang.org/x/"},
 		deny:   []string{module + "/mls", module + "/crdt", module + "/store", module + "/p2p"},
@@ -155,6 +160,7 @@ func TestLayoutRulesReject(t *testing.T) {
 		"cmd/spacepanda": {"github.com/cockroachdb/pebble/v2", "github.com/libp2p/go-libp2p", module + "/store", module + "/p2p"},
 		"cmd/mls-client": {module + "/node", module + "/store", module + "/p2p", module + "/crdt", module + "/mls/internal/wire",
 			"github.com/libp2p/go-libp2p", "github.com/spf13/cobra"},
+		"node/testbed": {module + "/store", module + "/mls", module + "/crdt", "github.com/cockroachdb/pebble/v2", "github.com/libp2p/go-libp2p"},
 	}
 	for _, r := range rules {
 		for _, imp := range forbidden[r.pkg] {

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+
+	"github.com/spacepanda/spacepanda/store"
 )
 
 // Digest is what the replicas of a channel must agree on once they can talk
@@ -97,3 +99,10 @@ func (n *Node) UpdateKeys(ctx context.Context, channel string) error {
 		return nil
 	})
 }
+
+// CrashFS is store.CrashFS, named here for packages that may use the node
+// but not the store (the testbed).
+type CrashFS = store.CrashFS
+
+// NewCrashFS returns an empty crashable in-memory filesystem.
+func NewCrashFS() *CrashFS { return store.NewCrashFS() }

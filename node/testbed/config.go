@@ -1,0 +1,117 @@
+package testbed
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+)
+
+// ErrNotAvailable is returned for a feature the testbed does not have yet.
+var ErrNotAvailable = errors.New("testbed: not available yet")
+
+// ErrConfig is returned for an unusable Config.
+var ErrConfig = errors.New("testbed: bad configuration")
+
+// Config describes a run. The zero value plus Nodes, Rate and Duration is a
+// fault-free run in one process.
+type Config struct {
+	// Nodes is how many nodes join the channel (at least 2).
+	Nodes int
+	// Rate is the aggregate send rate in messages per second.
+	Rate float64
+	// Duration is how long the workload runs (it runs on while faults are
+	// still in progress).
+	Duration time.Duration
+	// Seed fixes which nodes the faults hit and when.
+	Seed int64
+
+	// Kill crashes one node (no shutdown; its home loses everything not
+	// fsynced) and restarts it from its home after KillPause.
+	Kill bool
+	// Partition splits the nodes into two halves for PartitionFor.
+	Partition bool
+	// Churn runs concurrent commits: a member leaves, another is removed,
+	// two update their keys; the two that left come back with new codes.
+	Churn bool
+	// Offline stops one node while this many messages are sent, then
+	// restarts it and measures its catch-up. 0: no offline phase.
+	Offline int
+	// Hostile is the number of misbehaving nodes; not available yet.
+	Hostile int
+
+	// Procs runs every node as a `spacepanda daemon` process of Binary,
+	// driven through its control socket; a kill is a SIGKILL.
+	Procs  bool
+	Binary string
+
+	// Baseline runs the same workload over raw gossipsub on as many hosts
+	// in the same run (Report.Baseline).
+	Baseline bool
+
+	// KillPause is how long a crashed node stays down; 0 means 2 s.
+	KillPause time.Duration
+	// PartitionFor is how long a partition lasts; 0 means 15% of Duration,
+	// between 2 s and 10 s.
+	PartitionFor time.Duration
+	// Settle bounds the wait for delivery and convergence after the
+	// workload and after each fault; 0 means 60 s.
+	Settle time.Duration
+
+	// Dir is where homes are made; empty means a new temporary directory,
+	// removed at the end unless Keep.
+	Dir  string
+	Keep bool
+
+	// Progress, when set, is called about once a second.
+	Progress func(Progress)
+	// Logger receives the testbed's own events; nil discards them. Node
+	// logs go to a file per node in the run's directory.
+	Logger *slog.Logger
+
+	// wrap, in tests, replaces what the testbed sees of a node: a broken
+	// member proves the testbed's checks can fail.
+	wrap func(slot int, v view) view
+}
+
+// Progress is a snapshot of a running testbed.
+type Progress struct {
+	Elapsed    time.Duration
+	Phase      string
+	Sent       int // acknowledged sends so far
+	Deliveries int // (message, member) first appearances so far
+	Down       int // nodes down right now
+}
+
+func (c *Config) defaults() error {
+	switch {
+	case c.Nodes < 2:
+		return fmt.Errorf("%w: at least 2 nodes", ErrConfig)
+	case c.Rate <= 0 || c.Rate > 100000:
+		return fmt.Errorf("%w: rate must be in (0, 100000] messages/s", ErrConfig)
+	case c.Duration <= 0:
+		return fmt.Errorf("%w: duration must be positive", ErrConfig)
+	case c.Offline < 0:
+		return fmt.Errorf("%w: offline must not be negative", ErrConfig)
+	case c.Hostile > 0:
+		return fmt.Errorf("%w: --hostile needs commit authorization (issue 10) and the bounded hostile-network checks (issue 11) in node first", ErrNotAvailable)
+	case c.Procs && c.Binary == "":
+		return fmt.Errorf("%w: --procs needs the spacepanda binary", ErrConfig)
+	case c.Churn && c.Nodes < 4:
+		return fmt.Errorf("%w: churn needs at least 4 nodes", ErrConfig)
+	}
+	if c.KillPause <= 0 {
+		c.KillPause = 2 * time.Second
+	}
+	if c.PartitionFor <= 0 {
+		c.PartitionFor = min(max(c.Duration*15/100, 2*time.Second), 10*time.Second)
+	}
+	if c.Settle <= 0 {
+		c.Settle = 60 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return nil
+}

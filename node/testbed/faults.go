@@ -1,0 +1,236 @@
+package testbed
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// faults runs the planned faults one after the other, each at its share of
+// the duration and after the previous one converged.
+func (e *engine) faults(p plan) {
+	at := func(share float64) {
+		d := time.Until(e.t0.Add(time.Duration(share * float64(e.cfg.Duration))))
+		if d > 0 {
+			select {
+			case <-time.After(d):
+			case <-e.ctx.Done():
+			}
+		}
+	}
+	if p.kill >= 0 {
+		at(0.2)
+		e.kill(e.slots[p.kill])
+	}
+	if len(p.half) > 0 && e.ctx.Err() == nil {
+		at(0.4)
+		e.partition(p.half)
+	}
+	if p.leave >= 0 && e.ctx.Err() == nil {
+		at(0.65)
+		e.churn(p)
+	}
+}
+
+// record adds a fault to the report, with its convergence time.
+func (e *engine) record(kind string, nodes []*slot, begin, end time.Time, detail string) {
+	f := FaultReport{Kind: kind, AtS: e.since(begin), EndS: e.since(end), Detail: detail}
+	for _, s := range nodes {
+		f.Nodes = append(f.Nodes, s.name())
+	}
+	conv, ok := e.waitConverged(end)
+	f.ConvS = conv.Seconds()
+	if !ok {
+		f.ConvS = -1
+		e.rep.fail("%s: no convergence within %v of its end", kind, e.cfg.Settle)
+	}
+	e.rep.Faults = append(e.rep.Faults, f)
+	if f.ConvS < 0 || e.rep.ConvergenceS < 0 {
+		e.rep.ConvergenceS = -1
+	} else {
+		e.rep.ConvergenceS = max(e.rep.ConvergenceS, f.ConvS)
+	}
+}
+
+// kill crashes s and restarts it from its home after KillPause.
+func (e *engine) kill(s *slot) {
+	e.phase.Store("kill " + s.name())
+	begin := time.Now()
+	s.sending.Store(false)
+	err := e.run.crash(s, func() {
+		s.mu.Lock()
+		s.mu.life++ // under the lock sendOne checks: no ack after this instant
+		s.mu.Unlock()
+	})
+	e.down(s, true)
+	if err != nil {
+		e.rep.fail("kill %s: %v", s.name(), err)
+		return
+	}
+	select {
+	case <-time.After(e.cfg.KillPause):
+	case <-e.ctx.Done():
+		return
+	}
+	end := e.restart(s)
+	e.record("kill", []*slot{s}, begin, end, "")
+}
+
+// restart starts s again from its home and follows it.
+func (e *engine) restart(s *slot) time.Time {
+	ctx, cancel := e.opCtx()
+	defer cancel()
+	if _, err := e.start(ctx, s); err != nil {
+		e.rep.fail("restart %s: %v", s.name(), err)
+		return time.Now()
+	}
+	end := time.Now()
+	e.follow(s)
+	return end
+}
+
+// partition splits the nodes into two halves for PartitionFor, then heals.
+func (e *engine) partition(half []int) {
+	in := map[int]bool{}
+	for _, i := range half {
+		in[i] = true
+	}
+	var a, b []*slot
+	for _, s := range e.slots {
+		if in[s.i] {
+			b = append(b, s)
+		} else {
+			a = append(a, s)
+		}
+	}
+	e.phase.Store("partition")
+	begin := time.Now()
+	for _, s := range a {
+		e.run.block(s, sortedPeers(b))
+	}
+	for _, s := range b {
+		e.run.block(s, sortedPeers(a))
+	}
+	select {
+	case <-time.After(e.cfg.PartitionFor):
+	case <-e.ctx.Done():
+	}
+	for _, s := range e.slots {
+		e.run.unblock(s)
+	}
+	e.record("partition", b, begin, time.Now(), fmt.Sprintf("for %v", e.cfg.PartitionFor))
+}
+
+// churn makes concurrent commits in one epoch — a member leaves, node 0
+// removes another, two update their keys — and then admits the two that
+// went with new codes. They come back as new identities: a node cannot
+// rejoin a channel it has left from the same home (node answers
+// ErrAlreadyMember; docs/testbed.md).
+func (e *engine) churn(p plan) {
+	e.phase.Store("churn")
+	begin := time.Now()
+	leave, remove := e.slots[p.leave], e.slots[p.remove]
+	for _, s := range []*slot{leave, remove} {
+		s.sending.Store(false)
+		waitIdle(s)
+	}
+	m0, _ := e.slots[0].member()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var notes []string
+	op := func(what string, f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(); err != nil {
+				mu.Lock()
+				notes = append(notes, fmt.Sprintf("%s: %v", what, err))
+				mu.Unlock()
+			}
+		}()
+	}
+	ctx, cancel := e.opCtx()
+	defer cancel()
+	if m, _ := leave.member(); m != nil {
+		op(leave.name()+" leave", func() error { return m.Leave(ctx, e.channel) })
+	}
+	removed := remove.peer
+	op("node0 remove "+remove.name(), func() error { return m0.RemoveMember(ctx, e.channel, removed) })
+	for _, i := range p.update {
+		if m, _ := e.slots[i].member(); m != nil {
+			op(e.slots[i].name()+" update", func() error { return m.UpdateKeys(ctx, e.channel) })
+		}
+	}
+	wg.Wait()
+	// The two that went come back with new identities and new codes.
+	var rejoined []*slot
+	for _, s := range []*slot{leave, remove} {
+		e.down(s, false)
+		s.home = ""
+		if _, err := e.start(ctx, s); err != nil {
+			notes = append(notes, fmt.Sprintf("%s restart: %v", s.name(), err))
+			continue
+		}
+		if err := e.join(s); err != nil {
+			notes = append(notes, fmt.Sprintf("%s rejoin: %v", s.name(), err))
+			continue
+		}
+		e.follow(s)
+		rejoined = append(rejoined, s)
+	}
+	detail := fmt.Sprintf("leave %s, remove %s, update %v", leave.name(), remove.name(), p.update)
+	if len(notes) > 0 {
+		detail += "; " + strings.Join(notes, "; ")
+	}
+	e.record("churn", rejoined, begin, time.Now(), detail)
+}
+
+// offline stops slot o while Offline messages are sent, restarts it and
+// measures how long it takes to show them all.
+func (e *engine) offline(o int) error {
+	s := e.slots[o]
+	e.phase.Store("offline " + s.name())
+	waitIdle(s)
+	e.down(s, false)
+	begin := time.Now()
+	var senders []*slot
+	for _, x := range e.live() {
+		senders = append(senders, x)
+	}
+	if len(senders) == 0 {
+		return errors.New("testbed: no node up to send while one is offline")
+	}
+	for k := 0; k < e.cfg.Offline && e.ctx.Err() == nil; k++ {
+		x := senders[k%len(senders)]
+		select {
+		case x.queue <- e.nextText(x.i):
+		case <-e.ctx.Done():
+		}
+	}
+	for _, x := range senders {
+		for len(x.queue) > 0 && e.ctx.Err() == nil {
+			time.Sleep(10 * time.Millisecond)
+		}
+		waitIdle(x)
+	}
+	end := e.restart(s)
+	keys := e.rec.ackedBefore(end)
+	deadline := end.Add(max(e.cfg.Settle, time.Duration(e.cfg.Offline)*5*time.Millisecond))
+	for {
+		n, first := e.missingRefresh(s, keys, false)
+		if n == 0 {
+			e.rep.CatchupS = time.Since(end).Seconds()
+			break
+		}
+		if time.Now().After(deadline) || e.ctx.Err() != nil {
+			e.rep.CatchupS = -1
+			e.rep.fail("offline %s: still missing %d messages (first %s) after %v", s.name(), n, first, time.Since(end))
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.record("offline", []*slot{s}, begin, end, fmt.Sprintf("%d messages sent while down", e.cfg.Offline))
+	return nil
+}
