@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spacepanda/spacepanda/crdt"
+	"github.com/spacepanda/spacepanda/p2p"
 	"github.com/spacepanda/spacepanda/store"
 )
 
@@ -98,7 +99,9 @@ type chanState struct {
 	flushErr     error        // why the outbox is not empty, after the last flush
 	subs         map[int]chan Message
 	nextSub      int
-	dlv          *deliveries // own posts' delivery states (events.go)
+	dlv          *deliveries         // own posts' delivery states (events.go)
+	topicPeers   map[p2p.PeerID]bool // at the last retry tick; nil before the first
+	newPeers     []p2p.PeerID        // appeared on the topic since: catch up from them
 }
 
 // restoreState rebuilds a channel from what the store loaded: the snapshot

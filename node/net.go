@@ -85,14 +85,19 @@ func (n *Node) retryLoop() {
 			return
 		case <-t.C:
 		}
+		// lonely are the channels that miss members on their topic: none
+		// at all, or some that may be on the other side of a healed
+		// partition (nothing else makes the two sides dial each other).
 		var lonely []string
 		for _, c := range n.channelList() {
-			if len(n.host.TopicPeers(topicOf(c.id))) == 0 {
-				lonely = append(lonely, c.id)
-			}
+			peers := n.host.TopicPeers(topicOf(c.id))
 			c.do(n.ctx, func(s *chanState) error { //nolint:errcheck // best effort; retried next tick
 				if len(s.outbox) > 0 {
 					s.flushErr = s.flushOutbox(n.ctx)
+				}
+				s.notePeers(peers)
+				if len(peers) < len(s.group.Members())-1 && !s.meta.Removed {
+					lonely = append(lonely, c.id)
 				}
 				s.maybeCatchUp()
 				return nil

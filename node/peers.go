@@ -9,8 +9,8 @@ import (
 	"github.com/spacepanda/spacepanda/store"
 )
 
-// discoverEvery is how often a channel with no reachable member looks for
-// one: known addresses of peers first, then the channel's DHT rendezvous.
+// discoverEvery is how often a channel that misses members on its topic looks for
+// them: known addresses of peers first, then the channel's DHT rendezvous.
 const discoverEvery = 3 * time.Second
 
 // rememberPeer records where a peer was reached, so that the node can dial
@@ -44,8 +44,8 @@ func (n *Node) knownPeers(ctx context.Context) []p2p.PeerInfo {
 	return out
 }
 
-// discover dials the known peers and the channel's rendezvous peers when a
-// channel has no member on its topic. It runs on its own goroutine.
+// discover dials the known peers and the channels' rendezvous peers, for
+// channels that miss members on their topic. It runs on its own goroutine.
 func (n *Node) discover(channelIDs []string) {
 	ctx, cancel := context.WithTimeout(n.ctx, discoverEvery*3)
 	defer cancel()
@@ -55,9 +55,6 @@ func (n *Node) discover(channelIDs []string) {
 		}
 	}
 	for _, id := range channelIDs {
-		if len(n.host.TopicPeers(topicOf(id))) > 0 {
-			continue
-		}
 		found, _ := n.host.FindPeers(ctx, rendezvousOf(id), 8)
 		for _, p := range found {
 			if n.host.Connect(ctx, p) == nil {

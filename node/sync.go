@@ -116,7 +116,8 @@ func (s *chanState) maybeCatchUp() {
 	// epoch, a current one that does not decrypt): at most one such sync
 	// per needSyncGap, so junk cannot make members sync back to back.
 	since := time.Since(s.lastSync)
-	due := s.needSync && since >= needSyncGap || s.syncRounds > 0 && since >= syncRoundEvery
+	fresh := len(s.newPeers) > 0
+	due := (s.needSync || fresh) && since >= needSyncGap || s.syncRounds > 0 && since >= syncRoundEvery
 	if !due {
 		return
 	}
@@ -124,7 +125,11 @@ func (s *chanState) maybeCatchUp() {
 	if len(peers) == 0 {
 		return
 	}
-	if !s.needSync {
+	switch {
+	case fresh:
+		peers = append([]p2p.PeerID{s.newPeers[0]}, peers...)
+		s.newPeers = s.newPeers[1:]
+	case !s.needSync:
 		s.syncRounds--
 	}
 	s.needSync, s.syncing, s.lastSync = false, true, time.Now()
@@ -172,4 +177,24 @@ func (n *Node) fetchLog(peers []p2p.PeerID, req []byte) [][]byte {
 		}
 	}
 	return nil
+}
+
+// maxNewPeers bounds the peers remembered for a catch-up (notePeers).
+const maxNewPeers = 16
+
+// notePeers records the channel's topic peers. A peer that appears — a
+// partition healed, a member restarted — may hold messages of the current
+// epoch we missed while apart, which gossip does not send again and which
+// no gap reveals (a later message decrypts without them): catch up from it
+// first. The first observation only sets the baseline (a start or a join
+// runs its own catch-up rounds).
+func (s *chanState) notePeers(peers []p2p.PeerID) {
+	seen := make(map[p2p.PeerID]bool, len(peers))
+	for _, p := range peers {
+		seen[p] = true
+		if s.topicPeers != nil && !s.topicPeers[p] && len(s.newPeers) < maxNewPeers {
+			s.newPeers = append(s.newPeers, p)
+		}
+	}
+	s.topicPeers = seen
 }
