@@ -12,7 +12,7 @@ PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
 PB_DIR             := cmd/mls-client/internal/pb
 PB_PKG             := github.com/spacepanda/spacepanda/$(PB_DIR)
 
-.PHONY: help build test race lint fuzz bench demo check tidy proto mls-client
+.PHONY: help build test race lint fuzz bench demo soak check tidy proto mls-client
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ proto: ## regenerate cmd/mls-client/internal/pb from the interop proto (installs
 
 demo: ## run the local three-node demo on loopback
 	./scripts/demo.sh
+
+soak: build ## the long testbed runs of docs/testbed.md (about 10 minutes; not in CI)
+	./scripts/soak.sh
 
 check: build lint test ## build, lint and test: run before every submission
 

@@ -187,8 +187,8 @@ func (e *engine) churn(p plan) {
 	e.record("churn", rejoined, begin, time.Now(), detail)
 }
 
-// offline stops slot o while Offline messages are sent, restarts it and
-// measures how long it takes to show them all.
+// offline stops slot o while Offline messages are sent at the workload's
+// rate, restarts it and measures how long it takes to show them all.
 func (e *engine) offline(o int) error {
 	s := e.slots[o]
 	e.phase.Store("offline " + s.name())
@@ -202,7 +202,11 @@ func (e *engine) offline(o int) error {
 	if len(senders) == 0 {
 		return errors.New("testbed: no node up to send while one is offline")
 	}
+	// At the workload's rate: the catch-up case, not a load test (a burst
+	// makes gossip drop messages, which the live members then lack too).
+	interval := time.Duration(float64(time.Second) / e.cfg.Rate)
 	for k := 0; k < e.cfg.Offline && e.ctx.Err() == nil; k++ {
+		time.Sleep(time.Until(begin.Add(time.Duration(k) * interval)))
 		x := senders[k%len(senders)]
 		select {
 		case x.queue <- e.nextText(x.i):

@@ -1,0 +1,138 @@
+package testbed
+
+import (
+	"context"
+	"hash/fnv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spacepanda/spacepanda/node"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// TestConfigRejects: unusable configurations fail before anything starts.
+func TestConfigRejects(t *testing.T) {
+	for name, c := range map[string]Config{
+		"one node":     {Nodes: 1, Rate: 1, Duration: time.Second},
+		"no rate":      {Nodes: 2, Duration: time.Second},
+		"no duration":  {Nodes: 2, Rate: 1},
+		"hostile":      {Nodes: 3, Rate: 1, Duration: time.Second, Hostile: 1},
+		"small churn":  {Nodes: 3, Rate: 1, Duration: time.Second, Churn: true},
+		"procs no bin": {Nodes: 3, Rate: 1, Duration: time.Second, Procs: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := Run(context.Background(), c); err == nil {
+				t.Fatal("Run accepted it")
+			}
+		})
+	}
+}
+
+// TestSmallRun is the fixed-seed run of make test: five nodes in this
+// process, one crash, one partition, an offline node that misses 500
+// messages, and churn; nothing may be lost or shown twice, and every
+// replica must converge.
+func TestSmallRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 5-node run; skipped with -short")
+	}
+	cfg := Config{Nodes: 5, Rate: 30, Duration: 10 * time.Second, Seed: 7, Kill: true, Partition: true,
+		Offline: 500, Settle: 30 * time.Second, PartitionFor: 2 * time.Second, KillPause: time.Second}
+	cfg.Churn = churnWorks
+	rep := run(t, cfg)
+	if rep.Lost != 0 || rep.Duplicates != 0 || !rep.Converged || rep.DeliveredPct != 100 || !rep.OK() {
+		t.Fatalf("lost %d, duplicates %d, converged %v, delivered %.3f%%; failures:\n%s",
+			rep.Lost, rep.Duplicates, rep.Converged, rep.DeliveredPct, strings.Join(rep.Failures, "\n"))
+	}
+	if want := 3; cfg.Churn {
+		want = 4
+		if len(rep.Faults) != want {
+			t.Fatalf("%d faults reported, want %d: %+v", len(rep.Faults), want, rep.Faults)
+		}
+	}
+	if rep.Sent < 500 || rep.CatchupS <= 0 || rep.Latency.P50 <= 0 {
+		t.Fatalf("implausible report: %+v", rep)
+	}
+}
+
+// churnWorks says whether TestSmallRun includes churn. It does not yet: a
+// removal (or a leave) committed on the losing side of a commit conflict
+// is dropped, so the removed member stays in the tree and the replicas
+// never agree on the member list. The node re-proposes it once commit
+// authority and conflicts are reworked (issue 10); then set it to true.
+const churnWorks = false
+
+// TestBrokenNodeShowsLoss feeds the testbed a member that drops every third
+// message from its timeline: the report must show the loss, name the node,
+// and fail.
+func TestBrokenNodeShowsLoss(t *testing.T) {
+	cfg := Config{Nodes: 3, Rate: 30, Duration: 2 * time.Second, Settle: 2 * time.Second}
+	cfg.wrap = func(slot int, v view) view {
+		if slot != 2 {
+			return v
+		}
+		return dropThird{v}
+	}
+	rep := run(t, cfg)
+	if rep.Lost == 0 || rep.DeliveredPct >= 100 || rep.OK() {
+		t.Fatalf("a node that drops every third message passed: lost %d, delivered %.2f%%", rep.Lost, rep.DeliveredPct)
+	}
+	// About a third of the messages not sent by node2 are missing there.
+	if rep.Lost < rep.Sent/6 || rep.Lost > rep.Sent/2 {
+		t.Errorf("lost %d of %d, want about a third", rep.Lost, rep.Sent)
+	}
+	if len(rep.Failures) == 0 || !strings.Contains(strings.Join(rep.Failures, "\n"), "node2") {
+		t.Errorf("failures do not name node2: %v", rep.Failures)
+	}
+}
+
+// dropThird hides every third message: those whose text hashes to 0
+// modulo 3 (the sequence number itself would follow the round-robin of
+// senders).
+type dropThird struct{ view }
+
+func dropped(text string) bool {
+	h := fnv.New32a()
+	h.Write([]byte(text))
+	return strings.HasPrefix(text, textPrefix) && h.Sum32()%3 == 0
+}
+
+func (d dropThird) Follow(ctx context.Context, ch string, limit int, fn func(node.Message) error) error {
+	return d.view.Follow(ctx, ch, limit, func(m node.Message) error {
+		if dropped(m.Text) {
+			return nil
+		}
+		return fn(m)
+	})
+}
+
+func (d dropThird) Messages(ctx context.Context, ch string, limit int) ([]node.Message, error) {
+	ms, err := d.view.Messages(ctx, ch, limit)
+	out := ms[:0]
+	for _, m := range ms {
+		if !dropped(m.Text) {
+			out = append(out, m)
+		}
+	}
+	return out, err
+}
+
+func run(t *testing.T, cfg Config) *Report {
+	t.Helper()
+	cfg.Dir = t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	var b strings.Builder
+	rep.WriteTable(&b)
+	t.Logf("report:\n%s", b.String())
+	return rep
+}
