@@ -92,11 +92,7 @@ func (n *Node) UpdateKeys(ctx context.Context, channel string) error {
 			s.rollback()
 			return fmt.Errorf("node: update commit: %w", err)
 		}
-		if err := s.run(ctx, step{commit: commit, commitEpoch: epoch}); err != nil {
-			return err
-		}
-		s.recordCommit(epoch+1, commitInfo{committer: n.id.peerID})
-		return nil
+		return s.run(ctx, step{commit: commit, commitEpoch: epoch})
 	})
 }
 
