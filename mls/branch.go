@@ -2,6 +2,7 @@ package mls
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -21,15 +22,16 @@ type SuccessorOptions struct {
 	Now time.Time
 }
 
-// branchPSK returns the resumption PSK with usage branch of g's current
-// epoch (§8.6, §11.3), without its nonce.
-func (g *Group) branchPSK() (*wire.PreSharedKeyID, []byte, error) {
-	if len(g.resumption) == 0 || g.resumption[len(g.resumption)-1].epoch != g.gc.Epoch {
-		return nil, nil, fmt.Errorf("%w: no resumption secret for epoch %d", ErrState, g.gc.Epoch)
+// branchPSK returns the resumption PSK with usage branch of g's epoch e
+// (§8.6, §11.3), without its nonce, if g still keeps it.
+func (g *Group) branchPSK(e uint64) (*wire.PreSharedKeyID, []byte, error) {
+	for _, r := range g.resumption {
+		if r.epoch == e {
+			return &wire.PreSharedKeyID{PSKType: wire.PSKTypeResumption, Usage: wire.ResumptionPSKUsageBranch,
+				PSKGroupID: g.gc.GroupID, PSKEpoch: r.epoch}, r.psk, nil
+		}
 	}
-	r := g.resumption[len(g.resumption)-1]
-	return &wire.PreSharedKeyID{PSKType: wire.PSKTypeResumption, Usage: wire.ResumptionPSKUsageBranch,
-		PSKGroupID: g.gc.GroupID, PSKEpoch: r.epoch}, r.psk, nil
+	return nil, nil, fmt.Errorf("%w: no resumption secret kept for epoch %d", ErrUnknownPSK, e)
 }
 
 // Branch creates a subgroup of g (RFC 9420 §11.3): a new group with
@@ -52,7 +54,7 @@ func (g *Group) Branch(random io.Reader, groupID []byte, extensions []Extension,
 			return nil, nil, fmt.Errorf("%w: key package %d: its credential names no member of the group", ErrInvalidProposal, i)
 		}
 	}
-	pskID, psk, err := g.branchPSK()
+	pskID, psk, err := g.branchPSK(g.gc.Epoch)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -111,30 +113,47 @@ func successor(random io.Reader, id Identity, groupID []byte, extensions []Exten
 
 // JoinBranch joins a subgroup branched from old (§11.3) from the Welcome
 // Branch produced, with the key package bundle it was made for: the
-// Welcome must carry old's resumption PSK with usage branch of old's
-// current epoch, which this member takes from old. It checks what §11.3
-// lists: same version and cipher suite as old, epoch 1, and every member of
-// the subgroup presents the identity of a member of old. Otherwise it is
-// JoinGroup (now is likewise unused).
+// Welcome must carry old's resumption PSK with usage branch of an epoch
+// whose resumption secret old still keeps (the current one and the 7
+// before it), which this member takes from old. It checks what §11.3
+// lists: same version and cipher suite as old, epoch 1, and every member
+// of the subgroup presents the identity of a member of old. Otherwise it
+// is JoinGroup (now is likewise unused).
 func JoinBranch(welcomeMsg []byte, bundle *KeyPackageBundle, ratchetTree []byte, old *Group, cfg Config, now time.Time) (*Group, error) {
-	id, psk, err := old.branchPSK()
-	if err != nil {
-		return nil, err
+	err := fmt.Errorf("%w: no resumption secret kept", ErrUnknownPSK)
+	// The Welcome's PSK list is encrypted to the joiner: try the kept
+	// epochs, newest first (at most 8 HPKE decryptions, only when the
+	// branch is older than the joiner's epoch).
+	for i := len(old.resumption) - 1; i >= 0; i-- {
+		id, psk, perr := old.branchPSK(old.resumption[i].epoch)
+		if perr != nil {
+			return nil, perr
+		}
+		var g *Group
+		g, err = joinLinked(welcomeMsg, bundle, ratchetTree, &linkedPSK{id: id, psk: psk}, cfg)
+		if errors.Is(err, ErrUnknownPSK) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return g, checkBranch(g, old)
 	}
-	g, err := joinLinked(welcomeMsg, bundle, ratchetTree, &linkedPSK{id: id, psk: psk}, cfg)
-	if err != nil {
-		return nil, err
-	}
+	return nil, err
+}
+
+// checkBranch checks a joined branch against the old group (§11.3).
+func checkBranch(g, old *Group) error {
 	if g.gc.CipherSuite != old.gc.CipherSuite || g.gc.Version != old.gc.Version || g.gc.Epoch != 1 {
-		return nil, fmt.Errorf("%w: branch of suite %d, version %d, epoch %d; want suite %d, version %d, epoch 1",
+		return fmt.Errorf("%w: branch of suite %d, version %d, epoch %d; want suite %d, version %d, epoch 1",
 			ErrInvalidTree, g.gc.CipherSuite, g.gc.Version, g.gc.Epoch, old.gc.CipherSuite, old.gc.Version)
 	}
 	for i, ln := range g.tree.Leaves() {
 		if !old.hasIdentity(&ln.Credential) {
-			return nil, fmt.Errorf("%w: branch member at leaf %d is no member of the old group", ErrInvalidTree, i)
+			return fmt.Errorf("%w: branch member at leaf %d is no member of the old group", ErrInvalidTree, i)
 		}
 	}
-	return g, nil
+	return nil
 }
 
 // joinLinked joins from a Welcome that must carry the linked PSK.

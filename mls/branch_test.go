@@ -115,7 +115,7 @@ func TestBranchRefused(t *testing.T) {
 	}
 	// A creator that does not check: the joiner refuses a branch with a
 	// member that was not in the old group.
-	pskID, psk, err := g.branchPSK()
+	pskID, psk, err := g.branchPSK(g.Epoch())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,14 +128,23 @@ func TestBranchRefused(t *testing.T) {
 	if _, err := JoinBranch(out.Welcome, b, out.RatchetTree, tg.members[1], tg.cfg, timeZero); !errors.Is(err, ErrInvalidTree) {
 		t.Fatalf("branch with an outsider: %v, want ErrInvalidTree", err)
 	}
-	// A branch of an epoch the joiner has left.
-	_, out, err = g.Branch(tg.rnd, []byte("b"), nil, kps, tg.cfg, SuccessorOptions{})
+	// A branch of an epoch the joiner has left: joinable while the joiner
+	// keeps that epoch's resumption secret (8 epochs), not after.
+	ng, out, err := g.Branch(tg.rnd, []byte("b"), nil, kps, tg.cfg, SuccessorOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	tg.commit(2, CommitOptions{ForcePath: true})
+	j, err := JoinBranch(out.Welcome, b, out.RatchetTree, tg.members[1], tg.cfg, timeZero)
+	if err != nil {
+		t.Fatalf("branch of the previous epoch: %v", err)
+	}
+	sameEpoch(t, tg.rnd, ng, j)
+	for range resumptionEpochs {
+		tg.commit(2, CommitOptions{ForcePath: true})
+	}
 	if _, err := JoinBranch(out.Welcome, b, out.RatchetTree, tg.members[1], tg.cfg, timeZero); !errors.Is(err, ErrUnknownPSK) {
-		t.Fatalf("branch of a past epoch: %v, want ErrUnknownPSK", err)
+		t.Fatalf("branch of a forgotten epoch: %v, want ErrUnknownPSK", err)
 	}
 	// A branch PSK may not be proposed in the group itself (§11.3).
 	pskID.PSKNonce = make([]byte, 32)
