@@ -28,6 +28,7 @@ type channel struct {
 	epoch atomic.Uint64   // the group's epoch, for the topic validator
 	// groupID is the MLS group ID, for the topic validator; immutable.
 	groupID []byte
+	sends   sendQueue // posts waiting for the loop (sendbatch.go)
 }
 
 // do runs fn on the channel's loop and returns its error. It honours ctx

@@ -132,16 +132,7 @@ func (n *Node) Send(ctx context.Context, channel, text string) (SendResult, erro
 	if err != nil {
 		return SendResult{}, err
 	}
-	var res SendResult
-	err = c.do(ctx, func(s *chanState) error {
-		e, err := s.authorLocal(ctx, crdt.Event{Kind: crdt.KindPost, Text: text})
-		if err != nil {
-			return err
-		}
-		res = SendResult{ID: messageID(e.ID)}
-		res.Queued, res.Reason = s.queued()
-		return nil
-	})
+	res, err := n.post(ctx, c, text)
 	if err != nil || !res.Queued || n.cfg.DeliveryWait <= 0 || n.host == nil {
 		return res, err
 	}
