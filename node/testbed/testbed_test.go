@@ -60,11 +60,12 @@ func TestSmallRun(t *testing.T) {
 	}
 }
 
-// churnWorks says whether TestSmallRun includes churn. It does not yet: a
-// removal (or a leave) committed on the losing side of a commit conflict
-// is dropped, so the removed member stays in the tree and the replicas
-// never agree on the member list. The node re-proposes it once commit
-// authority and conflicts are reworked (issue 10); then set it to true.
+// churnWorks says whether TestSmallRun includes churn. It does not yet:
+// with concurrent commits in one epoch (a leave, a removal, two key
+// updates) the members end on different branches and never reconverge —
+// still so after issue 10's conflict rule landed ("invalid membership tag"
+// on the competing commits, then "decryption failed"; docs/testbed.md).
+// Set it to true once the node settles such conflicts.
 const churnWorks = false
 
 // TestBrokenNodeShowsLoss feeds the testbed a member that drops every third
