@@ -44,6 +44,7 @@ type Host struct {
 		topics      map[string]*topicState
 		adverts     map[string]context.CancelFunc
 		scores      map[peer.ID]*pubsub.PeerScoreSnapshot
+		streams     map[string]*streamCount // incoming streams served, per protocol
 		lastVersion uint64
 	}
 }

@@ -1,6 +1,7 @@
 package p2p
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -10,12 +11,16 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 )
 
 // Streams carry length-prefixed frames: a 4-byte big-endian length, then
 // that many bytes. A frame longer than the protocol's MaxFrame is refused
-// before it is read (ErrFrameTooLarge) and the stream is reset.
+// before it is read (ErrFrameTooLarge) and the stream is reset. A frame is
+// read incrementally: memory grows with the bytes that arrive, never with
+// the length announced, so a peer that announces 8 MiB and sends 4 bytes
+// costs 4 bytes (issue 11, attack 1).
 //
 // Request/response (Request, HandleRequest) is one frame each way on a
 // fresh stream; the response frame starts with a status byte: 0 and the
@@ -28,6 +33,7 @@ const (
 	// Limits.Timeout is 0.
 	DefaultStreamTimeout = 30 * time.Second
 	frameHeaderLen       = 4
+	frameFirstChunk      = 64 << 10
 	maxErrorText         = 1024
 	statusOK             = 0
 	statusError          = 1
@@ -40,7 +46,24 @@ type Limits struct {
 	// Timeout bounds the whole life of a stream (handler included); 0 means
 	// DefaultStreamTimeout.
 	Timeout time.Duration
+	// MaxRequest bounds the request frame HandleRequest reads; 0 means
+	// MaxFrame. Responses may be larger than requests (a join's Welcome).
+	MaxRequest int
+	// MaxStreams bounds the incoming streams of the protocol served at
+	// once, from all peers; 0 means DefaultMaxStreams. Streams beyond it
+	// are reset before anything is read.
+	MaxStreams int
+	// MaxStreamsPerPeer bounds them per peer; 0 means
+	// DefaultMaxStreamsPerPeer. Peer IDs are free, so MaxStreams is what
+	// bounds a Sybil; this keeps one peer from taking all of it.
+	MaxStreamsPerPeer int
 }
+
+// Default stream-count limits of a protocol handler.
+const (
+	DefaultMaxStreams        = 32
+	DefaultMaxStreamsPerPeer = 4
+)
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxFrame <= 0 {
@@ -48,6 +71,15 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.Timeout <= 0 {
 		l.Timeout = DefaultStreamTimeout
+	}
+	if l.MaxRequest <= 0 || l.MaxRequest > l.MaxFrame {
+		l.MaxRequest = l.MaxFrame
+	}
+	if l.MaxStreams <= 0 {
+		l.MaxStreams = DefaultMaxStreams
+	}
+	if l.MaxStreamsPerPeer <= 0 {
+		l.MaxStreamsPerPeer = DefaultMaxStreamsPerPeer
 	}
 	return l
 }
@@ -119,14 +151,18 @@ func readFrame(r io.Reader, limit int) ([]byte, error) {
 	if uint64(n) > uint64(limit) {
 		return nil, fmt.Errorf("%w: %d bytes announced, limit %d", ErrFrameTooLarge, n, limit)
 	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(r, b); err != nil {
-		if errors.Is(err, io.EOF) {
+	// Grow with what arrives (bytes.Buffer doubles), never with what is
+	// announced; a short first chunk keeps small frames cheap.
+	var buf bytes.Buffer
+	buf.Grow(int(min(n, frameFirstChunk)))
+	got, err := io.CopyN(&buf, r, int64(n))
+	if got < int64(n) {
+		if err == nil || errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
 		return nil, err
 	}
-	return b, nil
+	return buf.Bytes(), nil
 }
 
 // watch makes ctx's deadline, if earlier than the stream's, and ctx's
@@ -193,24 +229,85 @@ func (h *Host) HandleStream(protocolID string, limits Limits, fn StreamHandler) 
 }
 
 // serveStream runs on libp2p's goroutine for the stream; it registers with
-// the host's WaitGroup so that Close waits for it.
+// the host's WaitGroup so that Close waits for it. A stream beyond the
+// protocol's stream limits is reset unread; a handler that panics (a bug
+// reached by remote input) is logged, its stream reset, and the host keeps
+// serving.
 func (h *Host) serveStream(ns network.Stream, limits Limits, fn StreamHandler) {
+	proto, from := string(ns.Protocol()), ns.Conn().RemotePeer()
 	h.mu.Lock()
 	if h.mu.closed {
 		h.mu.Unlock()
 		_ = ns.Reset()
 		return
 	}
+	if !h.takeStreamLocked(proto, from, limits) {
+		h.mu.Unlock()
+		h.log.Debug("p2p: stream refused: too many", "protocol", proto, "peer", from)
+		_ = ns.Reset()
+		return
+	}
 	h.wg.Add(1)
 	h.mu.Unlock()
 	defer h.wg.Done()
+	defer h.releaseStream(proto, from)
 	ctx, cancel := context.WithTimeout(h.ctx, limits.Timeout)
 	defer cancel()
 	s := newStream(ns, limits)
+	defer func() {
+		if r := recover(); r != nil {
+			h.log.Error("p2p: stream handler panicked", "protocol", proto, "peer", from, "panic", r)
+			_ = s.Reset()
+		}
+	}()
 	fn(ctx, s)
 	if !s.ended.Load() {
 		_ = s.Reset()
 	}
+}
+
+// streamCount is the number of incoming streams of one protocol being
+// served, in total and per peer.
+type streamCount struct {
+	total   int
+	perPeer map[peer.ID]int
+}
+
+func (h *Host) takeStreamLocked(proto string, from peer.ID, limits Limits) bool {
+	if h.mu.streams == nil {
+		h.mu.streams = map[string]*streamCount{}
+	}
+	c := h.mu.streams[proto]
+	if c == nil {
+		c = &streamCount{perPeer: map[peer.ID]int{}}
+		h.mu.streams[proto] = c
+	}
+	if c.total >= limits.MaxStreams || c.perPeer[from] >= limits.MaxStreamsPerPeer {
+		return false
+	}
+	c.total++
+	c.perPeer[from]++
+	return true
+}
+
+func (h *Host) releaseStream(proto string, from peer.ID) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c := h.mu.streams[proto]
+	c.total--
+	if c.perPeer[from]--; c.perPeer[from] == 0 {
+		delete(c.perPeer, from)
+	}
+}
+
+// activeStreams returns how many incoming streams of proto are served.
+func (h *Host) activeStreams(proto string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c := h.mu.streams[proto]; c != nil {
+		return c.total
+	}
+	return 0
 }
 
 // RemoveHandler stops accepting streams on protocolID.

@@ -1,0 +1,112 @@
+package p2p
+
+import (
+	"context"
+	"encoding/binary"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/protocol"
+)
+
+// liveHeap returns the live heap after a collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// TestAnnouncedFrameIsNotAllocated is attack 1 of issue 11: a stranger opens
+// many streams, each announcing the largest frame the protocol allows, and
+// sends nothing more. The host must not allocate what is announced, only
+// what arrives, and must refuse streams beyond the per-peer limit.
+func TestAnnouncedFrameIsNotAllocated(t *testing.T) {
+	a, b := newTestHost(t), newTestHost(t)
+	connect(t, a, b)
+	const proto = "/test/announce/1"
+	lim := Limits{MaxFrame: 8 << 20, Timeout: 20 * time.Second}
+	err := b.HandleRequest(proto, lim, func(context.Context, PeerID, []byte) ([]byte, error) {
+		return []byte("ok"), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idle := liveHeap()
+	id, _ := b.ID().decode()
+	hdr := binary.BigEndian.AppendUint32(nil, 8<<20)
+	var streams []network.Stream
+	for range 40 {
+		s, err := a.h.NewStream(context.Background(), id, protocol.ID(proto))
+		if err != nil {
+			break // refused: also fine
+		}
+		streams = append(streams, s)
+		_, _ = s.Write(append(hdr, "partial"...))
+	}
+	defer func() {
+		for _, s := range streams {
+			_ = s.Reset()
+		}
+	}()
+	const bound = 64 << 20
+	// The old code allocated every announced frame as soon as its header
+	// arrived; give the handlers time to read the headers.
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		if h := liveHeap(); h > idle+bound {
+			t.Fatalf("live heap grew by %d MiB for 40 announced frames (bound %d MiB)", (h-idle)>>20, bound>>20)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if got := b.activeStreams(proto); got > DefaultMaxStreamsPerPeer {
+		t.Fatalf("%d streams of one peer served at once, limit %d", got, DefaultMaxStreamsPerPeer)
+	}
+}
+
+// TestRequestFrameBound: a request larger than MaxRequest is refused before
+// it is read, even when responses may be larger.
+func TestRequestFrameBound(t *testing.T) {
+	a, b := newTestHost(t), newTestHost(t)
+	connect(t, a, b)
+	const proto = "/test/reqbound/1"
+	lim := Limits{MaxFrame: 1 << 20, MaxRequest: 64}
+	err := b.HandleRequest(proto, lim, func(_ context.Context, _ PeerID, req []byte) ([]byte, error) {
+		return make([]byte, 1000), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Request(context.Background(), b.ID(), proto, make([]byte, 64), lim); err != nil {
+		t.Fatalf("request within the bound: %v", err)
+	}
+	if _, err := a.Request(context.Background(), b.ID(), proto, make([]byte, 65), Limits{MaxFrame: 1 << 20}); err == nil {
+		t.Fatal("a request over MaxRequest was served")
+	}
+}
+
+// TestHandlerPanicRecovered: a handler that panics on remote input resets
+// the stream and the host keeps serving.
+func TestHandlerPanicRecovered(t *testing.T) {
+	a, b := newTestHost(t), newTestHost(t)
+	connect(t, a, b)
+	const proto = "/test/panic/1"
+	err := b.HandleRequest(proto, Limits{}, func(_ context.Context, _ PeerID, req []byte) ([]byte, error) {
+		if string(req) == "boom" {
+			panic("handler bug")
+		}
+		return req, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Request(context.Background(), b.ID(), proto, []byte("boom"), Limits{}); err == nil {
+		t.Fatal("a panicking handler answered")
+	}
+	got, err := a.Request(context.Background(), b.ID(), proto, []byte("hi"), Limits{})
+	if err != nil || string(got) != "hi" {
+		t.Fatalf("after a panic: %q, %v", got, err)
+	}
+}
