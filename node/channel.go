@@ -14,9 +14,18 @@ import (
 	"github.com/spacepanda/spacepanda/store"
 )
 
-// snapshotEvery is how many events a channel applies between CRDT snapshots:
-// restoring a channel reads its snapshot and at most this many events.
-const snapshotEvery = 128
+// snapshotEvery is how many events a channel applies between CRDT snapshots
+// while it holds fewer than snapshotEvery × snapshotGrowth events; past
+// that, a snapshot is written every 1/snapshotGrowth of the channel's
+// events. A snapshot is the whole state, so a fixed interval would write
+// O(events²) bytes over a channel's life (and a catch-up of 100,000
+// entries would rewrite a 20 MB state 780 times); the growing interval
+// keeps it O(events), and restoring reads the snapshot and at most
+// max(128, events/16) events.
+const (
+	snapshotEvery  = 128
+	snapshotGrowth = 16
+)
 
 // channel is the handle on one channel's owner loop. Everything that reads or
 // changes the channel's state runs as a request on the loop.
@@ -29,14 +38,41 @@ type channel struct {
 	// groupID is the MLS group ID, for the topic validator; immutable.
 	groupID []byte
 	sends   sendQueue // posts waiting for the loop (sendbatch.go)
+	// members holds the peer IDs of the group's members at the current
+	// epoch, for checks made off the loop (the sync server, the
+	// validator); replaced, never changed, by publishEpoch.
+	members atomic.Pointer[map[string]struct{}]
+}
+
+// isMember reports whether peer is a member of the group's current epoch.
+func (c *channel) isMember(peer string) bool {
+	m := c.members.Load()
+	if m == nil {
+		return false
+	}
+	_, ok := (*m)[peer]
+	return ok
 }
 
 // do runs fn on the channel's loop and returns its error. It honours ctx
 // while waiting; fn itself always runs to completion once started.
 func (c *channel) do(ctx context.Context, fn func(*chanState) error) error {
 	errc := make(chan error, 1)
+	run := func(s *chanState) {
+		defer func() {
+			// A bug reached by what a peer sent must not take the node
+			// down: log it, drop the input (reload the group from its
+			// stored state), and keep the channel running.
+			if r := recover(); r != nil {
+				s.n.log.Error("recovered from a panic in the channel loop", "channel", c.id, "panic", fmt.Sprint(r))
+				s.rollback()
+				errc <- errPanic
+			}
+		}()
+		errc <- fn(s)
+	}
 	select {
-	case c.reqs <- func(s *chanState) { errc <- fn(s) }:
+	case c.reqs <- run:
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-c.quit:
@@ -92,17 +128,24 @@ type chanState struct {
 	sinceSnap    int
 	outbox       []store.OutboxItem
 	future       []envelope // messages of epochs not reached yet
-	syncing      bool       // a catch-up request is in flight
-	needSync     bool       // a gap was seen: ask peers for the log
-	syncRounds   int        // catch-up rounds left after a join or restart
-	lastSync     time.Time
-	branch       []crdt.Event // our events sent since the last commit
-	flushErr     error        // why the outbox is not empty, after the last flush
-	subs         map[int]chan Message
-	nextSub      int
-	dlv          *deliveries         // own posts' delivery states (events.go)
-	topicPeers   map[p2p.PeerID]bool // at the last retry tick; nil before the first
-	newPeers     []p2p.PeerID        // appeared on the topic since: catch up from them
+	futureBytes  int        // the bytes of future's messages
+	// untrusted is set while the loop processes a gossip message that a
+	// non-member handed us: it may be processed, but it may not make us
+	// buffer it, sync, or load another epoch's state (issue 11, attack 3).
+	untrusted  bool
+	syncing    bool // a catch-up request is in flight
+	needSync   bool // a gap was seen: ask peers for the log
+	syncRounds int  // catch-up rounds left after a join or restart
+	lastSync   time.Time
+	branch     []crdt.Event     // our events sent since the last commit
+	flushErr   error            // why the outbox is not empty, after the last flush
+	lazy       bool             // apply without waiting for fsync (a synced page)
+	pending    []*store.Pending // what apply handed over while lazy
+	subs       map[int]chan Message
+	nextSub    int
+	dlv        *deliveries         // own posts' delivery states (events.go)
+	topicPeers map[p2p.PeerID]bool // at the last retry tick; nil before the first
+	newPeers   []p2p.PeerID        // members that appeared on the topic since: catch up from them
 }
 
 // restoreState rebuilds a channel from what the store loaded: the snapshot
@@ -158,10 +201,19 @@ func (s *chanState) groupID() []byte {
 	return b
 }
 
-// publishEpoch tells the topic validator the group's epoch.
+// publishEpoch tells the topic validator and the sync server the group's
+// epoch and members.
 func (s *chanState) publishEpoch() {
-	if s.c != nil {
-		s.c.epoch.Store(s.group.Epoch())
+	if s.c == nil {
+		return
+	}
+	if ep := s.group.Epoch(); s.c.epoch.Load() != ep || s.c.members.Load() == nil {
+		m := map[string]struct{}{}
+		for _, p := range s.group.Members() {
+			m[p] = struct{}{}
+		}
+		s.c.members.Store(&m)
+		s.c.epoch.Store(ep)
 	}
 }
 
@@ -225,8 +277,8 @@ func (s *chanState) commitApplied(e crdt.Event) {
 
 // maybeSnapshot writes a CRDT snapshot every snapshotEvery events.
 func (s *chanState) maybeSnapshot(ctx context.Context) {
-	if s.sinceSnap < snapshotEvery {
-		return
+	if s.sinceSnap < max(snapshotEvery, s.crdt.Len()/snapshotGrowth) || s.lazy {
+		return // while lazy (a synced page), receiveBatch snapshots at its end
 	}
 	b := &store.Batch{}
 	b.PutSnapshot(store.ChannelID(s.id), store.Snapshot{EventSeq: s.lastEventSeq, LogSeq: s.lastSeq, Data: s.crdt.Snapshot()})

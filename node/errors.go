@@ -114,3 +114,20 @@ func fromCode(code, msg string) error {
 func invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalidInput, fmt.Sprintf(format, args...))
 }
+
+// errMLS wraps what the channel's MLS group refused; errPanic, a panic
+// while processing remote input. Both are internal: peers and users see
+// the wrapped error's text.
+var (
+	errMLS   = errors.New("node: mls")
+	errPanic = errors.New("node: internal error (recovered panic)")
+)
+
+// recoverRemote, deferred in a goroutine that handles remote input, turns a
+// panic (a bug reached by what a peer sent) into a log line: the input is
+// dropped and the node keeps running.
+func recoverRemote(n *Node, what, channel string) {
+	if r := recover(); r != nil {
+		n.log.Error("recovered from a panic on remote input; input dropped", "in", what, "channel", channel, "panic", fmt.Sprint(r))
+	}
+}

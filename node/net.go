@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/spacepanda/spacepanda/mls"
 	"github.com/spacepanda/spacepanda/p2p"
 	"github.com/spacepanda/spacepanda/store"
 )
@@ -51,11 +53,13 @@ func (n *Node) startNetwork(ctx context.Context) error {
 	}
 	n.host = h
 	n.watchPeers()
-	lim := p2p.Limits{MaxFrame: 8 << 20, Timeout: 30 * time.Second}
+	// A join request is a key package and a code (a few KiB); its answer
+	// carries the Welcome, the tree and the history.
+	lim := p2p.Limits{MaxFrame: 8 << 20, MaxRequest: 64 << 10, Timeout: 30 * time.Second}
 	if err := h.HandleRequest(JoinProtocol, lim, n.serveJoin); err != nil {
 		return fmt.Errorf("node: network: %w", err)
 	}
-	if err := h.HandleRequest(SyncProtocol, lim, n.serveSync); err != nil {
+	if err := h.HandleRequest(SyncProtocol, syncLimits, n.serveSync); err != nil {
 		return fmt.Errorf("node: network: %w", err)
 	}
 	n.rememberAddrs(ctx)
@@ -165,34 +169,30 @@ func (n *Node) watch(ctx context.Context, c *channel) {
 	}()
 }
 
-// readTopic hands every accepted message to the channel's loop until the
-// subscription or the node closes.
-func (n *Node) readTopic(c *channel, sub *p2p.Subscription) {
+// readTopic drains the subscription until it or the node closes. Every
+// message was processed by the validator (validate) before gossipsub
+// delivered it; the subscription only keeps the topic joined.
+func (n *Node) readTopic(_ *channel, sub *p2p.Subscription) {
 	for {
-		m, err := sub.Next(n.ctx)
-		if err != nil {
+		if _, err := sub.Next(n.ctx); err != nil {
 			return
-		}
-		if m.Local {
-			continue
-		}
-		env, err := decodeEnvelope(m.Data)
-		if err != nil {
-			continue // the validator let it through only if it decodes
-		}
-		err = c.do(n.ctx, func(s *chanState) error { return s.receive(n.ctx, env) })
-		if err != nil && n.ctx.Err() == nil {
-			n.onDropped(c.id, m.From, env, err)
 		}
 	}
 }
 
-// validator returns the channel topic's validator: cheap checks only. A
-// message that does not decode is rejected (the sender misbehaved); one for
-// an epoch older than the window is ignored (stale, an honest peer may
-// forward it). MLS authenticates the rest in the channel's loop.
+// validator returns the channel topic's validator. Cheap checks come
+// first, without touching the group: a message that does not decode or
+// whose MLS header is not the channel's is rejected (the sender
+// misbehaved); one of an epoch older than the window, or more than
+// maxEpochsAhead ahead, is ignored (stale, or unverifiable: not buffered,
+// not forwarded). What passes is processed by the channel's loop before
+// gossipsub forwards it, and the verdict is MLS's: a message MLS rejects
+// is rejected, which penalises the peer that handed it over. Because every
+// honest member validates before forwarding, that peer is the first one
+// that let it through: the author, or a peer that forwards junk.
 func (n *Node) validator(c *channel) p2p.Validator {
-	return func(_ context.Context, _ p2p.PeerID, data []byte) p2p.Verdict {
+	self := p2p.PeerID(n.id.peerID)
+	return func(ctx context.Context, from p2p.PeerID, data []byte) p2p.Verdict {
 		env, err := decodeEnvelope(data)
 		if err != nil {
 			if len(data) > 0 && data[0] != envelopeVersion {
@@ -203,11 +203,59 @@ func (n *Node) validator(c *channel) p2p.Validator {
 		if checkHeader(env.msg, c.groupID, env.epoch) != nil {
 			return p2p.Reject
 		}
-		if env.epoch+pastEpochWindow < c.epoch.Load() {
+		if from == self {
+			return p2p.Accept // our own, already stored and applied
+		}
+		cur := c.epoch.Load()
+		if env.epoch+pastEpochWindow < cur || env.epoch > cur+maxEpochsAhead {
 			return p2p.Ignore
 		}
-		return p2p.Accept
+		return n.validate(ctx, c, from, env)
 	}
+}
+
+// validate processes a gossip message on the channel's loop and returns
+// MLS's verdict. A panic while processing (a bug reached by remote input)
+// drops the message and rejects it.
+func (n *Node) validate(ctx context.Context, c *channel, from p2p.PeerID, env envelope) p2p.Verdict {
+	member := c.isMember(from.String())
+	var future bool
+	err := c.do(ctx, func(s *chanState) error {
+		s.untrusted = !member
+		defer func() { s.untrusted = false }()
+		future = env.epoch > s.group.Epoch()
+		return s.receive(n.ctx, env)
+	})
+	switch {
+	case err == nil && future:
+		return p2p.Ignore // buffered (from a member) or dropped: not verifiable yet, not forwarded
+	case err == nil:
+		return p2p.Accept
+	case ctx.Err() != nil || n.ctx.Err() != nil || errors.Is(err, ErrClosed):
+		return p2p.Ignore
+	}
+	n.onDropped(c.id, from, env, err)
+	return verdictFor(err)
+}
+
+// verdictFor maps the loop's error on a gossip message to a verdict:
+// Reject for what MLS or the node's rules refuse (and for a panic), Ignore
+// for our own failures (the store) and for what an honest peer may
+// forward (a message of a branch we have not seen: ErrDecryption).
+func verdictFor(err error) p2p.Verdict {
+	switch {
+	case errors.Is(err, errPanic):
+		return p2p.Reject
+	case errors.Is(err, mls.ErrDecryption):
+		return p2p.Ignore
+	case errors.Is(err, ErrProtocol), errors.Is(err, ErrForbidden):
+		return p2p.Reject
+	case errors.Is(err, errMLS):
+		if verdictOf(err) == verdictReject {
+			return p2p.Reject
+		}
+	}
+	return p2p.Ignore
 }
 
 // publish sends an envelope on the channel's topic. It fails with

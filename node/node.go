@@ -60,8 +60,9 @@ type Node struct {
 	eng  engine
 	host *p2p.Host // nil when offline
 
-	events  *eventHub // the event stream (events.go)
-	metrics *metrics  // Prometheus metrics (metrics.go)
+	events    *eventHub   // the event stream (events.go)
+	metrics   *metrics    // Prometheus metrics (metrics.go)
+	syncLimit syncLimiter // sync pages served per peer
 
 	quit      chan struct{}
 	ctx       context.Context // ends when the node closes

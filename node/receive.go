@@ -11,8 +11,17 @@ import (
 	"github.com/spacepanda/spacepanda/store"
 )
 
-// maxFuture bounds the messages kept for epochs not reached yet.
-const maxFuture = 1024
+// The future-epoch buffer (messages of epochs not reached yet, kept until
+// the commit that reaches them arrives) is bounded in messages, in bytes
+// and in epochs ahead: a message more than maxEpochsAhead epochs ahead is
+// ignored (the validator does not even hand it over), and once the buffer
+// is full new messages are dropped (sync recovers honest ones), so what a
+// stranger sends cannot push out what is already buffered.
+const (
+	maxFuture      = 1024
+	maxFutureBytes = 4 << 20
+	maxEpochsAhead = 2
+)
 
 // receive processes an envelope from the topic or from a sync: MLS
 // decrypts and verifies it, the CRDT applies the event it carries, and the
@@ -30,14 +39,16 @@ func (s *chanState) receive(ctx context.Context, env envelope) error {
 	res, err := s.group.Process(env.msg)
 	if err != nil {
 		if verdictOf(err) != verdictIgnore {
-			if errors.Is(err, mls.ErrDecryption) && env.epoch == cur {
+			if errors.Is(err, mls.ErrDecryption) && env.epoch == cur && !s.untrusted {
 				// Possibly a message of a branch we have not switched to
 				// yet (a commit conflict): catch up from a member's log.
+				// Only a member's forwarding counts: a stranger's junk
+				// never makes us sync.
 				s.needSync = true
 			}
-			return fmt.Errorf("node: mls: %w", err)
+			return fmt.Errorf("%w: %w", errMLS, err)
 		}
-		if env.epoch+1 == cur {
+		if env.epoch+1 == cur && !s.untrusted && isCommit(env.msg) {
 			return s.maybeSwitchBranch(ctx, env)
 		}
 		return nil
@@ -92,7 +103,7 @@ func (s *chanState) accept(ctx context.Context, env envelope, res processed, pre
 	}
 	state, err := s.putGroup(b)
 	if err == nil {
-		err = s.n.db.Apply(ctx, b)
+		err = s.apply(ctx, b)
 	}
 	if err != nil {
 		s.meta = oldMeta
@@ -175,11 +186,24 @@ func (s *chanState) afterCommit(ctx context.Context, prev []byte) {
 // arrives (gossip does not preserve order), and asks peers for what is
 // missing.
 func (s *chanState) buffer(env envelope) {
-	if len(s.future) >= maxFuture {
-		s.future = s.future[1:]
+	if s.untrusted {
+		return // a stranger's future message: unverifiable, not kept
+	}
+	s.needSync = true
+	if env.epoch > s.group.Epoch()+maxEpochsAhead || len(s.future) >= maxFuture ||
+		s.futureBytes+len(env.msg) > maxFutureBytes {
+		return
 	}
 	s.future = append(s.future, env)
-	s.needSync = true
+	s.futureBytes += len(env.msg)
+}
+
+// isCommit reports whether msg is an MLS commit, from its header alone:
+// only a commit can be the competing commit of a branch switch, so nothing
+// else costs a load of the previous epoch's state.
+func isCommit(msg []byte) bool {
+	h, err := mls.PeekMessage(msg)
+	return err == nil && h.ContentType == contentCommit
 }
 
 // drainFuture processes the buffered messages the group can now read.
@@ -198,6 +222,10 @@ func (s *chanState) drainFuture(ctx context.Context) {
 			}
 		}
 		s.future = rest
+	}
+	s.futureBytes = 0
+	for _, env := range s.future {
+		s.futureBytes += len(env.msg)
 	}
 }
 

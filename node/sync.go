@@ -2,25 +2,71 @@ package node
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
 	"time"
 
-	"github.com/spacepanda/spacepanda/crdt"
 	"github.com/spacepanda/spacepanda/p2p"
 	"github.com/spacepanda/spacepanda/store"
 )
 
-// syncRequest asks a member for its log entries of the epochs from Epoch on
-// (SyncProtocol). Log sequence numbers are local to each node; epochs are
-// common to the group, so the request names an epoch.
+// Sync (docs/protocol.md, "Sync"): a member asks another member for the log
+// entries it missed, one page at a time. Log sequence numbers are local to
+// each node, epochs common to the group: the first request names an epoch,
+// and each answer returns a cursor (the answering node's next sequence
+// number) for the next page. Both sides check that the other is a member of
+// the channel's current epoch; the answer streams from the store, page by
+// page, without ever holding more than one page; the asker processes a page
+// before it asks for the next, so catching up any number of entries costs
+// the memory of one page.
+
+// syncRequest asks for a page of log entries (SyncProtocol).
 type syncRequest struct {
 	Channel string `json:"channel"`
-	Epoch   uint64 `json:"epoch"`
+	// Epoch is the first epoch of interest; entries of older epochs are
+	// skipped.
+	Epoch uint64 `json:"epoch"`
+	// Cursor is the answering node's sequence number to continue from (the
+	// Next of the previous page); 0 starts at Epoch.
+	Cursor uint64 `json:"cursor,omitempty"`
+}
+
+// syncPage is one answer. Its wire form (binary, to avoid base64 on
+// megabytes of ciphertext):
+//
+//	u8 version (1) ‖ uvarint next ‖ u8 more ‖ uvarint count ‖ count × (uvarint len ‖ envelope)
+type syncPage struct {
+	Next    uint64
+	More    bool
+	Entries [][]byte // encoded envelopes
 }
 
 const (
-	// maxSyncEntries bounds one sync response.
-	maxSyncEntries = 4096
+	syncPageVersion = 1
+	// syncPageBytes is the byte budget of a page: the server stops adding
+	// entries once it is reached (a page holds at least one entry, so a
+	// page is at most syncPageBytes plus one envelope).
+	syncPageBytes = 1 << 20
+	// syncPageEntries bounds the entries of a page, so that the asker's
+	// channel loop is never busy with one page for long.
+	syncPageEntries = 1024
+	// syncScanLimit bounds the log entries the server reads for one page
+	// (entries of older epochs are read and skipped).
+	syncScanLimit = 4 * syncPageEntries
+	// syncReadChunk is how many entries the server reads from the store at
+	// a time (at most syncReadChunk × maxEnvelope in memory).
+	syncReadChunk = 16
+	// syncMaxFrame bounds a page on the wire.
+	syncMaxFrame = syncPageBytes + maxEnvelope + 64<<10
+	// syncMaxRequest bounds a sync request on the wire.
+	syncMaxRequest = 4 << 10
+	// syncMaxPages bounds one catch-up run (about 4 GiB); the next run
+	// continues where it stopped.
+	syncMaxPages = 4096
 	// syncRounds is how many catch-up rounds a channel runs after it is
 	// joined or restored, syncRoundEvery apart: gossip does not deliver
 	// what was published before the mesh included us.
@@ -28,53 +74,188 @@ const (
 	syncRoundEvery = 2 * time.Second
 	// needSyncGap is the least time between two syncs asked for by a gap.
 	needSyncGap = time.Second
+	// syncRate and syncBurst limit the pages one peer may ask of us: a
+	// token bucket per peer.
+	syncRate  = 50 // pages per second
+	syncBurst = 100
+	// syncLimiterPeers bounds the peers the rate limiter remembers.
+	syncLimiterPeers = 4096
 )
 
-// serveSync answers a member's request for the log entries it missed: the
-// MLS messages themselves, which the asker verifies and decrypts as if they
-// came by gossip. Only current members are served.
+func (p syncPage) encode() []byte {
+	size := 1 + 2*binary.MaxVarintLen64 + 1
+	for _, e := range p.Entries {
+		size += binary.MaxVarintLen32 + len(e)
+	}
+	b := make([]byte, 0, size)
+	b = append(b, syncPageVersion)
+	b = binary.AppendUvarint(b, p.Next)
+	b = append(b, boolByte(p.More))
+	b = binary.AppendUvarint(b, uint64(len(p.Entries)))
+	for _, e := range p.Entries {
+		b = binary.AppendUvarint(b, uint64(len(e)))
+		b = append(b, e...)
+	}
+	return b
+}
+
+func boolByte(v bool) byte {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+var errBadPage = fmt.Errorf("%w: malformed sync page", ErrProtocol)
+
+// decodeSyncPage parses a page; the entries alias b.
+func decodeSyncPage(b []byte) (syncPage, error) {
+	var p syncPage
+	if len(b) < 1 || b[0] != syncPageVersion {
+		return p, errBadPage
+	}
+	b = b[1:]
+	next, k := binary.Uvarint(b)
+	if k <= 0 || len(b) < k+1 || b[k] > 1 {
+		return p, errBadPage
+	}
+	p.Next, p.More, b = next, b[k] == 1, b[k+1:]
+	count, k := binary.Uvarint(b)
+	if k <= 0 || count > uint64(len(b)) {
+		return p, errBadPage
+	}
+	b = b[k:]
+	p.Entries = make([][]byte, 0, count)
+	for range count {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > maxEnvelope || n > uint64(len(b)-k) {
+			return p, errBadPage
+		}
+		p.Entries = append(p.Entries, b[k:k+int(n)])
+		b = b[k+int(n):]
+	}
+	if len(b) != 0 {
+		return p, errBadPage
+	}
+	return p, nil
+}
+
+// syncLimiter is a token bucket per peer. It is safe for concurrent use.
+type syncLimiter struct {
+	mu      sync.Mutex
+	buckets map[p2p.PeerID]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// allow takes a token of p's bucket, reporting whether there was one.
+func (l *syncLimiter) allow(p p2p.PeerID, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.buckets == nil {
+		l.buckets = map[p2p.PeerID]*bucket{}
+	}
+	b := l.buckets[p]
+	if b == nil {
+		if len(l.buckets) >= syncLimiterPeers {
+			l.pruneLocked(now)
+		}
+		b = &bucket{tokens: syncBurst, last: now}
+		l.buckets[p] = b
+	}
+	b.tokens = min(syncBurst, b.tokens+now.Sub(b.last).Seconds()*syncRate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// pruneLocked forgets full buckets (peers idle long enough to have
+// refilled), or all of them if none is full: a Sybil's many peer IDs then
+// cost at most syncLimiterPeers entries.
+func (l *syncLimiter) pruneLocked(now time.Time) {
+	for p, b := range l.buckets {
+		if b.tokens+now.Sub(b.last).Seconds()*syncRate >= syncBurst {
+			delete(l.buckets, p)
+		}
+	}
+	if len(l.buckets) >= syncLimiterPeers {
+		clear(l.buckets)
+	}
+}
+
+// serveSync answers a member's request for a page of the log entries it
+// missed: the MLS messages themselves, which the asker verifies and
+// decrypts as if they came by gossip. Only members of the current epoch are
+// served, at most syncRate pages a second each.
 func (n *Node) serveSync(ctx context.Context, from p2p.PeerID, raw []byte) ([]byte, error) {
 	var req syncRequest
-	if err := json.Unmarshal(raw, &req); err != nil {
+	if err := json.Unmarshal(raw, &req); err != nil || len(req.Channel) > 2*maxGroupIDLen {
 		return nil, codedf(ErrProtocol, "malformed sync request")
+	}
+	if !n.syncLimit.allow(from, time.Now()) {
+		return nil, codedf(ErrForbidden, "too many sync requests; slow down")
 	}
 	c := n.channel(req.Channel)
 	if c == nil {
 		return nil, codedf(ErrNoChannel, "unknown channel")
 	}
-	var member bool
-	var last uint64
-	if err := c.do(ctx, func(s *chanState) error {
-		member, last = s.crdt.Role(from.String()) != crdt.RoleNone, s.lastSeq
-		return nil
-	}); err != nil {
-		return nil, coded(err)
-	}
-	if !member {
+	if !c.isMember(from.String()) {
 		return nil, codedf(ErrForbidden, "not a member")
 	}
-	start, err := n.firstSeqOfEpoch(ctx, store.ChannelID(req.Channel), req.Epoch, last)
+	var last uint64
+	if err := c.do(ctx, func(s *chanState) error { last = s.lastSeq; return nil }); err != nil {
+		return nil, coded(err)
+	}
+	id := store.ChannelID(req.Channel)
+	start := req.Cursor
+	if start == 0 {
+		var err error
+		if start, err = n.firstSeqOfEpoch(ctx, id, req.Epoch, last); err != nil {
+			return nil, codedf(ErrProtocol, "log unavailable")
+		}
+	}
+	page, err := n.readPage(ctx, id, req.Epoch, start, last)
 	if err != nil {
 		return nil, codedf(ErrProtocol, "log unavailable")
 	}
-	var out [][]byte
-	for from := start; len(out) < maxSyncEntries; {
-		page, err := n.db.Log(ctx, store.ChannelID(req.Channel), from, 1024)
+	n.onSyncServed(req.Channel, from, len(page.Entries))
+	return page.encode(), nil
+}
+
+// readPage reads the entries of epoch ≥ epoch from seq start on, up to the
+// page's byte and entry budgets, syncReadChunk entries at a time.
+func (n *Node) readPage(ctx context.Context, id store.ChannelID, epoch, start, last uint64) (syncPage, error) {
+	p := syncPage{Next: start}
+	size, scanned := 0, 0
+	for p.Next <= last && scanned < syncScanLimit {
+		es, err := n.db.Log(ctx, id, p.Next, syncReadChunk)
 		if err != nil {
-			return nil, codedf(ErrProtocol, "log unavailable")
+			return p, err
 		}
-		for _, e := range page {
-			if e.Epoch >= req.Epoch && len(out) < maxSyncEntries {
-				out = append(out, envelope{epoch: e.Epoch, msg: e.Data}.encode())
-			}
-		}
-		if len(page) < 1024 {
+		if len(es) == 0 {
 			break
 		}
-		from = page[len(page)-1].Seq + 1
+		for _, e := range es {
+			if e.Epoch >= epoch {
+				if len(p.Entries) > 0 && (size+len(e.Data) > syncPageBytes || len(p.Entries) >= syncPageEntries) {
+					p.More = true
+					return p, nil
+				}
+				env := envelope{epoch: e.Epoch, msg: e.Data}.encode()
+				p.Entries = append(p.Entries, env)
+				size += len(env)
+			}
+			p.Next, scanned = e.Seq+1, scanned+1
+		}
 	}
-	n.onSyncServed(req.Channel, from, len(out))
-	return json.Marshal(out)
+	p.More = p.Next <= last
+	return p, nil
 }
 
 // syncSlack is how many entries before the first one of the asked epoch a
@@ -106,8 +287,8 @@ func (n *Node) firstSeqOfEpoch(ctx context.Context, id store.ChannelID, epoch, l
 }
 
 // maybeCatchUp starts a catch-up when a gap was seen and none is running.
-// It runs on the channel's loop; the request itself runs in a goroutine and
-// hands the entries back to the loop.
+// It runs on the channel's loop; the pages are fetched in a goroutine and
+// handed back to the loop one at a time.
 func (s *chanState) maybeCatchUp() {
 	if s.syncing || s.n.host == nil {
 		return
@@ -121,7 +302,7 @@ func (s *chanState) maybeCatchUp() {
 	if !due {
 		return
 	}
-	peers := s.n.host.TopicPeers(topicOf(s.id))
+	peers := s.syncPeers()
 	if len(peers) == 0 {
 		return
 	}
@@ -139,41 +320,104 @@ func (s *chanState) maybeCatchUp() {
 	if from > 0 {
 		from--
 	}
-	req, _ := json.Marshal(syncRequest{Channel: s.id, Epoch: from})
 	c, n := s.c, s.n
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		envs := n.fetchLog(peers, req)
+		func() {
+			defer recoverRemote(n, "sync", c.id)
+			n.catchUp(c, peers, from)
+		}()
 		c.do(n.ctx, func(s *chanState) error { //nolint:errcheck // ErrClosed at shutdown
 			s.syncing = false
-			for _, e := range envs {
-				env, err := decodeEnvelope(e)
-				if err != nil {
-					continue
-				}
-				if err := s.receive(n.ctx, env); err != nil {
-					n.log.Info("synced message dropped", "channel", s.id, "err", err)
-				}
-			}
 			return nil
 		})
 	}()
 }
 
-// fetchLog asks the peers in turn until one answers.
-func (n *Node) fetchLog(peers []p2p.PeerID, req []byte) [][]byte {
-	for _, p := range peers {
-		ctx, cancel := context.WithTimeout(n.ctx, 15*time.Second)
-		raw, err := n.host.Request(ctx, p, SyncProtocol, req, p2p.Limits{MaxFrame: 8 << 20})
-		cancel()
-		if err != nil {
-			continue
+// syncPeers returns the topic's peers that are members of the group: a
+// stranger on the topic is never asked (it could answer nothing and
+// defeat the catch-up).
+func (s *chanState) syncPeers() []p2p.PeerID {
+	members := s.group.Members()
+	var out []p2p.PeerID
+	for _, p := range s.n.host.TopicPeers(topicOf(s.id)) {
+		if slices.Contains(members, p.String()) {
+			out = append(out, p)
 		}
-		var envs [][]byte
-		if json.Unmarshal(raw, &envs) == nil {
-			n.onSyncFetched(p, len(envs))
-			return envs
+	}
+	return out
+}
+
+// catchUp pages through the log of the first peer that answers, handing
+// each page to the channel's loop before asking for the next. A peer that
+// fails mid-way is replaced by the next one, from the epoch reached.
+func (n *Node) catchUp(c *channel, peers []p2p.PeerID, epoch uint64) {
+	pages := 0
+	for _, p := range peers {
+		req := syncRequest{Channel: c.id, Epoch: epoch}
+		for pages < syncMaxPages {
+			page, err := n.fetchPage(p, req)
+			if err != nil {
+				n.log.Debug("sync page", "channel", c.id, "peer", p, "err", err)
+				break
+			}
+			pages++
+			if err := n.applyPage(c, page); err != nil {
+				return // the node is closing
+			}
+			if !page.More || page.Next <= req.Cursor {
+				return
+			}
+			req.Cursor = page.Next
+		}
+		if pages >= syncMaxPages {
+			return
+		}
+		epoch = c.epoch.Load()
+		if epoch > 0 {
+			epoch--
+		}
+	}
+}
+
+// fetchPage asks p for one page.
+func (n *Node) fetchPage(p p2p.PeerID, req syncRequest) (syncPage, error) {
+	raw, _ := json.Marshal(req)
+	ctx, cancel := context.WithTimeout(n.ctx, 15*time.Second)
+	defer cancel()
+	resp, err := n.host.Request(ctx, p, SyncProtocol, raw, syncLimits)
+	if err != nil {
+		var re *p2p.RemoteError
+		if errors.As(err, &re) {
+			return syncPage{}, remoteError(re.Message)
+		}
+		return syncPage{}, err
+	}
+	page, err := decodeSyncPage(resp)
+	if err == nil {
+		n.onSyncFetched(p, len(page.Entries))
+	}
+	return page, err
+}
+
+// syncLimits bound the sync protocol on both sides.
+var syncLimits = p2p.Limits{MaxFrame: syncMaxFrame, MaxRequest: syncMaxRequest, Timeout: 15 * time.Second}
+
+// applyChunk is how many synced entries the loop processes per request, so
+// that other requests (a send, a follower) wait at most that long.
+const applyChunk = 64
+
+// applyPage processes a page's entries on the channel's loop, applyChunk
+// at a time; their store batches share fsyncs (receiveBatch).
+func (n *Node) applyPage(c *channel, page syncPage) error {
+	for es := range slices.Chunk(page.Entries, applyChunk) {
+		err := c.do(n.ctx, func(s *chanState) error {
+			s.receiveBatch(n.ctx, es)
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil
@@ -192,9 +436,56 @@ func (s *chanState) notePeers(peers []p2p.PeerID) {
 	seen := make(map[p2p.PeerID]bool, len(peers))
 	for _, p := range peers {
 		seen[p] = true
-		if s.topicPeers != nil && !s.topicPeers[p] && len(s.newPeers) < maxNewPeers {
+		// Only members: a stranger appearing on the topic must not make
+		// us sync, nor be asked.
+		if s.topicPeers != nil && !s.topicPeers[p] && len(s.newPeers) < maxNewPeers && s.c.isMember(p.String()) {
 			s.newPeers = append(s.newPeers, p)
 		}
 	}
 	s.topicPeers = seen
+}
+
+// receiveBatch processes synced envelopes, applying their store batches
+// without waiting for each fsync and waiting once at the end: a crash keeps
+// a prefix of them (batches are ordered), and the rest is synced again.
+func (s *chanState) receiveBatch(ctx context.Context, envs [][]byte) {
+	s.lazy = true
+	defer func() {
+		s.lazy = false
+		s.waitLazy()
+		s.maybeSnapshot(ctx)
+	}()
+	for _, raw := range envs {
+		env, err := decodeEnvelope(raw)
+		if err != nil {
+			continue
+		}
+		if err := s.receive(ctx, env); err != nil {
+			s.n.log.Info("synced message dropped", "channel", s.id, "err", err)
+		}
+	}
+}
+
+// apply stores b: synced, or, while a synced page is processed, handed to
+// the store's pipeline to be waited for at the end of the page.
+func (s *chanState) apply(ctx context.Context, b *store.Batch) error {
+	if !s.lazy {
+		return s.n.db.Apply(ctx, b)
+	}
+	p, err := s.n.db.ApplyNoWait(ctx, b)
+	if err != nil {
+		return err
+	}
+	s.pending = append(s.pending, p)
+	return nil
+}
+
+// waitLazy waits for the batches apply handed over without waiting.
+func (s *chanState) waitLazy() {
+	for _, p := range s.pending {
+		if err := p.Wait(); err != nil {
+			s.n.log.Warn("synced batch not durable", "channel", s.id, "err", err)
+		}
+	}
+	s.pending = s.pending[:0]
 }

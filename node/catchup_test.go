@@ -1,0 +1,163 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/spacepanda/spacepanda/crdt"
+	"github.com/spacepanda/spacepanda/store"
+)
+
+// backfill makes n author count posts in channel id straight into its log,
+// as if it had sent them while the other members were away, in batches (the
+// test needs the history, not count fsyncs). Every bigEvery-th post is
+// near crdt.MaxTextLen. Nothing is published.
+func backfill(t testing.TB, n *Node, id string, count, bigEvery int) {
+	t.Helper()
+	ctx := context.Background()
+	big := strings.Repeat("x", crdt.MaxTextLen-64)
+	err := n.channel(id).do(ctx, func(s *chanState) error {
+		for i := 0; i < count; {
+			b := &store.Batch{}
+			for j := 0; j < 500 && i < count; j, i = j+1, i+1 {
+				text := fmt.Sprintf("m%06d", i)
+				if bigEvery > 0 && i%bigEvery == bigEvery-1 {
+					text += big
+				}
+				e := crdt.Event{Kind: crdt.KindPost, Text: text, ID: s.crdt.Next(n.id.peerID), Time: s.clock.Now(n.nowMs())}
+				bin, err := e.MarshalBinary()
+				if err != nil {
+					return err
+				}
+				b.PutEvent(store.ChannelID(id), store.Event{Seq: s.lastEventSeq + 1, Data: bin})
+				pt, err := sealEvent(n.id.name, e)
+				if err != nil {
+					return err
+				}
+				msg, err := s.group.Encrypt(pt)
+				if err != nil {
+					return err
+				}
+				s.lastSeq++
+				b.Append(store.ChannelID(id), store.Entry{Seq: s.lastSeq, Epoch: s.group.Epoch(), Data: msg})
+				s.commitApplied(e)
+			}
+			st, err := s.putGroup(b)
+			if err != nil {
+				return err
+			}
+			if err := n.db.Apply(ctx, b); err != nil {
+				return err
+			}
+			s.stored = st
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// eventCount returns how many CRDT events n holds for channel id.
+func eventCount(n *Node, id string) int {
+	var k int
+	_ = n.channel(id).do(context.Background(), func(s *chanState) error {
+		k = s.crdt.Len()
+		return nil
+	})
+	return k
+}
+
+// heapWatch samples the live heap until stopped and returns the peak.
+func heapWatch() (stop func() uint64) {
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for {
+			if h := liveHeap(); h > peak.Load() {
+				peak.Store(h)
+				if p := os.Getenv("HEAPPROF"); p != "" {
+					f, _ := os.Create(p + ".peak")
+					pprof.WriteHeapProfile(f)
+					f.Close()
+				}
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	return func() uint64 {
+		close(done)
+		<-finished
+		return peak.Load()
+	}
+}
+
+func liveHeap() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// TestCatchUpManyEntries: a member that missed more entries than one sync
+// answer held before paging (4,096), and more bytes than one frame (8 MiB),
+// catches up completely, with a bounded live heap. SPACEPANDA_LONG=1 makes
+// it 100,000 entries (the figure; minutes on 2 cores).
+func TestCatchUpManyEntries(t *testing.T) {
+	count, bigEvery := 6000, 10 // 600 posts of ~16 KiB: ~9.6 MiB
+	if os.Getenv("SPACEPANDA_LONG") != "" {
+		count, bigEvery = 100_000, 200
+	}
+	ctx := ctxT(t)
+	a, b, id := pair(t)
+	if _, err := a.Send(ctx, id, "before"); err != nil {
+		t.Fatal(err)
+	}
+	waitTexts(t, b, id, "before")
+	bHome := b.cfg.Home
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	backfill(t, a, id, count, bigEvery)
+	want := eventCount(a, id)
+	idle := liveHeap()
+	stop := heapWatch()
+	start := time.Now()
+	b = open(t, bHome, true)
+	waitFor(t, time.Duration(count/50+30)*time.Second, "catch-up", func() bool {
+		return eventCount(b, id) >= want
+	})
+	took := time.Since(start)
+	peak := stop()
+	after := liveHeap()
+	if os.Getenv("HEAPPROF") != "" {
+		f, _ := os.Create(os.Getenv("HEAPPROF"))
+		pprof.WriteHeapProfile(f)
+		f.Close()
+	}
+	if got := eventCount(b, id); got != want {
+		t.Fatalf("b holds %d events, a %d", got, want)
+	}
+	// The caught-up history stays in memory (the CRDT holds the timeline)
+	// and the two stores' Pebble caches grow with it: the bound is on what
+	// catching up costs beyond the state it leaves.
+	const bound = 64 << 20
+	if peak > max(idle, after)+bound {
+		t.Fatalf("live heap peaked %d MiB above the state after catch-up (bound %d MiB)", (peak-after)>>20, bound>>20)
+	}
+	t.Logf("%d entries caught up in %v; live heap: idle %d MiB, peak %d MiB, after %d MiB",
+		count, took.Round(time.Millisecond), idle>>20, peak>>20, after>>20)
+}
