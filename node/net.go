@@ -227,6 +227,11 @@ func (n *Node) validate(ctx context.Context, c *channel, from p2p.PeerID, env en
 		return s.receive(n.ctx, env)
 	})
 	switch {
+	case !member && (err != nil || future) && env.epoch != c.epoch.Load()+1 && !errors.Is(err, ErrClosed):
+		// A non-member has no reason to hand us anything but a message
+		// of the current epoch that MLS accepts (or one of the next
+		// epoch: a member just added, whose Add we have not seen).
+		return p2p.Reject
 	case err == nil && future:
 		return p2p.Ignore // buffered (from a member) or dropped: not verifiable yet, not forwarded
 	case err == nil:

@@ -48,7 +48,10 @@ func (s *chanState) receive(ctx context.Context, env envelope) error {
 			}
 			return fmt.Errorf("%w: %w", errMLS, err)
 		}
-		if env.epoch+1 == cur && !s.untrusted && isCommit(env.msg) {
+		if s.untrusted {
+			return fmt.Errorf("%w: %w", errMLS, err)
+		}
+		if env.epoch+1 == cur && isCommit(env.msg) {
 			return s.maybeSwitchBranch(ctx, env)
 		}
 		return nil

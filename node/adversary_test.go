@@ -1,0 +1,231 @@
+package node
+
+import (
+	"context"
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"os"
+	"runtime/debug"
+	"encoding/binary"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/spacepanda/spacepanda/mls"
+	"github.com/spacepanda/spacepanda/p2p"
+	"github.com/spacepanda/spacepanda/store"
+)
+
+// The adversary suite (issue 11): a hostile host built from package p2p
+// attacks a real node over loopback. Each test states the bound it checks.
+
+// hostile is a stranger that knows a channel's ID (from an old invite):
+// it joins the channel's topic and talks to the target directly.
+type hostile struct {
+	h        *p2p.Host
+	topic    string
+	groupID  []byte
+	syncAsks atomic.Int64 // sync requests it was asked
+}
+
+func newHostile(t *testing.T, target *Node, id string) *hostile {
+	t.Helper()
+	_, sk, _ := ed25519.GenerateKey(rand.Reader)
+	h, err := p2p.New(context.Background(), p2p.Config{PrivateKey: sk, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
+		DisableMDNS: true, DisableNATPortMap: true, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	x := &hostile{h: h, topic: topicOf(id), groupID: target.channel(id).groupID}
+	// A stranger that offers to answer syncs (with nothing).
+	err = h.HandleRequest(SyncProtocol, p2p.Limits{}, func(context.Context, p2p.PeerID, []byte) ([]byte, error) {
+		x.syncAsks.Add(1)
+		return []byte("[]"), nil // no entries, in the old and the new format alike
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Connect(ctxT(t), target.host.Info()); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := h.Subscribe(ctxT(t), x.topic, func(context.Context, p2p.PeerID, []byte) p2p.Verdict { return p2p.Accept })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sub.Close() })
+	waitFor(t, 20*time.Second, "the target to see the stranger on the topic", func() bool {
+		for _, p := range target.host.TopicPeers(x.topic) {
+			if p == h.ID() {
+				return true
+			}
+		}
+		return false
+	})
+	return x
+}
+
+// junk returns an envelope whose MLS header is valid for the channel
+// (version, wire format, group ID, epoch) followed by size bytes of noise:
+// it passes every check that does not need the group's keys.
+func (x *hostile) junk(wireFormat uint16, epoch uint64, size int) []byte {
+	msg := binary.BigEndian.AppendUint16(nil, mlsVersion10)
+	msg = binary.BigEndian.AppendUint16(msg, wireFormat)
+	msg = append(msg, byte(len(x.groupID)))
+	msg = append(msg, x.groupID...)
+	msg = binary.BigEndian.AppendUint64(msg, epoch)
+	noise := make([]byte, size)
+	_, _ = rand.Read(noise)
+	msg = append(msg, noise...)
+	return envelope{epoch: epoch, msg: msg}.encode()
+}
+
+func (x *hostile) publish(t *testing.T, env []byte) {
+	t.Helper()
+	if err := x.h.Publish(ctxT(t), x.topic, env); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// seen returns, from n's log, the commit that left epoch cur-1 and an
+// application message of epoch cur.
+func seen(t *testing.T, n *Node, id string, cur uint64) (commit, post []byte) {
+	t.Helper()
+	es, err := n.db.Log(ctxT(t), store.ChannelID(id), 1, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range es {
+		h, err := mls.PeekMessage(e.Data)
+		switch {
+		case err != nil:
+		case h.ContentType == contentCommit && e.Epoch == cur-1:
+			commit = e.Data
+		case h.ContentType != contentCommit && e.Epoch == cur:
+			post = e.Data
+		}
+	}
+	if commit == nil || post == nil {
+		t.Fatal("no commit of the previous epoch or message of the current one in the log")
+	}
+	return commit, post
+}
+
+// countingEngine counts group-state loads.
+type countingEngine struct {
+	engine
+	loads atomic.Int64
+}
+
+func (e *countingEngine) Load(state []byte) (group, error) {
+	e.loads.Add(1)
+	if os.Getenv("LOADTRACE") != "" {
+		debug.PrintStack()
+	}
+	return e.engine.Load(state)
+}
+
+func futureBytes(n *Node, id string) (k, bytes int) {
+	_ = n.channel(id).do(context.Background(), func(s *chanState) error {
+		k = len(s.future)
+		for _, e := range s.future {
+			bytes += len(e.msg)
+		}
+		return nil
+	})
+	return k, bytes
+}
+
+func epochOf(n *Node, id string) uint64 { return n.channel(id).epoch.Load() }
+
+// waitScoreDrop waits until n scores p below zero.
+func waitScoreDrop(t *testing.T, n *Node, p p2p.PeerID) {
+	t.Helper()
+	waitFor(t, 20*time.Second, "the stranger's score to drop", func() bool {
+		s, ok := n.host.PeerScores()[p]
+		return ok && s.Score < 0
+	})
+}
+
+// TestAttackFutureEpochs is attack 2: a stranger floods the topic with
+// large messages of future epochs. Bound: the future buffer holds at most
+// maxFutureBytes (here: nothing, the stranger is not a member), honest
+// messages still arrive, the stranger's score drops.
+func TestAttackFutureEpochs(t *testing.T) {
+	ctx := ctxT(t)
+	a, b, id := pair(t)
+	x := newHostile(t, b, id)
+	idle := liveHeap()
+	cur := epochOf(b, id)
+	for i := range 200 {
+		x.publish(t, x.junk(wireFormatPrivate, cur+2+uint64(i%8), 100<<10))
+	}
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if k, bytes := futureBytes(b, id); bytes > 4<<20 || k > 0 {
+			t.Fatalf("future buffer holds %d messages, %d bytes, of a stranger", k, bytes)
+		}
+		if h := liveHeap(); h > idle+64<<20 {
+			t.Fatalf("live heap %d MiB above idle", (h-idle)>>20)
+		}
+	}
+	if _, err := a.Send(ctx, id, "honest"); err != nil {
+		t.Fatal(err)
+	}
+	waitTexts(t, b, id, "honest")
+	waitScoreDrop(t, b, x.h.ID())
+}
+
+// TestAttackPreviousEpochJunk is attack 3: a stranger sends junk with a
+// valid header at the previous epoch (as a commit would be) and at the
+// current one. Bound: no group-state load, no sync asked of anyone because
+// of it, and never of the stranger; honest messages arrive; its score drops.
+func TestAttackPreviousEpochJunk(t *testing.T) {
+	ctx := ctxT(t)
+	a, b, c, id := trio(t, "hi") // b processed carol's Add: it has a previous epoch
+	_ = c
+	ce := &countingEngine{engine: b.eng}
+	b.eng = ce
+	x := newHostile(t, b, id)
+	// Let the restart catch-up rounds finish before counting syncs.
+	waitFor(t, 20*time.Second, "b's catch-up rounds", func() bool {
+		var done bool
+		_ = b.channel(id).do(ctx, func(s *chanState) error { done = s.syncRounds == 0 && !s.syncing && !s.needSync; return nil })
+		return done
+	})
+	var lastSync time.Time
+	_ = b.channel(id).do(ctx, func(s *chanState) error { lastSync = s.lastSync; return nil })
+	ce.loads.Store(0)
+	cur := epochOf(b, id)
+	// The stranger saw the channel's gossip: carol's Add (a commit of the
+	// previous epoch) and "hi" (a message of the current one). It sends
+	// them back with bytes changed near the end (signature, ciphertext):
+	// well-formed, so only cryptography can refuse them.
+	commit, post := seen(t, b, id, cur)
+	for i := range 300 {
+		src, ep := commit, cur-1
+		if i%2 == 1 {
+			src, ep = post, cur
+		}
+		m := bytes.Clone(src)
+		m[len(m)-1-i%32] ^= byte(1 + i/32)
+		x.publish(t, envelope{epoch: ep, msg: m}.encode())
+	}
+	time.Sleep(2 * time.Second) // the junk is processed, a junk-triggered sync due
+	if n := ce.loads.Load(); n > 0 {
+		t.Fatalf("a stranger's junk cost %d group-state loads", n)
+	}
+	var synced time.Time
+	_ = b.channel(id).do(ctx, func(s *chanState) error { synced = s.lastSync; return nil })
+	if synced != lastSync {
+		t.Fatal("a stranger's junk made b sync")
+	}
+	if n := x.syncAsks.Load(); n > 0 {
+		t.Fatalf("the stranger was asked %d syncs", n)
+	}
+	waitScoreDrop(t, b, x.h.ID())
+	if _, err := a.Send(ctx, id, "honest"); err != nil {
+		t.Fatal(err)
+	}
+	waitTexts(t, b, id, "hi", "honest")
+}
