@@ -243,18 +243,18 @@ func (n *Node) validate(ctx context.Context, c *channel, from p2p.PeerID, env en
 	return verdictFor(err)
 }
 
-// verdictFor maps the loop's error on a gossip message to a verdict:
-// Reject for what MLS or the node's rules refuse (and for a panic), Ignore
-// for our own failures (the store) and for what an honest peer may
-// forward (a message of a branch we have not seen: ErrDecryption).
+// verdictFor maps the loop's error on a member's gossip message to a
+// verdict: Reject for what MLS refuses (a bad signature, a forged or
+// malformed message) and for a panic; Ignore for our own failures (the
+// store), for what an honest member may send in a race (a message of a
+// branch we have not seen: ErrDecryption; a membership event whose commit
+// we did not process: ErrProtocol), and for what is stale.
 func verdictFor(err error) p2p.Verdict {
 	switch {
 	case errors.Is(err, errPanic):
 		return p2p.Reject
 	case errors.Is(err, mls.ErrDecryption):
 		return p2p.Ignore
-	case errors.Is(err, ErrProtocol), errors.Is(err, ErrForbidden):
-		return p2p.Reject
 	case errors.Is(err, errMLS):
 		if verdictOf(err) == verdictReject {
 			return p2p.Reject
