@@ -21,7 +21,7 @@ type homeFS struct {
 
 func newHomeFS(fs vfs.FS) homeFS {
 	if fs == nil {
-		return homeFS{fs: vfs.Default, isOS: true}
+		return homeFS{fs: privateFS{vfs.Default}, isOS: true}
 	}
 	return homeFS{fs: fs}
 }

@@ -52,13 +52,17 @@ func (o Options) retention() Retention {
 	return DefaultRetention
 }
 
-// Create initializes a store in home (created, mode 0700, if missing) and
-// returns it open. A non-empty passphrase protects the data key; an empty
+// Create initializes a store in home (created, mode 0700, if missing;
+// tightened to 0700 and its files to 0600 if it exists) and returns it
+// open. It fails with ErrHomePermissions for a home it cannot make private. A non-empty passphrase protects the data key; an empty
 // one protects it with a random key file readable only by its owner. A home
 // that already has a store gives ErrExists and is not modified.
 func Create(home string, passphrase []byte, opts Options) (*DB, error) {
 	h := newHomeFS(opts.FS)
 	if err := h.mkdirPrivate(home); err != nil {
+		return nil, err
+	}
+	if err := h.makePrivate(home); err != nil {
 		return nil, err
 	}
 	lock, err := lockHome(h, home, opts.holder())
@@ -124,7 +128,9 @@ func protect(h homeFS, home string, dataKey, passphrase []byte) (*manifest, erro
 	return sealedManifest(kek, dataKey, protectKeyFile, nil)
 }
 
-// Open opens the store in home. It fails, without modifying the home, with
+// Open opens the store in home, first tightening the home to 0700 and its
+// files to 0600 (ErrHomePermissions if it cannot). It fails, without
+// modifying the home otherwise, with
 // ErrNotInitialized, a *FormatError (written by a newer version),
 // ErrPassphraseRequired, ErrWrongPassphrase, or an error matching
 // ErrCorrupt; and with a *HomeInUseError while another DB holds the home.
@@ -134,6 +140,9 @@ func Open(home string, opts Options) (*DB, error) {
 		if err == nil {
 			err = fmt.Errorf("%w: %s", ErrNotInitialized, home)
 		}
+		return nil, err
+	}
+	if err := h.makePrivate(home); err != nil {
 		return nil, err
 	}
 	lock, err := lockHome(h, home, opts.holder())
