@@ -143,11 +143,15 @@ func channelInviteCmd(g *globals) *cobra.Command {
 
 func channelRevokeCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use:   "revoke CHANNEL CODE",
-		Short: "Revoke an invite code (owners and admins)",
-		Args:  cobra.ExactArgs(2),
+		Use:   "revoke CHANNEL [CODE|-]",
+		Short: "Revoke an invite code (owners and admins; the code from standard input with - or no CODE)",
+		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.simple(cmd, "revoked", func(a node.API) error { return a.RevokeInvite(cmd.Context(), args[0], args[1]) })
+			code, err := argOrStdin(cmd, args, 1, "invite code", true)
+			if err != nil {
+				return err
+			}
+			return g.simple(cmd, "revoked", func(a node.API) error { return a.RevokeInvite(cmd.Context(), args[0], code) })
 		},
 	}
 }

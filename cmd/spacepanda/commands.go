@@ -81,12 +81,19 @@ func peersCmd(g *globals) *cobra.Command {
 
 func joinCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use:   "join CODE",
-		Short: "Join a channel with an invite code",
-		Args:  cobra.ExactArgs(1),
+		Use:   "join [CODE|-]",
+		Short: "Join a channel with an invite code (read from standard input with - or no argument)",
+		Long: `Join a channel with an invite code. The code is a secret: prefer
+"spacepanda join < code.txt" (or "join -") to typing it as an argument,
+which every local user can read in the process list.`,
+		Args: cobra.RangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			code, err := argOrStdin(cmd, args, 0, "invite code", true)
+			if err != nil {
+				return err
+			}
 			return g.with(cmd.Context(), true, func(a node.API) error {
-				ci, err := a.Join(cmd.Context(), args[0])
+				ci, err := a.Join(cmd.Context(), code)
 				if err != nil {
 					return err
 				}
@@ -100,12 +107,19 @@ func joinCmd(g *globals) *cobra.Command {
 
 func sendCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use:   "send CHANNEL TEXT",
+		Use:   "send CHANNEL TEXT|-",
 		Short: "Send a message (stored durably, then published; queued if no member is reachable)",
-		Args:  cobra.ExactArgs(2),
+		Long: `Send a message. With - as TEXT the text is read from standard input
+(one trailing newline dropped): prefer it, an argument is visible to every
+local user in the process list and stays in shell history.`,
+		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			text, err := argOrStdin(cmd, args, 1, "message text", false)
+			if err != nil {
+				return err
+			}
 			return g.with(cmd.Context(), true, func(a node.API) error {
-				r, err := a.Send(cmd.Context(), args[0], args[1])
+				r, err := a.Send(cmd.Context(), args[0], text)
 				if err != nil {
 					return err
 				}
