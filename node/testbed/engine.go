@@ -2,7 +2,6 @@ package testbed
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -107,6 +106,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	bound := cfg.Duration + 3*cfg.Settle + 2*time.Minute + time.Duration(cfg.Offline)*10*time.Millisecond
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	e := &engine{cfg: cfg, rec: newRecorder(), dir: dir, ctx: ctx,
@@ -122,15 +122,20 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	err := e.execute()
 	e.shutdown()
 	e.run.close()
-	if err != nil {
-		if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
-			err = fmt.Errorf("%w (the run's bound is %v)", err, bound)
-		}
+	switch {
+	case parent.Err() != nil:
+		return nil, fmt.Errorf("testbed: interrupted: %w", parent.Err())
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("testbed: the run exceeded its bound of %v: %w", bound, ctx.Err())
+	case err != nil:
 		return nil, err
 	}
 	if cfg.Baseline {
 		e.phase.Store("baseline")
 		b, err := runBaseline(ctx, cfg)
+		if parent.Err() != nil {
+			return nil, fmt.Errorf("testbed: interrupted: %w", parent.Err())
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -28,7 +28,7 @@ func (e *engine) faults(p plan) {
 		at(0.4)
 		if e.cfg.Procs {
 			// Daemons have no connection gater the testbed can reach.
-			e.rep.Faults = append(e.rep.Faults, FaultReport{Kind: "partition", AtS: e.since(time.Now()),
+			e.rep.Faults = append(e.rep.Faults, FaultReport{Kind: "partition", Nodes: []string{}, AtS: e.since(time.Now()),
 				Detail: "skipped: not available with --procs"})
 		} else {
 			e.partition(p.half)
@@ -42,7 +42,7 @@ func (e *engine) faults(p plan) {
 
 // record adds a fault to the report, with its convergence time.
 func (e *engine) record(kind string, nodes []*slot, begin, end time.Time, detail string) {
-	f := FaultReport{Kind: kind, AtS: e.since(begin), EndS: e.since(end), Detail: detail}
+	f := FaultReport{Kind: kind, Nodes: []string{}, AtS: e.since(begin), EndS: e.since(end), Detail: detail}
 	for _, s := range nodes {
 		f.Nodes = append(f.Nodes, s.name())
 	}
@@ -205,10 +205,7 @@ func (e *engine) offline(o int) error {
 	waitIdle(s)
 	e.down(s, false)
 	begin := time.Now()
-	var senders []*slot
-	for _, x := range e.live() {
-		senders = append(senders, x)
-	}
+	senders := e.live()
 	if len(senders) == 0 {
 		return errors.New("testbed: no node up to send while one is offline")
 	}

@@ -2,6 +2,7 @@ package testbed
 
 import (
 	"context"
+	"errors"
 	"hash/fnv"
 	"strings"
 	"testing"
@@ -89,6 +90,17 @@ func TestBrokenNodeShowsLoss(t *testing.T) {
 	}
 	if len(rep.Failures) == 0 || !strings.Contains(strings.Join(rep.Failures, "\n"), "node2") {
 		t.Errorf("failures do not name node2: %v", rep.Failures)
+	}
+}
+
+// TestInterrupted: cancelling the context stops a run early with an error
+// that says so, and leaves nothing running (goleak in TestMain).
+func TestInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(3*time.Second, cancel)
+	_, err := Run(ctx, Config{Nodes: 3, Rate: 10, Duration: time.Minute, Dir: t.TempDir()})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want context.Canceled", err)
 	}
 }
 
