@@ -53,6 +53,11 @@ var rules = []rule{
 		reason: "the testbed drives nodes through node's API, and p2p only for the raw-gossipsub baseline",
 	},
 	{
+		pkg:    "nattest",
+		allow:  []string{module + "/nattest"},
+		reason: "nattest is test-only: it drives spacepanda processes and imports nothing outside its tests",
+	},
+	{
 		pkg:    "cmd/spacepanda",
 		allow:  []string{module + "/", "github.com/spf13/", "golang.org/x/"},
 		deny:   []string{module + "/mls", module + "/crdt", module + "/store", module + "/p2p"},

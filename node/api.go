@@ -61,6 +61,11 @@ type Status struct {
 type PeerInfo struct {
 	ID    string   `json:"id"`
 	Addrs []string `json:"addrs"`
+	// Via are the peer's addresses on the live connections; one with
+	// /p2p-circuit runs through a relay.
+	Via []string `json:"via"`
+	// Relayed is true when every live connection runs through a relay.
+	Relayed bool `json:"relayed"`
 }
 
 // ChannelInfo summarises a channel.

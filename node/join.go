@@ -60,7 +60,7 @@ func (n *Node) Invite(ctx context.Context, channel string, opts InviteOptions) (
 		return "", fmt.Errorf("node: channel ID %q: %w", c.id, err)
 	}
 	expires := n.cfg.Now().Add(opts.Expires).UnixMilli()
-	inv, err := newInvite(raw, n.id.peerID, n.ownAddrs(ctx), expires, uint32(opts.Uses))
+	inv, err := newInvite(raw, n.id.peerID, relayedFirst(n.ownAddrs(ctx)), expires, uint32(opts.Uses))
 	if err != nil {
 		return "", err
 	}
@@ -73,6 +73,24 @@ func (n *Node) Invite(ctx context.Context, channel string, opts InviteOptions) (
 		return "", err
 	}
 	return inv.encode(n.id.key), nil
+}
+
+// relayedFirst puts relayed (/p2p-circuit) addresses first: a node has
+// them when it is reachable only through a relay, and the invite keeps at
+// most maxInviteAddrs addresses.
+func relayedFirst(addrs []string) []string {
+	out := make([]string, 0, len(addrs))
+	for _, a := range addrs {
+		if strings.Contains(a, "/p2p-circuit") {
+			out = append(out, a)
+		}
+	}
+	for _, a := range addrs {
+		if !strings.Contains(a, "/p2p-circuit") {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // RevokeInvite records the revocation of an invite in the channel, so that

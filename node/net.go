@@ -46,8 +46,12 @@ func rendezvousOf(channelID string) []byte {
 // startNetwork starts the libp2p host, the stream handlers, the topic of
 // every channel, and the goroutine that retries the outbox and catches up.
 func (n *Node) startNetwork(ctx context.Context) error {
-	h, err := p2p.New(ctx, p2p.Config{PrivateKey: n.id.key, ListenAddrs: n.cfg.Listen, Bootstrap: n.cfg.Bootstrap,
-		DisableMDNS: n.cfg.DisableMDNS, DisableNATPortMap: n.cfg.DisableMDNS, Logger: n.log, Gate: n.cfg.Gate})
+	pcfg := p2p.Config{PrivateKey: n.id.key, ListenAddrs: n.cfg.Listen, Bootstrap: n.cfg.Bootstrap,
+		DisableMDNS: n.cfg.DisableMDNS, DisableNATPortMap: n.cfg.DisableMDNS, Logger: n.log, Gate: n.cfg.Gate}
+	if n.cfg.Relay {
+		pcfg.RelayService, pcfg.DHTMode = true, p2p.DHTServer
+	}
+	h, err := p2p.New(ctx, pcfg)
 	if err != nil {
 		return fmt.Errorf("node: network: %w", err)
 	}

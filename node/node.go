@@ -27,6 +27,10 @@ type Config struct {
 	Bootstrap []string
 	// DisableMDNS turns LAN discovery off (tests on loopback).
 	DisableMDNS bool
+	// Relay makes the node a server node: a circuit relay v2 for peers
+	// behind NAT and an always-on DHT server. Only for publicly reachable
+	// machines (docs/nat.md).
+	Relay bool
 	// Passphrase is asked for when the store is protected by one; nil
 	// means store.PromptPassphrase.
 	Passphrase func() ([]byte, error)

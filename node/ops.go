@@ -41,7 +41,14 @@ func (n *Node) Peers(ctx context.Context) ([]PeerInfo, error) {
 		return out, nil
 	}
 	for _, p := range n.host.Peers() {
-		out = append(out, PeerInfo{ID: p.String(), Addrs: n.host.PeerAddrs(p)})
+		pi := PeerInfo{ID: p.String(), Addrs: n.host.PeerAddrs(p), Via: []string{}}
+		conns := n.host.Conns(p)
+		pi.Relayed = len(conns) > 0
+		for _, c := range conns {
+			pi.Via = append(pi.Via, c.Addr)
+			pi.Relayed = pi.Relayed && c.Relayed
+		}
+		out = append(out, pi)
 	}
 	return out, nil
 }

@@ -1,7 +1,6 @@
 package p2p
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/host/autorelay"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
@@ -72,8 +72,9 @@ type Config struct {
 	DisableMDNS bool
 	// DisableNATPortMap turns off UPnP/NAT-PMP port mapping on the gateway.
 	DisableNATPortMap bool
-	// RelayService makes the host a circuit relay v2 for others; enable it
-	// only on publicly reachable nodes.
+	// RelayService makes the host a circuit relay v2 for others, with the
+	// limits RelayLimitDuration and RelayLimitData per relayed connection;
+	// enable it only on publicly reachable nodes (server nodes).
 	RelayService bool
 	// DHTMode chooses whether the host serves DHT queries.
 	DHTMode DHTMode
@@ -167,14 +168,17 @@ func newLibp2pHost(cfg Config, relays autorelay.PeerSource) (host.Host, error) {
 		libp2p.EnableNATService(),
 		libp2p.EnableAutoNATv2(),
 		libp2p.EnableRelay(),
-		libp2p.EnableAutoRelayWithPeerSource(relays),
+		autoRelayOptions(relays),
 		libp2p.EnableHolePunching(),
 	}
 	if !cfg.DisableNATPortMap {
 		opts = append(opts, libp2p.NATPortMap())
 	}
 	if cfg.RelayService {
-		opts = append(opts, libp2p.EnableRelayService())
+		// A server node is public by its operator's word: the relay
+		// service runs only on a host that believes it is reachable, and
+		// AutoNAT needs peers that dial back to find that out.
+		opts = append(opts, libp2p.EnableRelayService(relay.WithResources(relayResources())), libp2p.ForceReachabilityPublic())
 	}
 	if cfg.Gate != nil {
 		opts = append(opts, libp2p.ConnectionGater(cfg.Gate))
@@ -234,23 +238,4 @@ func dhtMode(m DHTMode) dht.ModeOpt {
 
 func publicAddrs(addrs []ma.Multiaddr) []ma.Multiaddr {
 	return ma.FilterAddrs(addrs, manet.IsPublicAddr)
-}
-
-// relayPeerSource offers AutoRelay the peers we are connected to as relay
-// candidates; AutoRelay keeps those that run the relay service. It is only
-// asked once AutoNAT finds the host unreachable.
-func (h *Host) relayPeerSource(ctx context.Context, num int) <-chan peer.AddrInfo {
-	out := make(chan peer.AddrInfo, num)
-	defer close(out)
-	lh := h.libp2p()
-	if lh == nil {
-		return out
-	}
-	for _, p := range lh.Network().Peers() {
-		if len(out) == num {
-			break
-		}
-		out <- lh.Peerstore().PeerInfo(p)
-	}
-	return out
 }

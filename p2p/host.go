@@ -29,6 +29,7 @@ type Host struct {
 	dht  *dht.IpfsDHT
 	ps   *pubsub.PubSub
 	mdns io.Closer // nil when mDNS is off
+	boot []peer.AddrInfo
 
 	// ctx lives until Close; every goroutine the Host starts watches it.
 	ctx    context.Context
@@ -81,6 +82,7 @@ func (h *Host) start(cfg Config) error {
 	if err != nil {
 		return err
 	}
+	h.boot = boot
 	lh, err := newLibp2pHost(cfg, h.relayPeerSource)
 	if err != nil {
 		return err
@@ -91,6 +93,7 @@ func (h *Host) start(cfg Config) error {
 	if cfg.Gate != nil {
 		cfg.Gate.attach(lh)
 	}
+	h.watchDirect()
 	if h.dht, err = newDHT(h.h, cfg, boot); err != nil {
 		return err
 	}
@@ -189,17 +192,19 @@ func (h *Host) Peers() []PeerID {
 	return out
 }
 
-// Connected reports whether the host has a live connection to p.
+// Connected reports whether the host has a live connection to p, direct or
+// through a relay.
 func (h *Host) Connected(p PeerID) bool {
 	id, err := p.decode()
 	if err != nil {
 		return false
 	}
-	return h.h.Network().Connectedness(id) == network.Connected
+	c := h.h.Network().Connectedness(id)
+	return c == network.Connected || c == network.Limited
 }
 
 // Connect dials p at the given addresses (and any the host already knows)
-// unless a connection exists. It returns ErrBadPeerID or ErrBadAddr for bad
+// unless a connection exists. Addresses may be relayed (/p2p-circuit). It returns ErrBadPeerID or ErrBadAddr for bad
 // input, ErrClosed after Close, and otherwise the dial error.
 func (h *Host) Connect(ctx context.Context, p PeerInfo) error {
 	if err := h.checkOpen(); err != nil {
@@ -212,7 +217,8 @@ func (h *Host) Connect(ctx context.Context, p PeerInfo) error {
 	if ai.ID == h.h.ID() {
 		return nil
 	}
-	if err := h.h.Connect(ctx, ai); err != nil {
+	// A connection through a relay is good enough: streams may use it.
+	if err := h.h.Connect(network.WithAllowLimitedConn(ctx, "spacepanda"), ai); err != nil {
 		return fmt.Errorf("p2p: connect %s: %w", p.ID, err)
 	}
 	return nil

@@ -74,7 +74,7 @@ const validatorTimeout = 10 * time.Second
 const validateQueueSize = 256
 
 func (h *Host) newPubSub() (*pubsub.PubSub, error) {
-	ps, err := pubsub.NewGossipSub(h.ctx, h.h,
+	ps, err := pubsub.NewGossipSub(h.ctx, limitedOK{h.h},
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
 		pubsub.WithNoAuthor(),
 		pubsub.WithMessageIdFn(messageID),

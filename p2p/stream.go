@@ -328,7 +328,9 @@ func (h *Host) OpenStream(ctx context.Context, p PeerID, protocolID string, limi
 	limits = limits.withDefaults()
 	ctx, cancel := context.WithTimeout(ctx, limits.Timeout)
 	defer cancel()
-	ns, err := h.h.NewStream(ctx, id, protocol.ID(protocolID))
+	// Relayed connections carry our protocols too (within the relay's
+	// limits, see RelayLimitData).
+	ns, err := h.h.NewStream(network.WithAllowLimitedConn(ctx, "spacepanda"), id, protocol.ID(protocolID))
 	if err != nil {
 		return nil, fmt.Errorf("p2p: open %s to %s: %w", protocolID, p, err)
 	}

@@ -71,7 +71,11 @@ func peersCmd(g *globals) *cobra.Command {
 				}
 				return g.emit(ps, func() {
 					for _, p := range ps {
-						g.printf("%s  %s\n", p.ID, strings.Join(p.Addrs, " "))
+						mark := ""
+						if p.Relayed {
+							mark = "  (relayed)"
+						}
+						g.printf("%s  %s%s\n", p.ID, strings.Join(p.Addrs, " "), mark)
 					}
 				})
 			})

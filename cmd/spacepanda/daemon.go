@@ -13,16 +13,16 @@ import (
 
 func daemonCmd(g *globals) *cobra.Command {
 	var listen, bootstrap []string
-	var noMDNS bool
+	var noMDNS, relay bool
 	var metricsAddr string
 	c := &cobra.Command{
-		Use:   "daemon [--listen MULTIADDR]... [--bootstrap MULTIADDR]...",
+		Use:   "daemon [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--relay]",
 		Short: "Run the node and the local control API until SIGINT or SIGTERM",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			n, err := openDaemon(ctx, node.Config{Home: g.home, Network: true, Listen: listen, Bootstrap: bootstrap,
-				DisableMDNS: noMDNS, Logger: g.log, Holder: "spacepanda daemon"})
+				DisableMDNS: noMDNS, Relay: relay, Logger: g.log, Holder: "spacepanda daemon"})
 			if err != nil {
 				return err
 			}
@@ -56,6 +56,7 @@ func daemonCmd(g *globals) *cobra.Command {
 	c.Flags().StringArrayVar(&bootstrap, "bootstrap", nil, "full multiaddr of a peer to dial at start (repeatable)")
 	c.Flags().BoolVar(&noMDNS, "no-mdns", false, "turn LAN discovery off")
 	c.Flags().StringVar(&metricsAddr, "metrics", "", "serve Prometheus /metrics on ADDR (HOST:PORT; a bare port means 127.0.0.1)")
+	c.Flags().BoolVar(&relay, "relay", false, "server node: relay for peers behind NAT and DHT server (publicly reachable machines only)")
 	return c
 }
 

@@ -1,0 +1,212 @@
+package p2p
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/host/autorelay"
+	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// Relay service limits of a server node (Config.RelayService). libp2p's
+// defaults (2 minutes and 128 KiB per relayed connection) are sized for
+// "hole punch, then go direct" and cut a chat connection that cannot go
+// direct (a symmetric NAT) every two minutes, and a join response or a sync
+// of a few hundred messages outright. A SpacePanda relay serves the members
+// of a few channels, so a relayed connection may carry RelayLimitData in
+// each direction for up to RelayLimitDuration; the node dials the peer
+// again (through the relay) when the relay cuts it, and its sync stream
+// fills what gossip lost meanwhile (docs/nat.md).
+const (
+	RelayLimitDuration = 30 * time.Minute
+	RelayLimitData     = 32 << 20
+	// RelayMaxReservations bounds the peers a relay keeps a slot for.
+	RelayMaxReservations = 256
+	// RelayMaxCircuits bounds the relayed connections per peer.
+	RelayMaxCircuits = 32
+)
+
+func relayResources() relay.Resources {
+	r := relay.DefaultResources()
+	r.Limit = &relay.RelayLimit{Duration: RelayLimitDuration, Data: RelayLimitData}
+	r.MaxReservations = RelayMaxReservations
+	r.MaxCircuits = RelayMaxCircuits
+	// A home router puts every desktop of a family behind one address.
+	r.MaxReservationsPerIP = 16
+	return r
+}
+
+// AutoRelay tuning. libp2p's defaults wait 3 minutes for 4 candidates
+// before reserving and back off a relay for an hour after one failure: a
+// SpacePanda network often has a single server node, and a desktop must be
+// reachable through it seconds after it starts, and again seconds after
+// that relay restarts.
+const (
+	relayBackoff     = 10 * time.Second
+	relayMinInterval = 5 * time.Second
+)
+
+func autoRelayOptions(relays autorelay.PeerSource) libp2p.Option {
+	return libp2p.EnableAutoRelayWithPeerSource(relays,
+		autorelay.WithMinCandidates(1),
+		autorelay.WithNumRelays(2),
+		autorelay.WithBootDelay(0),
+		autorelay.WithBackoff(relayBackoff),
+		autorelay.WithMinInterval(relayMinInterval),
+	)
+}
+
+// relayHop is the circuit relay v2 protocol a relay serves.
+const relayHop = protocol.ID("/libp2p/circuit/relay/0.2.0/hop")
+
+// relayPeerSource offers AutoRelay its candidates: the bootstrap peers
+// (server nodes, which usually run the relay service), then connected or
+// known peers that announced the relay service (e.g. a member of a channel
+// that runs one). AutoRelay dials them and keeps those that accept a
+// reservation. It is only asked once AutoNAT finds the host unreachable.
+func (h *Host) relayPeerSource(ctx context.Context, num int) <-chan peer.AddrInfo {
+	out := make(chan peer.AddrInfo, num)
+	defer close(out)
+	lh := h.libp2p()
+	if lh == nil {
+		return out
+	}
+	seen := map[peer.ID]bool{lh.ID(): true}
+	offer := func(ai peer.AddrInfo) {
+		if len(out) < num && !seen[ai.ID] && len(ai.Addrs) > 0 {
+			seen[ai.ID] = true
+			out <- ai
+		}
+	}
+	for _, ai := range h.boot {
+		offer(ai)
+	}
+	known := lh.Network().Peers()
+	for _, p := range lh.Peerstore().Peers() {
+		if !slices.Contains(known, p) {
+			known = append(known, p)
+		}
+	}
+	for _, p := range known {
+		if ok, _ := lh.Peerstore().SupportsProtocols(p, relayHop); len(ok) > 0 {
+			offer(lh.Peerstore().PeerInfo(p))
+		}
+	}
+	return out
+}
+
+// isRelayed reports whether c runs through a circuit relay.
+func isRelayed(c network.Conn) bool {
+	_, err := c.RemoteMultiaddr().ValueForProtocol(ma.P_CIRCUIT)
+	return err == nil
+}
+
+// limitedOK is the host gossipsub sees: its streams may use a relayed
+// connection with limits (gossipsub otherwise ignores a peer reachable only
+// through a relay, which is every peer behind a symmetric NAT).
+type limitedOK struct {
+	host.Host
+}
+
+func (l limitedOK) NewStream(ctx context.Context, p peer.ID, pids ...protocol.ID) (network.Stream, error) {
+	return l.Host.NewStream(network.WithAllowLimitedConn(ctx, "spacepanda"), p, pids...)
+}
+
+func (l limitedOK) Network() network.Network { return limitedNet{l.Host.Network()} }
+
+type limitedNet struct {
+	network.Network
+}
+
+// Connectedness reports a peer reachable through a relay as connected.
+func (n limitedNet) Connectedness(p peer.ID) network.Connectedness {
+	c := n.Network.Connectedness(p)
+	if c == network.Limited {
+		return network.Connected
+	}
+	return c
+}
+
+// directGrace is how long a relayed connection outlives a direct one to the
+// same peer: long enough for the hole punch protocol to finish on it.
+const directGrace = 2 * time.Second
+
+// watchDirect closes the relayed connections to a peer once a direct one
+// exists (after a hole punch, or a direct dial), so that gossip, which
+// keeps its stream on the connection it opened first, moves off the relay:
+// the relay carries only what cannot go direct.
+func (h *Host) watchDirect() {
+	h.h.Network().Notify(&network.NotifyBundle{
+		ConnectedF: func(nw network.Network, c network.Conn) {
+			if isRelayed(c) {
+				return
+			}
+			p := c.RemotePeer()
+			h.goTracked(func() {
+				if !sleepCtx(h.ctx, directGrace) {
+					return
+				}
+				direct := false
+				var relayed []network.Conn
+				for _, pc := range nw.ConnsToPeer(p) {
+					if isRelayed(pc) {
+						relayed = append(relayed, pc)
+					} else {
+						direct = true
+					}
+				}
+				if !direct {
+					return
+				}
+				for _, rc := range relayed {
+					h.log.Debug("p2p: direct connection, closing the relayed one", "peer", p)
+					_ = rc.Close()
+				}
+			})
+		},
+	})
+}
+
+// Conn describes a live connection to a peer.
+type Conn struct {
+	// Addr is the peer's multiaddr on this connection; it contains
+	// /p2p-circuit when the connection runs through a relay.
+	Addr string `json:"addr"`
+	// Relayed is true for a connection through a circuit relay.
+	Relayed bool `json:"relayed"`
+	// Outbound is true when this host dialled.
+	Outbound bool `json:"outbound"`
+}
+
+// Conns returns the live connections to p.
+func (h *Host) Conns(p PeerID) []Conn {
+	id, err := p.decode()
+	if err != nil {
+		return nil
+	}
+	var out []Conn
+	for _, c := range h.h.Network().ConnsToPeer(id) {
+		out = append(out, Conn{Addr: c.RemoteMultiaddr().String(), Relayed: isRelayed(c),
+			Outbound: c.Stat().Direction == network.DirOutbound})
+	}
+	return out
+}
+
+// Relayed reports whether the host announces relayed (/p2p-circuit)
+// addresses, i.e. it holds a reservation at a relay because AutoNAT found
+// it unreachable.
+func (h *Host) Relayed() bool {
+	for _, a := range h.h.Addrs() {
+		if _, err := a.ValueForProtocol(ma.P_CIRCUIT); err == nil {
+			return true
+		}
+	}
+	return false
+}
