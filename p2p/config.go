@@ -99,6 +99,10 @@ type Config struct {
 
 	// scoreInspectInterval overrides how often peer scores are sampled.
 	scoreInspectInterval time.Duration
+	// hideAddrs makes the host announce no direct address (tests only: it
+	// keeps a connection through a relay from being replaced by a direct
+	// one on loopback).
+	hideAddrs bool
 	// recordValidator replaces the DHT record validator (tests only: it lets
 	// a test host behave as a forger).
 	recordValidator record.Validator
@@ -173,6 +177,9 @@ func newLibp2pHost(cfg Config, relays autorelay.PeerSource) (host.Host, error) {
 	}
 	if !cfg.DisableNATPortMap {
 		opts = append(opts, libp2p.NATPortMap())
+	}
+	if cfg.hideAddrs {
+		opts = append(opts, libp2p.AddrsFactory(func([]ma.Multiaddr) []ma.Multiaddr { return nil }))
 	}
 	if cfg.RelayService {
 		// A server node is public by its operator's word: the relay
