@@ -121,7 +121,13 @@ func punchAttempts(stay, moving *daemon, n int) (int, error) {
 	const punchWait = 25 * time.Second
 	ok := 0
 	for i := range n {
-		moving.kill()
+		// A clean stop, so that stay drops its connection at once: with a
+		// connection to the old process still open, stay would see no
+		// reason to hole punch.
+		moving.stop()
+		if poll(30*time.Second, func() bool { return stay.conn(moving.id) == "" }) != nil {
+			return ok, fmt.Errorf("%s still connected to the stopped %s", stay.name, moving.name)
+		}
 		moving.port = spPort + 100 + i
 		if err := moving.startErr(); err != nil {
 			return ok, err

@@ -458,6 +458,22 @@ func (d *daemon) startErr() error {
 	return nil
 }
 
+// stop stops the daemon with SIGTERM (a clean shutdown: its peers see
+// its connections close at once) and waits for it to exit, killing it
+// after 30 s.
+func (d *daemon) stop() {
+	if d.cmd == nil || d.cmd.Process == nil {
+		return
+	}
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.done:
+		d.cmd = nil
+	case <-time.After(30 * time.Second):
+		d.kill()
+	}
+}
+
 // kill stops the daemon with SIGKILL and waits for it to exit.
 func (d *daemon) kill() {
 	if d.cmd == nil || d.cmd.Process == nil {
