@@ -3,6 +3,7 @@ package p2p
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
@@ -136,12 +137,18 @@ func (n limitedNet) Connectedness(p peer.ID) network.Connectedness {
 
 // directGrace is how long a relayed connection outlives a direct one to the
 // same peer: long enough for the hole punch protocol to finish on it.
-const directGrace = 2 * time.Second
+// directDrain bounds how long it may then stay open for streams other than
+// gossip's to finish (a join or sync request, at most 30 s each).
+const (
+	directGrace = 2 * time.Second
+	directDrain = 45 * time.Second
+)
 
 // watchDirect closes the relayed connections to a peer once a direct one
 // exists (after a hole punch, or a direct dial), so that gossip, which
 // keeps its stream on the connection it opened first, moves off the relay:
-// the relay carries only what cannot go direct.
+// the relay carries only what cannot go direct. The side that dialled the
+// relayed connection closes it, and not while a request runs on it.
 func (h *Host) watchDirect() {
 	h.h.Network().Notify(&network.NotifyBundle{
 		ConnectedF: func(nw network.Network, c network.Conn) {
@@ -149,29 +156,58 @@ func (h *Host) watchDirect() {
 				return
 			}
 			p := c.RemotePeer()
-			h.goTracked(func() {
-				if !sleepCtx(h.ctx, directGrace) {
-					return
-				}
-				direct := false
-				var relayed []network.Conn
-				for _, pc := range nw.ConnsToPeer(p) {
-					if isRelayed(pc) {
-						relayed = append(relayed, pc)
-					} else {
-						direct = true
-					}
-				}
-				if !direct {
-					return
-				}
-				for _, rc := range relayed {
-					h.log.Debug("p2p: direct connection, closing the relayed one", "peer", p)
-					_ = rc.Close()
-				}
-			})
+			h.goTracked(func() { h.retireRelayed(nw, p) })
 		},
 	})
+}
+
+func (h *Host) retireRelayed(nw network.Network, p peer.ID) {
+	if !sleepCtx(h.ctx, directGrace) {
+		return
+	}
+	deadline := time.Now().Add(directDrain)
+	idle := 0 // consecutive checks that found no stream but gossip's
+	for {
+		direct, busy := false, false
+		var relayed []network.Conn
+		for _, pc := range nw.ConnsToPeer(p) {
+			if !isRelayed(pc) {
+				direct = true
+				continue
+			}
+			// The side that dialled through the relay closes: it sees
+			// its own requests until it has read the responses.
+			if pc.Stat().Direction != network.DirOutbound {
+				continue
+			}
+			relayed = append(relayed, pc)
+			for _, s := range pc.GetStreams() {
+				if !strings.HasPrefix(string(s.Protocol()), "/meshsub/") {
+					busy = true
+				}
+			}
+		}
+		if !direct || len(relayed) == 0 {
+			return
+		}
+		if busy {
+			idle = 0
+		} else {
+			idle++
+		}
+		// Idle twice in a row, so that a response we have just written
+		// to the peer's request has left (a half-second apart).
+		if idle >= 2 || time.Now().After(deadline) {
+			for _, rc := range relayed {
+				h.log.Debug("p2p: direct connection, closing the relayed one", "peer", p)
+				_ = rc.Close()
+			}
+			return
+		}
+		if !sleepCtx(h.ctx, 500*time.Millisecond) {
+			return
+		}
+	}
 }
 
 // Conn describes a live connection to a peer.

@@ -2,6 +2,8 @@ package p2p
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -16,7 +18,8 @@ import (
 func relayedPair(t *testing.T) (relay, b, c *Host) {
 	t.Helper()
 	relay = newTestHost(t, func(c *Config) { c.RelayService = true })
-	b, c = newTestHost(t, func(c *Config) { c.hideAddrs = true }), newTestHost(t)
+	hide := func(c *Config) { c.hideAddrs = true }
+	b, c = newTestHost(t, hide), newTestHost(t, hide)
 	connect(t, b, relay)
 	connect(t, c, relay)
 	ri := peer.AddrInfo{ID: relay.h.ID(), Addrs: relay.h.Addrs()}
@@ -94,21 +97,54 @@ func TestGossipAndRequestOverRelay(t *testing.T) {
 
 // TestDirectConnectionRetiresRelayed checks that once a direct connection
 // to a peer exists, the relayed one is closed, so that gossip (which keeps
-// its stream on the connection it opened first) stops crossing the relay.
+// its stream on the connection it opened first) stops crossing the relay;
+// and that a request in flight on the relayed connection (a join that
+// races the hole punch) completes first.
 func TestDirectConnectionRetiresRelayed(t *testing.T) {
 	_, b, c := relayedPair(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := c.Connect(ctx, b.Info()); err != nil { // already connected (relayed): no dial
+	release := make(chan struct{})
+	if err := b.HandleRequest("/test/slow/1", Limits{}, func(ctx context.Context, _ PeerID, req []byte) ([]byte, error) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return req, nil
+	}); err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		resp, err := c.Request(ctx, b.ID(), "/test/slow/1", []byte("slow"), Limits{})
+		if err == nil && string(resp) != "slow" {
+			err = fmt.Errorf("response %q", resp)
+		}
+		done <- err
+	}()
+	waitFor(t, 10*time.Second, "the request stream on the relayed connection", func() bool {
+		for _, cn := range c.h.Network().ConnsToPeer(b.h.ID()) {
+			if len(cn.GetStreams()) > 0 {
+				return true
+			}
+		}
+		return false
+	})
 	// A direct dial, as a hole punch makes one.
 	direct := network.WithForceDirectDial(ctx, "test")
 	if err := c.h.Connect(direct, peer.AddrInfo{ID: b.h.ID(), Addrs: b.h.Network().ListenAddresses()}); err != nil {
 		t.Fatal(err)
 	}
+	time.Sleep(directGrace + time.Second) // past the grace: only the request keeps the relayed connection
+	if conns := c.Conns(b.ID()); !slices.ContainsFunc(conns, func(cn Conn) bool { return cn.Relayed }) {
+		t.Fatalf("connections while the request runs: %+v, want the relayed one still open", conns)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("request in flight during the switch: %v", err)
+	}
 	waitFor(t, 20*time.Second, "the relayed connection to close", func() bool {
 		conns := c.Conns(b.ID())
-		return len(conns) == 1 && !conns[0].Relayed
+		return len(conns) > 0 && !slices.ContainsFunc(conns, func(cn Conn) bool { return cn.Relayed })
 	})
 }
