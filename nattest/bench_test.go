@@ -145,11 +145,17 @@ func latencies(b *testing.B, from, to *daemon, channel string, n int) []time.Dur
 	b.Helper()
 	ctx, cancel := context.WithCancel(bg())
 	defer cancel()
-	arrived := make(chan string, n)
-	go to.client().Follow(ctx, channel, 1, func(m node.Message) error { //nolint:errcheck // ends with ctx
-		arrived <- m.Text
-		return nil
-	})
+	arrived := make(chan string, n+1)
+	followErr := make(chan error, 1)
+	go func() {
+		followErr <- to.client().Follow(ctx, channel, 1, func(m node.Message) error {
+			select {
+			case arrived <- m.Text:
+			default:
+			}
+			return nil
+		})
+	}()
 	time.Sleep(500 * time.Millisecond) // the latest message comes first
 	for len(arrived) > 0 {
 		<-arrived
@@ -171,8 +177,10 @@ func latencies(b *testing.B, from, to *daemon, channel string, n int) []time.Dur
 					out = append(out, time.Since(t0))
 					break wait
 				}
+			case err := <-followErr:
+				b.Fatalf("%s: follow ended: %v", to.name, err)
 			case <-timeout:
-				b.Fatalf("%s: %q not delivered", to.name, text)
+				b.Fatalf("%s: %q not delivered; timeline has %d texts\n%s", to.name, text, len(to.texts(channel)), to.tp.tails())
 			}
 		}
 	}

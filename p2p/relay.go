@@ -202,10 +202,32 @@ func (h *Host) retireRelayed(nw network.Network, p peer.ID) {
 				h.log.Debug("p2p: direct connection, closing the relayed one", "peer", p)
 				_ = rc.Close()
 			}
+			h.restartGossip(nw, p)
 			return
 		}
 		if !sleepCtx(h.ctx, 500*time.Millisecond) {
 			return
+		}
+	}
+}
+
+// restartGossip resets gossip's streams to p once the relayed connection
+// is gone. Gossipsub forgets a peer's subscriptions when its own stream to
+// the peer dies, and learns them again only from the peer's next new
+// stream: as the relayed connection dies, the two sides' streams die in an
+// order nobody controls, and a side may forget the other's subscriptions
+// after it has heard them again, then never send to it. Resetting every
+// gossip stream once things have settled makes both sides open new ones,
+// each after its own forgetting, and tell each other their subscriptions.
+func (h *Host) restartGossip(nw network.Network, p peer.ID) {
+	if !sleepCtx(h.ctx, time.Second) {
+		return
+	}
+	for _, c := range nw.ConnsToPeer(p) {
+		for _, s := range c.GetStreams() {
+			if strings.HasPrefix(string(s.Protocol()), "/meshsub/") {
+				_ = s.Reset()
+			}
 		}
 	}
 }

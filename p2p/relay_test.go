@@ -9,6 +9,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/client"
 )
 
@@ -102,6 +103,18 @@ func TestGossipAndRequestOverRelay(t *testing.T) {
 // races the hole punch) completes first.
 func TestDirectConnectionRetiresRelayed(t *testing.T) {
 	_, b, c := relayedPair(t)
+	const topic = "switch"
+	subs := map[*Host]*Subscription{}
+	for _, h := range []*Host{b, c} {
+		sub, err := h.Subscribe(context.Background(), topic, acceptAll)
+		if err != nil {
+			t.Fatal(err)
+		}
+		subs[h] = sub
+	}
+	waitFor(t, 30*time.Second, "b and c on the topic over the relayed connection", func() bool {
+		return len(b.TopicPeers(topic)) == 1 && len(c.TopicPeers(topic)) == 1
+	})
 	release := make(chan struct{})
 	if err := b.HandleRequest("/test/slow/1", Limits{}, func(ctx context.Context, _ PeerID, req []byte) ([]byte, error) {
 		select {
@@ -131,8 +144,11 @@ func TestDirectConnectionRetiresRelayed(t *testing.T) {
 		return false
 	})
 	// A direct dial, as a hole punch makes one.
+	// b announces no address (identify would remove a temporary one
+	// from c's peerstore), so c is given b's permanently.
 	direct := network.WithForceDirectDial(ctx, "test")
-	if err := c.h.Connect(direct, peer.AddrInfo{ID: b.h.ID(), Addrs: b.h.Network().ListenAddresses()}); err != nil {
+	c.h.Peerstore().AddAddrs(b.h.ID(), b.h.Network().ListenAddresses(), peerstore.PermanentAddrTTL)
+	if err := c.h.Connect(direct, peer.AddrInfo{ID: b.h.ID()}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(directGrace + time.Second) // past the grace: only the request keeps the relayed connection
@@ -147,4 +163,39 @@ func TestDirectConnectionRetiresRelayed(t *testing.T) {
 		conns := c.Conns(b.ID())
 		return len(conns) > 0 && !slices.ContainsFunc(conns, func(cn Conn) bool { return cn.Relayed })
 	})
+	// Gossip carries on, both ways, over the direct connection. Gossip is
+	// best effort and the switch restarts its streams, so a message
+	// published meanwhile may be lost (the node's sync recovers it): publish
+	// until one arrives.
+	for _, pair := range [][2]*Host{{b, c}, {c, b}} {
+		from, to := pair[0], pair[1]
+		got := make(chan string, 64)
+		nctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+		go func() {
+			for {
+				m, err := subs[to].Next(nctx)
+				if err != nil {
+					return
+				}
+				got <- string(m.Data)
+			}
+		}()
+		delivered := false
+		for i := 0; !delivered && nctx.Err() == nil; i++ {
+			msg := fmt.Sprintf("direct %d from %s", i, from.ID())
+			if err := from.Publish(nctx, topic, []byte(msg)); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-got:
+				delivered = true
+			case <-time.After(2 * time.Second):
+			case <-nctx.Done():
+			}
+		}
+		cancel()
+		if !delivered {
+			t.Fatalf("no gossip from %s to %s over the direct connection", from.ID(), to.ID())
+		}
+	}
 }
