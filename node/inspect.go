@@ -102,3 +102,8 @@ type CrashFS = store.CrashFS
 
 // NewCrashFS returns an empty crashable in-memory filesystem.
 func NewCrashFS() *CrashFS { return store.NewCrashFS() }
+
+// TopicOf returns the gossip topic of a channel (a hash of its ID), for
+// tools that watch or attack a channel's topic: the testbed's hostile
+// peers.
+func TopicOf(channelID string) string { return topicOf(channelID) }

@@ -54,11 +54,11 @@ func TestTestbedProcs(t *testing.T) {
 	}
 }
 
-// TestTestbedHostileNotAvailable: --hostile says it is not available yet
-// and fails.
-func TestTestbedHostileNotAvailable(t *testing.T) {
-	_, errOut, err := runTestbed(t, "--hostile", "1")
-	if err == nil || !strings.Contains(errOut, "not available yet") {
+// TestTestbedBadFlags: an unusable configuration fails with a clear message
+// before anything starts.
+func TestTestbedBadFlags(t *testing.T) {
+	_, errOut, err := runTestbed(t, "--hostile", "100")
+	if err == nil || !strings.Contains(errOut, "hostile must be in") {
 		t.Fatalf("exit %v, stderr %q", err, errOut)
 	}
 }

@@ -3,7 +3,6 @@ package testbed
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/spacepanda/spacepanda/node"
@@ -162,7 +161,7 @@ func (e *engine) check() error {
 	msgs := e.rec.ackedMsgs()
 	e.rep.Sent = len(msgs)
 	lost := map[string]bool{}
-	pairs, delivered := 0, 0
+	pairs, delivered, unauthorized := 0, 0, 0
 	for _, s := range e.live() {
 		m, _ := s.member()
 		var v view = m
@@ -177,9 +176,15 @@ func (e *engine) check() error {
 		}
 		count := map[string]int{}
 		for _, msg := range tl {
-			if !msg.Deleted && strings.HasPrefix(msg.Text, textPrefix) {
-				count[msg.Text]++
+			if msg.Deleted {
+				continue
 			}
+			if !e.rec.sentText(msg.Text) {
+				unauthorized++
+				e.rep.fail("%s shows a post the testbed never sent (author %s)", s.name(), short([]string{msg.Author})[0])
+				continue
+			}
+			count[msg.Text]++
 		}
 		for text, c := range count {
 			if c > 1 {
@@ -209,5 +214,9 @@ func (e *engine) check() error {
 		e.rep.DeliveredPct = 100 * float64(delivered) / float64(pairs)
 	}
 	e.rep.Latency = latencyOf(e.rec.latencies(e.t0))
+	if e.cfg.Hostile > 0 {
+		pct := e.rep.DeliveredPct // every message the testbed sent is honest
+		e.rep.Hostile, e.rep.UnauthorizedApplied, e.rep.HonestDeliveredPct = e.cfg.Hostile, &unauthorized, &pct
+	}
 	return nil
 }

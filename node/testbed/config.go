@@ -38,7 +38,9 @@ type Config struct {
 	// Offline stops one node while this many messages are sent, then
 	// restarts it and measures its catch-up. 0: no offline phase.
 	Offline int
-	// Hostile is the number of misbehaving nodes; not available yet.
+	// Hostile is the number of strangers (hosts that are not members)
+	// that publish junk, replays, tampered and far-future messages on the
+	// channel's topic during the workload (hostile.go).
 	Hostile int
 
 	// Procs runs every node as a `spacepanda daemon` process of Binary,
@@ -94,8 +96,8 @@ func (c *Config) defaults() error {
 		return fmt.Errorf("%w: duration must be positive", ErrConfig)
 	case c.Offline < 0:
 		return fmt.Errorf("%w: offline must not be negative", ErrConfig)
-	case c.Hostile > 0:
-		return fmt.Errorf("%w: --hostile needs commit authorization (issue 10) and the bounded hostile-network checks (issue 11) in node first", ErrNotAvailable)
+	case c.Hostile < 0 || c.Hostile > 64:
+		return fmt.Errorf("%w: hostile must be in [0, 64]", ErrConfig)
 	case c.Procs && c.Binary == "":
 		return fmt.Errorf("%w: --procs needs the spacepanda binary", ErrConfig)
 	case c.Churn && c.Nodes < 4:

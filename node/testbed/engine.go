@@ -162,7 +162,22 @@ func (e *engine) execute() error {
 		defer close(faultsDone)
 		e.faults(p)
 	}()
+	var h *hostile
+	hctx, stopHostile := context.WithCancel(e.ctx)
+	defer stopHostile()
+	if e.cfg.Hostile > 0 {
+		var err error
+		if h, err = startHostile(e.ctx, e.cfg.Hostile, e.boot, topicOf(e.channel)); err != nil {
+			return err
+		}
+		h.run(hctx, topicOf(e.channel), max(e.cfg.Rate/2, 5))
+	}
 	e.workload(e.t0.Add(e.cfg.Duration), faultsDone)
+	if h != nil {
+		stopHostile()
+		h.close()
+		e.rep.HostilePublished = int(h.published.Load())
+	}
 	if e.cfg.Offline > 0 {
 		if err := e.offline(p.offline); err != nil {
 			return err

@@ -147,6 +147,13 @@ func (r *recorder) latencies(since time.Time) []time.Duration {
 	return out
 }
 
+// sentText reports whether the testbed sent text (acknowledged or not).
+func (r *recorder) sentText(text string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.mu.msgs[text] != nil
+}
+
 // ackedMsgs returns the acknowledged messages in send order.
 func (r *recorder) ackedMsgs() []*sent {
 	r.mu.Lock()

@@ -49,6 +49,13 @@ type Report struct {
 	// the workload, divided by the deliveries.
 	CPUPerDeliveryUS float64   `json:"cpu_per_delivery_us"`
 	Baseline         *Baseline `json:"baseline,omitempty"`
+	// With hostile peers: how many forged messages they published, how
+	// many posts the testbed did not send showed up in a member's
+	// timeline, and the share of honest messages delivered.
+	Hostile             int      `json:"hostile,omitempty"`
+	HostilePublished    int      `json:"hostile_published,omitempty"`
+	UnauthorizedApplied *int     `json:"unauthorized_applied,omitempty"`
+	HonestDeliveredPct  *float64 `json:"honest_delivered_pct,omitempty"`
 	// Faults lists what was injected, in order.
 	Faults []FaultReport `json:"faults"`
 	// Failures names, for a failed check, the node and the message
@@ -80,7 +87,8 @@ type FaultReport struct {
 // OK reports whether the run passed its own checks: nothing lost or
 // duplicated, converged, and every fault converged.
 func (r *Report) OK() bool {
-	return r.Lost == 0 && r.Duplicates == 0 && r.Converged && r.ConvergenceS >= 0 && r.DeliveredPct == 100
+	return r.Lost == 0 && r.Duplicates == 0 && r.Converged && r.ConvergenceS >= 0 && r.DeliveredPct == 100 &&
+		(r.UnauthorizedApplied == nil || *r.UnauthorizedApplied == 0)
 }
 
 func (r *Report) fail(format string, args ...any) {
@@ -107,6 +115,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if b := r.Baseline; b != nil {
 		row("baseline", "raw gossipsub: p50 %.1f ms, p99 %.1f ms, %.1f µs cpu/delivery, %.2f %% delivered",
 			b.P50, b.P99, b.CPUPerDeliveryUS, b.DeliveredPct)
+	}
+	if r.UnauthorizedApplied != nil {
+		row("hostile", "%d strangers published %d forged messages; %d applied, honest delivered %.3f %%",
+			r.Hostile, r.HostilePublished, *r.UnauthorizedApplied, *r.HonestDeliveredPct)
 	}
 	for _, f := range r.Faults {
 		row("fault "+f.Kind, "%s at %.1f s, ended %.1f s, converged after %.2f s %s",

@@ -22,7 +22,7 @@ func TestConfigRejects(t *testing.T) {
 		"one node":     {Nodes: 1, Rate: 1, Duration: time.Second},
 		"no rate":      {Nodes: 2, Duration: time.Second},
 		"no duration":  {Nodes: 2, Rate: 1},
-		"hostile":      {Nodes: 3, Rate: 1, Duration: time.Second, Hostile: 1},
+		"hostile":      {Nodes: 3, Rate: 1, Duration: time.Second, Hostile: -1},
 		"small churn":  {Nodes: 3, Rate: 1, Duration: time.Second, Churn: true},
 		"procs no bin": {Nodes: 3, Rate: 1, Duration: time.Second, Procs: true},
 	} {
@@ -102,6 +102,39 @@ func TestInterrupted(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run = %v, want context.Canceled", err)
 	}
+}
+
+// TestHostileStrangers: strangers publishing junk, replays, tampered and
+// far-future messages get nothing applied, and the honest messages all
+// arrive; a member whose timeline shows a post nobody sent (injected by a
+// wrapper) is counted, so the count can fail.
+func TestHostileStrangers(t *testing.T) {
+	cfg := Config{Nodes: 3, Rate: 20, Duration: 4 * time.Second, Hostile: 2, Settle: 20 * time.Second}
+	cfg.wrap = func(slot int, v view) view {
+		if slot != 2 {
+			return v
+		}
+		return injectOne{v}
+	}
+	rep := run(t, cfg)
+	if rep.HostilePublished == 0 || rep.UnauthorizedApplied == nil || rep.HonestDeliveredPct == nil {
+		t.Fatalf("no hostile figures: %+v", rep)
+	}
+	if *rep.UnauthorizedApplied != 1 || *rep.HonestDeliveredPct != 100 || rep.Lost != 0 || rep.OK() {
+		t.Fatalf("unauthorized %d (want only the injected post), honest delivered %.2f%%, lost %d, ok %v; failures %v",
+			*rep.UnauthorizedApplied, *rep.HonestDeliveredPct, rep.Lost, rep.OK(), rep.Failures)
+	}
+	if !strings.Contains(strings.Join(rep.Failures, "\n"), "node2 shows a post the testbed never sent") {
+		t.Errorf("failures do not name node2: %v", rep.Failures)
+	}
+}
+
+// injectOne adds a post nobody sent to the final timeline.
+type injectOne struct{ view }
+
+func (i injectOne) Messages(ctx context.Context, ch string, limit int) ([]node.Message, error) {
+	ms, err := i.view.Messages(ctx, ch, limit)
+	return append(ms, node.Message{ID: "1-forged", Author: "12D3KooWforged", Text: "forged"}), err
 }
 
 // dropThird hides every third message: those whose text hashes to 0
