@@ -174,6 +174,12 @@ func (e *engine) churn(p plan) {
 		}
 	}
 	wg.Wait()
+	// A leaver proposes its removal again in every epoch until a member
+	// commits it (a proposal can lose a commit conflict): keep both up
+	// until node 0 no longer lists them, or Settle passes.
+	if !e.waitGone(m0, leave.peer, remove.peer) {
+		notes = append(notes, "node0 still lists a member who went")
+	}
 	// The two that went come back with new identities and new codes.
 	var rejoined []*slot
 	for _, s := range []*slot{leave, remove} {
@@ -195,6 +201,27 @@ func (e *engine) churn(p plan) {
 		detail += "; " + strings.Join(notes, "; ")
 	}
 	e.record("churn", rejoined, begin, time.Now(), detail)
+}
+
+// waitGone waits until m no longer lists any of peers as a member.
+func (e *engine) waitGone(m member, peers ...string) bool {
+	deadline := time.Now().Add(e.cfg.Settle)
+	for time.Now().Before(deadline) && e.ctx.Err() == nil {
+		ctx, cancel := e.opCtx()
+		ms, err := m.Members(ctx, e.channel)
+		cancel()
+		gone := err == nil
+		for _, x := range ms {
+			for _, p := range peers {
+				gone = gone && !strings.HasPrefix(x.ID, p)
+			}
+		}
+		if gone {
+			return true
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return false
 }
 
 // offline stops slot o while Offline messages are sent at the workload's
