@@ -1,13 +1,13 @@
 package node
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/binary"
 	"os"
 	"runtime/debug"
-	"encoding/binary"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -30,6 +30,11 @@ type hostile struct {
 }
 
 func newHostile(t *testing.T, target *Node, id string) *hostile {
+	return newStranger(t, target, id, true)
+}
+
+// newStranger is newHostile, on the channel's topic or not.
+func newStranger(t *testing.T, target *Node, id string, onTopic bool) *hostile {
 	t.Helper()
 	_, sk, _ := ed25519.GenerateKey(rand.Reader)
 	h, err := p2p.New(context.Background(), p2p.Config{PrivateKey: sk, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"},
@@ -49,6 +54,9 @@ func newHostile(t *testing.T, target *Node, id string) *hostile {
 	}
 	if err := h.Connect(ctxT(t), target.host.Info()); err != nil {
 		t.Fatal(err)
+	}
+	if !onTopic {
+		return x
 	}
 	sub, err := h.Subscribe(ctxT(t), x.topic, func(context.Context, p2p.PeerID, []byte) p2p.Verdict { return p2p.Accept })
 	if err != nil {
@@ -228,4 +236,41 @@ func TestAttackPreviousEpochJunk(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitTexts(t, b, id, "hi", "honest")
+}
+
+// TestAttackSybilAdvertisers is attack 8: strangers advertise themselves
+// under a channel's rendezvous key. Bound: the node dials at most a few of
+// them per round, remembers none (a peer is remembered only as a member of
+// one of its channels), and its peer table does not grow.
+func TestAttackSybilAdvertisers(t *testing.T) {
+	ctx := ctxT(t)
+	a, b, id := pair(t)
+	if err := a.Close(); err != nil { // b is now alone: it looks for members
+		t.Fatal(err)
+	}
+	var sybils []*hostile
+	for i := range 6 {
+
+		x := newStranger(t, b, id, i%2 == 0) // on the topic or not: neither counts as a member
+		if err := x.h.Advertise(ctx, rendezvousOf(id)); err != nil {
+			t.Fatal(err)
+		}
+		sybils = append(sybils, x)
+	}
+	waitFor(t, 30*time.Second, "b to find the advertisers", func() bool {
+		found, _ := b.host.FindPeers(ctx, rendezvousOf(id), 0)
+		return len(found) >= len(sybils)
+	})
+	time.Sleep(2 * discoverEvery) // two discovery rounds
+	peers, err := b.db.Peers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range peers {
+		for _, x := range sybils {
+			if p.ID == x.h.ID().String() {
+				t.Fatalf("b remembered the stranger %s found under the rendezvous key", p.ID)
+			}
+		}
+	}
 }

@@ -92,3 +92,36 @@ func BenchmarkControlSend8(b *testing.B) {
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 }
+
+// BenchmarkCatchUp measures a member catching up b.N missed messages (one
+// in 200 near crdt.MaxTextLen) from another member over loopback: from its
+// restart until it holds them all. Run it with -benchtime 100000x (the
+// issue's figure). It reports messages per second and the live heap:
+// peak above the state left after catching up (transient) and above idle.
+func BenchmarkCatchUp(b *testing.B) {
+	ctx := ctxT(b)
+	a, bob, id := pair(b)
+	if _, err := a.Send(ctx, id, "before"); err != nil {
+		b.Fatal(err)
+	}
+	waitTexts(b, bob, id, "before")
+	home := bob.cfg.Home
+	if err := bob.Close(); err != nil {
+		b.Fatal(err)
+	}
+	backfill(b, a, id, b.N, 200)
+	want := eventCount(a, id)
+	idle := liveHeap()
+	stop := heapWatch()
+	b.ResetTimer()
+	start := time.Now()
+	bob = open(b, home, true)
+	waitFor(b, time.Duration(b.N/20+60)*time.Second, "catch-up", func() bool { return eventCount(bob, id) >= want })
+	took := time.Since(start)
+	b.StopTimer()
+	peak := stop()
+	after := liveHeap()
+	b.ReportMetric(float64(b.N)/took.Seconds(), "msg/s")
+	b.ReportMetric(float64(int64(peak)-int64(after))/(1<<20), "MiB-transient")
+	b.ReportMetric(float64(int64(peak)-int64(idle))/(1<<20), "MiB-over-idle")
+}

@@ -36,7 +36,7 @@ func waitTexts(t testing.TB, n *Node, channel string, want ...string) {
 }
 
 // pair returns two online nodes; a owns channel "general" and b joined it.
-func pair(t *testing.T) (a, b *Node, id string) {
+func pair(t testing.TB) (a, b *Node, id string) {
 	t.Helper()
 	ctx := ctxT(t)
 	a = open(t, newHome(t, "alice"), true)

@@ -104,16 +104,27 @@ func (n *Node) retryLoop() {
 					s.flushErr = s.flushOutbox(n.ctx)
 				}
 				s.notePeers(peers)
-				if len(peers) < len(s.group.Members())-1 && !s.meta.Removed {
+				// Only members count: strangers on the topic must not
+				// keep us from looking for the members we miss.
+				if s.memberCount(peers) < len(s.group.Members())-1 && !s.meta.Removed {
 					lonely = append(lonely, c.id)
 				}
 				s.maybeCatchUp()
 				return nil
 			})
 		}
-		if len(lonely) > 0 && time.Since(lastDiscover) >= discoverEvery {
+		// Discovery dials (bounded: discoverEvery × 3 per round, a few
+		// peers per channel) on its own goroutine, one round at a time,
+		// so that a slow or hostile rendezvous never holds up the outbox
+		// and catch-up of the other channels.
+		if len(lonely) > 0 && time.Since(lastDiscover) >= discoverEvery && n.discovering.CompareAndSwap(false, true) {
 			lastDiscover = time.Now()
-			n.discover(lonely)
+			n.wg.Add(1)
+			go func() {
+				defer n.wg.Done()
+				defer n.discovering.Store(false)
+				n.discover(lonely)
+			}()
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spacepanda/spacepanda/p2p"
@@ -64,9 +65,10 @@ type Node struct {
 	eng  engine
 	host *p2p.Host // nil when offline
 
-	events    *eventHub   // the event stream (events.go)
-	metrics   *metrics    // Prometheus metrics (metrics.go)
-	syncLimit syncLimiter // sync pages served per peer
+	events      *eventHub   // the event stream (events.go)
+	metrics     *metrics    // Prometheus metrics (metrics.go)
+	syncLimit   syncLimiter // sync pages served per peer
+	discovering atomic.Bool // a discovery round is running
 
 	quit      chan struct{}
 	ctx       context.Context // ends when the node closes

@@ -9,6 +9,13 @@ import (
 	"github.com/spacepanda/spacepanda/store"
 )
 
+// maxRendezvousDials bounds the peers found under a channel's rendezvous
+// key that one discovery round dials; maxKnownDials, the remembered peers.
+const (
+	maxRendezvousDials = 8
+	maxKnownDials      = 64
+)
+
 // discoverEvery is how often a channel that misses members on its topic looks for
 // them: known addresses of peers first, then the channel's DHT rendezvous.
 const discoverEvery = 3 * time.Second
@@ -49,16 +56,23 @@ func (n *Node) knownPeers(ctx context.Context) []p2p.PeerInfo {
 func (n *Node) discover(channelIDs []string) {
 	ctx, cancel := context.WithTimeout(n.ctx, discoverEvery*3)
 	defer cancel()
-	for _, p := range n.knownPeers(ctx) {
+	for i, p := range n.knownPeers(ctx) {
+		if i >= maxKnownDials {
+			break
+		}
 		if !n.host.Connected(p.ID) {
 			_ = n.host.Connect(ctx, p) // unreachable peers are tried again later
 		}
 	}
+	// Rendezvous results are dialled, never remembered: anyone who knows a
+	// channel ID can advertise under its key. A peer is remembered once it
+	// proves to be a member (notePeers), so Sybil advertisers cannot grow
+	// the peer table.
 	for _, id := range channelIDs {
-		found, _ := n.host.FindPeers(ctx, rendezvousOf(id), 8)
+		found, _ := n.host.FindPeers(ctx, rendezvousOf(id), maxRendezvousDials)
 		for _, p := range found {
-			if n.host.Connect(ctx, p) == nil {
-				n.rememberPeer(ctx, p.ID.String(), p.Addrs)
+			if !n.host.Connected(p.ID) {
+				_ = n.host.Connect(ctx, p)
 			}
 		}
 	}

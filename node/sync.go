@@ -423,6 +423,17 @@ func (n *Node) applyPage(c *channel, page syncPage) error {
 	return nil
 }
 
+// memberCount returns how many of peers are members of the current epoch.
+func (s *chanState) memberCount(peers []p2p.PeerID) int {
+	k := 0
+	for _, p := range peers {
+		if s.c.isMember(p.String()) {
+			k++
+		}
+	}
+	return k
+}
+
 // maxNewPeers bounds the peers remembered for a catch-up (notePeers).
 const maxNewPeers = 16
 
@@ -438,7 +449,13 @@ func (s *chanState) notePeers(peers []p2p.PeerID) {
 		seen[p] = true
 		// Only members: a stranger appearing on the topic must not make
 		// us sync, nor be asked.
-		if s.topicPeers != nil && !s.topicPeers[p] && len(s.newPeers) < maxNewPeers && s.c.isMember(p.String()) {
+		if s.topicPeers[p] || !s.c.isMember(p.String()) {
+			continue
+		}
+		// A member that appeared: remember where it is (the only way a
+		// peer enters the peer table, besides an invite's inviter).
+		s.n.rememberPeer(s.n.ctx, p.String(), s.n.host.PeerAddrs(p))
+		if s.topicPeers != nil && len(s.newPeers) < maxNewPeers {
 			s.newPeers = append(s.newPeers, p)
 		}
 	}
