@@ -57,3 +57,42 @@ func FuzzUnmarshalGroup(f *testing.F) {
 		}
 	})
 }
+
+// FuzzJoinGroup feeds attacker-built Welcomes and ratchet trees to a
+// joiner holding a real key package (issue 11): JoinGroup must refuse
+// with a typed error, never panic, and a group it accepts must serialize.
+func FuzzJoinGroup(f *testing.F) {
+	tg := newTestGroup(f, X25519_AES128GCM_SHA256_Ed25519, 3)
+	bs := tg.newBundles(1)
+	out := tg.commit(0, CommitOptions{Adds: []*KeyPackage{bs[0].KeyPackage()}})
+	f.Add(out.Welcome, out.RatchetTree)
+	f.Add(out.Welcome, []byte{})
+	f.Add([]byte{}, out.RatchetTree)
+	f.Fuzz(func(t *testing.T, welcome, tree []byte) {
+		g, err := JoinGroup(welcome, bs[0], tree, tg.cfg, time.Time{})
+		if err != nil {
+			var pe *ProcessError
+			if !errors.As(err, &pe) && !isSentinel(err) {
+				t.Fatalf("untyped error: %v", err)
+			}
+			return
+		}
+		if _, err := g.MarshalBinary(); err != nil {
+			t.Fatalf("joined group does not serialize: %v", err)
+		}
+	})
+}
+
+// isSentinel reports whether err wraps one of the package's sentinels.
+func isSentinel(err error) bool {
+	for _, s := range []error{ErrMalformed, ErrUnsupported, ErrWrongGroup, ErrStaleEpoch, ErrFutureEpoch,
+		ErrDuplicate, ErrUnknownSender, ErrInvalidSignature, ErrInvalidMembershipTag,
+		ErrInvalidConfirmationTag, ErrDecryption, ErrInvalidProposal, ErrInvalidCommit,
+		ErrUnknownProposal, ErrUnknownPSK, ErrInvalidKeyPackage, ErrInvalidLeafNode, ErrInvalidTree,
+		ErrInvalidPath, ErrCredential, ErrExpired, ErrCapabilities, ErrNotForUs, ErrState} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}
