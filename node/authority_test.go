@@ -19,9 +19,9 @@ func offlineTrio(t *testing.T) (a, b, c *Node, id string) {
 	a, b, id = offlinePair(t)
 	c = open(t, newHome(t, "carol"), false)
 	before := outboxLen(a, id)
-	resp, bundle := admitOffline(t, a, c, id)
+	resp, bundle, inv := admitOffline(t, a, c, id)
 	deliver(t, b, id, outboxSince(t, a, id, before))
-	if _, err := c.finishJoin(ctxT(t), id, resp, bundle); err != nil {
+	if _, err := c.finishJoin(ctxT(t), id, resp, bundle, inv, a.PeerID()); err != nil {
 		t.Fatal(err)
 	}
 	return a, b, c, id
@@ -255,8 +255,8 @@ func TestCommitEffectsSurviveRestart(t *testing.T) {
 	a, b, id := offlinePair(t)
 	c := open(t, newHome(t, "carol"), false)
 	before := outboxLen(a, id)
-	resp, bundle := admitOffline(t, a, c, id)
-	if _, err := c.finishJoin(ctx, id, resp, bundle); err != nil {
+	resp, bundle, inv := admitOffline(t, a, c, id)
+	if _, err := c.finishJoin(ctx, id, resp, bundle, inv, a.PeerID()); err != nil {
 		t.Fatal(err)
 	}
 	envs := outboxSince(t, a, id, before) // the invite, the Add commit, the Joined event

@@ -142,6 +142,7 @@ type chanState struct {
 	lazy       bool             // apply without waiting for fsync (a synced page)
 	pending    []*store.Pending // what apply handed over while lazy
 	subs       map[int]chan Message
+	admitted   []admission // join responses kept for retries (admit)
 	nextSub    int
 	dlv        *deliveries         // own posts' delivery states (events.go)
 	topicPeers map[p2p.PeerID]bool // at the last retry tick; nil before the first

@@ -22,30 +22,32 @@ func offlinePair(t *testing.T) (a, b *Node, id string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, bundle := admitOffline(t, a, b, ci.ID)
-	if _, err := b.finishJoin(ctx, ci.ID, resp, bundle); err != nil {
+	resp, bundle, inv := admitOffline(t, a, b, ci.ID)
+	if _, err := b.finishJoin(ctx, ci.ID, resp, bundle, inv, a.PeerID()); err != nil {
 		t.Fatal(err)
 	}
 	return a, b, ci.ID
 }
 
 // admitOffline has a admit b to channel id by a direct call to the join
-// handler's admission step; it returns the response and b's key-package
-// bundle, for b.finishJoin.
-func admitOffline(t *testing.T, a, b *Node, id string) (joinResponse, []byte) {
+// handler's admission step; it returns the response, b's key-package
+// bundle and the invite, for b.finishJoin.
+func admitOffline(t *testing.T, a, b *Node, id string) (joinResponse, []byte, invite) {
 	t.Helper()
 	ctx := ctxT(t)
 	code, err := a.Invite(ctx, id, InviteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	inv := mustParse(t, code)
 	kp, _, bundle, err := b.eng.NewKeyPackage()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var raw []byte
 	err = a.channel(id).do(ctx, func(s *chanState) error {
-		raw, err = s.admit(ctx, b.PeerID(), joinRequest{Version: 1, Code: code, Name: b.id.name, KeyPackage: kp}, mustParse(t, code))
+		raw, err = s.admit(ctx, b.PeerID(), joinRequest{Version: joinRequestVersion, Invite: inv.token(), Name: b.id.name,
+			KeyPackage: kp, Proof: inv.proveJoin(kp)}, inv)
 		return err
 	})
 	if err != nil {
@@ -55,7 +57,7 @@ func admitOffline(t *testing.T, a, b *Node, id string) (joinResponse, []byte) {
 	if err := json.Unmarshal(raw, &resp); err != nil {
 		t.Fatal(err)
 	}
-	return resp, bundle
+	return resp, bundle, inv
 }
 
 // commitAndPost makes an empty commit in the channel's epoch and posts text

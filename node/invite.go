@@ -4,46 +4,63 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/spacepanda/spacepanda/crdt"
 	"github.com/spacepanda/spacepanda/p2p"
 )
 
-// Invite code format, version 1 (docs/protocol.md, "Invite code"):
+// Invite code format, version 2 (docs/protocol.md, "Invite code"):
 //
-//	"sp1" base64url-nopad( body ‖ signature )
-//	body = 0x01 version
-//	       ‖ u8 len ‖ channel ID (raw group ID bytes)
-//	       ‖ 32-byte secret
-//	       ‖ u8 len ‖ inviter peer ID (text)
-//	       ‖ u8 count ‖ count × (u16 len ‖ multiaddr text, without /p2p/)
-//	       ‖ i64 expiry (Unix ms) ‖ u32 use limit (0: unlimited)
-//	signature = Ed25519(inviter key, "spacepanda invite v1\x00" ‖ body)
+//	"sp2" base64url-nopad( secret ‖ token )
+//	token = body ‖ signature
+//	body  = 0x02 version
+//	        ‖ u8 len ‖ channel ID (raw group ID bytes)
+//	        ‖ invite public key (32 bytes, Ed25519, derived from the secret)
+//	        ‖ u8 len ‖ inviter peer ID (text)
+//	        ‖ u8 count ‖ count × (u16 len ‖ multiaddr text, without /p2p/)
+//	        ‖ i64 expiry (Unix ms) ‖ u32 use limit (0: unlimited)
+//	signature = Ed25519(inviter key, "spacepanda invite v2\x00" ‖ body)
+//
+// The token holds no secret: a joiner sends it, with a signature of its key
+// package by the invite key, to whoever answers; only the holder of the
+// secret can make that signature, and nobody learns the secret.
 const (
-	invitePrefix    = "sp1"
-	inviteVersion   = 1
+	invitePrefix    = "sp2"
+	inviteVersion   = 2
 	inviteSecretLen = 32
 	maxInviteCode   = 4096
 	maxInviteAddrs  = 16
 	maxAddrLen      = 512
-	inviteSigLabel  = "spacepanda invite v1\x00"
+	inviteSigLabel  = "spacepanda invite v2\x00"
+	inviteKeyLabel  = "spacepanda invite key v1\x00"
 	// DefaultInviteExpiry is an invite's lifetime when none is given.
 	DefaultInviteExpiry = 7 * 24 * time.Hour
 )
 
-// invite is a decoded invite code.
+// invite is a decoded invite code (secret set) or token (secret nil).
 type invite struct {
 	channel []byte
 	secret  []byte
+	pub     ed25519.PublicKey // the invite key
 	inviter string
 	addrs   []string
 	expires int64 // Unix ms
 	uses    uint32
+	sig     []byte // the inviter's signature of the body
+}
+
+// inviteKey derives the invite's Ed25519 key from its secret.
+func inviteKey(secret []byte) ed25519.PrivateKey {
+	seed := sha256.Sum256(append([]byte(inviteKeyLabel), secret...))
+	return ed25519.NewKeyFromSeed(seed[:])
 }
 
 // newInvite returns an invite with a fresh random secret.
@@ -55,15 +72,20 @@ func newInvite(channel []byte, inviter string, addrs []string, expires int64, us
 	if len(addrs) > maxInviteAddrs {
 		addrs = addrs[:maxInviteAddrs]
 	}
-	return invite{channel: channel, secret: secret, inviter: inviter, addrs: addrs, expires: expires, uses: uses}, nil
+	pub := inviteKey(secret).Public().(ed25519.PublicKey)
+	return invite{channel: channel, secret: secret, pub: pub, inviter: inviter, addrs: addrs, expires: expires, uses: uses}, nil
 }
+
+// hash is what the channel records of the invite: the SHA-256 of its
+// public key, which every member can compute from the token.
+func (inv invite) hash() crdt.InviteHash { return crdt.HashInvite(inv.pub) }
 
 func (inv invite) body() []byte {
 	var b bytes.Buffer
 	b.WriteByte(inviteVersion)
 	b.WriteByte(byte(len(inv.channel)))
 	b.Write(inv.channel)
-	b.Write(inv.secret)
+	b.Write(inv.pub)
 	b.WriteByte(byte(len(inv.inviter)))
 	b.WriteString(inv.inviter)
 	b.WriteByte(byte(len(inv.addrs)))
@@ -80,22 +102,46 @@ func (inv invite) body() []byte {
 func (inv invite) encode(key ed25519.PrivateKey) string {
 	body := inv.body()
 	sig := ed25519.Sign(key, append([]byte(inviteSigLabel), body...))
-	return invitePrefix + base64.RawURLEncoding.EncodeToString(append(body, sig...))
+	raw := append(append(slices.Clone(inv.secret), body...), sig...)
+	return invitePrefix + base64.RawURLEncoding.EncodeToString(raw)
 }
 
-// parseInvite decodes a code and checks its signature against the inviter's
-// peer ID. It returns an error wrapping ErrBadInvite for anything malformed
-// or forged; it does not check the expiry.
+// token returns the signed, secret-free part of a parsed code.
+func (inv invite) token() []byte { return append(inv.body(), inv.sig...) }
+
+// parseInvite decodes a code, checks its signature against the inviter's
+// peer ID and that its secret matches its invite key. It returns an error
+// wrapping ErrBadInvite for anything malformed or forged; it does not
+// check the expiry.
 func parseInvite(code string) (invite, error) {
 	code = strings.TrimSpace(code)
 	if len(code) > maxInviteCode || !strings.HasPrefix(code, invitePrefix) {
+		if strings.HasPrefix(code, "sp1") {
+			return invite{}, fmt.Errorf("%w: a code of an older version; ask for a new one", ErrBadInvite)
+		}
 		return invite{}, fmt.Errorf("%w: not a SpacePanda invite code", ErrBadInvite)
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(code[len(invitePrefix):])
-	if err != nil || len(raw) < ed25519.SignatureSize+1 {
+	if err != nil || len(raw) < inviteSecretLen {
 		return invite{}, fmt.Errorf("%w: corrupted (copy the whole code)", ErrBadInvite)
 	}
-	body, sig := raw[:len(raw)-ed25519.SignatureSize], raw[len(raw)-ed25519.SignatureSize:]
+	inv, err := parseToken(raw[inviteSecretLen:])
+	if err != nil {
+		return invite{}, err
+	}
+	inv.secret = slices.Clone(raw[:inviteSecretLen])
+	if !inviteKey(inv.secret).Public().(ed25519.PublicKey).Equal(inv.pub) {
+		return invite{}, fmt.Errorf("%w: the secret does not match the invite key (altered)", ErrBadInvite)
+	}
+	return inv, nil
+}
+
+// parseToken decodes an invite token and checks the inviter's signature.
+func parseToken(tok []byte) (invite, error) {
+	if len(tok) < ed25519.SignatureSize+1 || len(tok) > maxInviteCode {
+		return invite{}, fmt.Errorf("%w: corrupted (copy the whole code)", ErrBadInvite)
+	}
+	body, sig := tok[:len(tok)-ed25519.SignatureSize], tok[len(tok)-ed25519.SignatureSize:]
 	inv, err := decodeInviteBody(body)
 	if err != nil {
 		return invite{}, fmt.Errorf("%w: %v", ErrBadInvite, err)
@@ -107,7 +153,23 @@ func parseInvite(code string) (invite, error) {
 	if !ed25519.Verify(pub, append([]byte(inviteSigLabel), body...), sig) {
 		return invite{}, fmt.Errorf("%w: signature does not verify (forged or altered)", ErrBadInvite)
 	}
+	inv.sig = slices.Clone(sig)
 	return inv, nil
+}
+
+// joinProofLabel prefixes what the invite key signs in a join request.
+const joinProofLabel = "spacepanda join v2\x00"
+
+// proveJoin signs a key package with the invite key: the proof that the
+// requester holds the secret, bound to its key package so that nobody can
+// reuse it for another.
+func (inv invite) proveJoin(kp []byte) []byte {
+	return ed25519.Sign(inviteKey(inv.secret), append([]byte(joinProofLabel), kp...))
+}
+
+// checkJoinProof verifies a proof made by proveJoin.
+func (inv invite) checkJoinProof(kp, proof []byte) bool {
+	return ed25519.Verify(inv.pub, append([]byte(joinProofLabel), kp...), proof)
 }
 
 // inviteReader reads the fields of an invite body, remembering the first
@@ -145,7 +207,9 @@ func decodeInviteBody(body []byte) (invite, error) {
 	}
 	var inv invite
 	inv.channel = append([]byte(nil), r.take(r.u8())...)
-	inv.secret = append([]byte(nil), r.take(inviteSecretLen)...)
+	if k := r.take(ed25519.PublicKeySize); k != nil {
+		inv.pub = ed25519.PublicKey(slices.Clone(k))
+	}
 	inv.inviter = string(r.take(r.u8()))
 	count := r.u8()
 	if count > maxInviteAddrs {

@@ -32,6 +32,7 @@ func TestInviteRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	inv.sig = got.sig // set by parsing; checked by TestInviteRejects
 	if diff := cmp.Diff(inv, got, cmp.AllowUnexported(invite{})); diff != "" {
 		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
@@ -46,11 +47,12 @@ func TestInviteRejects(t *testing.T) {
 	tests := map[string]string{
 		"empty":        "",
 		"not a code":   "hello",
-		"bad base64":   "sp1!!!!",
+		"bad base64":   "sp2!!!!",
+		"version 1":    "sp1AAAA",
 		"truncated":    code[:len(code)-10],
 		"flipped":      string(flip),
 		"other signer": inv.encode(other),
-		"too long":     "sp1" + strings.Repeat("A", maxInviteCode),
+		"too long":     "sp2" + strings.Repeat("A", maxInviteCode),
 	}
 	for name, c := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -64,7 +66,7 @@ func TestInviteRejects(t *testing.T) {
 func FuzzParseInvite(f *testing.F) {
 	inv, key := testInvite(f)
 	f.Add(inv.encode(key))
-	f.Add("sp1")
+	f.Add("sp2")
 	f.Fuzz(func(t *testing.T, code string) {
 		got, err := parseInvite(code)
 		if err != nil {

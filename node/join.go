@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -16,17 +17,21 @@ import (
 	"github.com/spacepanda/spacepanda/store"
 )
 
-// joinRequest is what a joiner sends on JoinProtocol (JSON, one frame).
-// The invite secret travels inside the code, over libp2p's authenticated and
-// encrypted stream, to a member who checks it against the hash the channel
-// recorded: possession of the secret is the proof. The key package's
+// joinRequest is what a joiner sends on JoinProtocol (JSON, one frame),
+// version 2. It holds the invite's token, never its secret: Proof is the
+// invite key's signature of the key package, which only a holder of the
+// secret can make (docs/protocol.md, "Join stream"). The key package's
 // credential must name the peer that opened the stream.
 type joinRequest struct {
 	Version    int    `json:"v"`
-	Code       string `json:"code"`
+	Invite     []byte `json:"invite"`
 	Name       string `json:"name"`
 	KeyPackage []byte `json:"key_package"`
+	Proof      []byte `json:"proof"`
 }
+
+// joinRequestVersion is the version of joinRequest and joinResponse.
+const joinRequestVersion = 2
 
 // joinResponse is a member's answer: the Welcome, the ratchet tree and the
 // channel history (a CRDT snapshot), plus the members' display names.
@@ -39,8 +44,12 @@ type joinResponse struct {
 	Names   map[string]string `json:"names"`
 }
 
+// maxJoinResponse is the largest join response: the stream's frame limit.
+const maxJoinResponse = 8 << 20
+
 // Invite records a new invite in the channel (owners and admins) and returns
-// its code, signed by this node. Only the hash of its secret is stored.
+// its code, signed by this node. Only the hash of the invite's public key
+// is stored; the secret is in the code alone.
 func (n *Node) Invite(ctx context.Context, channel string, opts InviteOptions) (string, error) {
 	if opts.Expires < 0 || opts.Uses < 0 || opts.Uses > 1<<20 {
 		return "", invalidf("expiry and uses must be positive")
@@ -65,7 +74,12 @@ func (n *Node) Invite(ctx context.Context, channel string, opts InviteOptions) (
 		return "", err
 	}
 	err = c.do(ctx, func(s *chanState) error {
-		e := crdt.Event{Kind: crdt.KindInviteCreate, Invite: crdt.HashInvite(inv.secret), Expires: expires, MaxUses: uint32(opts.Uses)}
+		if s.group.Roles().of(n.id.peerID) < crdt.RoleAdmin {
+			// Only a role holder can admit (commitPolicy), and a joiner
+			// accepts a Welcome only to a tree that holds the inviter.
+			return fmt.Errorf("%w: only owners and admins invite", ErrForbidden)
+		}
+		e := crdt.Event{Kind: crdt.KindInviteCreate, Invite: inv.hash(), Expires: expires, MaxUses: uint32(opts.Uses)}
 		_, err := s.authorLocal(ctx, e)
 		return err
 	})
@@ -108,15 +122,49 @@ func (n *Node) RevokeInvite(ctx context.Context, channel, code string) error {
 		return fmt.Errorf("%w: the code is for another channel", ErrBadInvite)
 	}
 	return c.do(ctx, func(s *chanState) error {
-		_, err := s.authorLocal(ctx, crdt.Event{Kind: crdt.KindInviteRevoke, Invite: crdt.HashInvite(inv.secret)})
+		_, err := s.authorLocal(ctx, crdt.Event{Kind: crdt.KindInviteRevoke, Invite: inv.hash()})
 		return err
 	})
 }
 
+// joinKey is a key package kept for one invite code, so that a retry after
+// a lost response presents the same key package and gets the same Welcome.
+type joinKey struct {
+	kp, bundle []byte
+}
+
+// keyFor returns the key package to present with an invite, made once per
+// invite and kept in memory until the join succeeds.
+func (n *Node) keyFor(inv invite) (joinKey, error) {
+	h := inv.hash()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if k, ok := n.mu.joinKeys[h]; ok {
+		return k, nil
+	}
+	kp, _, bundle, err := n.eng.NewKeyPackage()
+	if err != nil {
+		return joinKey{}, fmt.Errorf("node: key package: %w", err)
+	}
+	if n.mu.joinKeys == nil || len(n.mu.joinKeys) >= 64 {
+		n.mu.joinKeys = map[crdt.InviteHash]joinKey{}
+	}
+	k := joinKey{kp: kp, bundle: bundle}
+	n.mu.joinKeys[h] = k
+	return k, nil
+}
+
+func (n *Node) forgetKey(inv invite) {
+	n.mu.Lock()
+	delete(n.mu.joinKeys, inv.hash())
+	n.mu.Unlock()
+}
+
 // Join checks the invite code, asks a member (the inviter's addresses first,
-// then the channel's rendezvous in the DHT) to admit this node with a fresh
-// key package, and restores the channel from the Welcome and history. A bad
-// code fails before anything is sent or stored.
+// then the channel's rendezvous in the DHT) to admit this node, and restores
+// the channel from the Welcome and history once it has checked that they
+// come from the invite's group. A bad code fails before anything is sent or
+// stored. No request carries the invite's secret.
 func (n *Node) Join(ctx context.Context, code string) (ci ChannelInfo, err error) {
 	defer func(start time.Time) { n.onJoin(start, ci, err) }(time.Now())
 	inv, err := parseInvite(code)
@@ -133,41 +181,56 @@ func (n *Node) Join(ctx context.Context, code string) (ci ChannelInfo, err error
 	if n.host == nil {
 		return ChannelInfo{}, ErrOffline
 	}
-	kp, _, bundle, err := n.eng.NewKeyPackage()
-	if err != nil {
-		return ChannelInfo{}, fmt.Errorf("node: key package: %w", err)
-	}
-	req, _ := json.Marshal(joinRequest{Version: 1, Code: strings.TrimSpace(code), Name: n.id.name, KeyPackage: kp})
-	resp, err := n.askMembers(ctx, inv, id, req)
+	key, err := n.keyFor(inv)
 	if err != nil {
 		return ChannelInfo{}, err
 	}
-	return n.finishJoin(ctx, id, resp, bundle)
+	req, _ := json.Marshal(joinRequest{Version: joinRequestVersion, Invite: inv.token(), Name: n.id.name,
+		KeyPackage: key.kp, Proof: inv.proveJoin(key.kp)})
+	ci, err = n.askMembers(ctx, inv, id, req, key.bundle)
+	if err == nil {
+		n.forgetKey(inv)
+	}
+	return ci, err
 }
 
-// askMembers sends the join request to the inviter, then to the members the
-// DHT lists, and returns the first admission. A member's refusal is final.
-func (n *Node) askMembers(ctx context.Context, inv invite, id string, req []byte) (joinResponse, error) {
+// askMembers sends the join request to the inviter, then to the peers the
+// DHT lists under the channel's rendezvous key, and joins with the first
+// admission that checks out (finishJoin). The inviter's refusal is final
+// (the code names and authenticates it); a refusal or a bad admission from
+// a peer found in the DHT, which anyone knowing the channel ID can be, moves
+// on to the next, and the first such error is returned if none admits us.
+func (n *Node) askMembers(ctx context.Context, inv invite, id string, req, bundle []byte) (ChannelInfo, error) {
 	resp, err := n.askMember(ctx, p2p.PeerInfo{ID: p2p.PeerID(inv.inviter), Addrs: inv.addrs}, req)
 	if err == nil {
 		n.rememberPeer(ctx, inv.inviter, n.host.PeerAddrs(p2p.PeerID(inv.inviter)))
+		return n.finishJoin(ctx, id, resp, bundle, inv, inv.inviter)
 	}
 	if !errors.Is(err, ErrUnreachable) {
-		return resp, err
+		return ChannelInfo{}, err
 	}
 	lookup, cancel := context.WithTimeout(ctx, 10*time.Second)
 	found, _ := n.host.FindPeers(lookup, rendezvousOf(id), 8)
 	cancel()
+	var refused error
 	for _, p := range found {
 		resp, err2 := n.askMember(ctx, p, req)
 		if err2 == nil {
-			n.rememberPeer(ctx, p.ID.String(), n.host.PeerAddrs(p.ID))
+			ci, err3 := n.finishJoin(ctx, id, resp, bundle, inv, p.ID.String())
+			if err3 == nil {
+				n.rememberPeer(ctx, p.ID.String(), n.host.PeerAddrs(p.ID))
+				return ci, nil
+			}
+			err2 = err3
 		}
-		if !errors.Is(err2, ErrUnreachable) {
-			return resp, err2
+		if refused == nil && !errors.Is(err2, ErrUnreachable) {
+			refused = err2
 		}
 	}
-	return joinResponse{}, err
+	if refused != nil {
+		return ChannelInfo{}, refused
+	}
+	return ChannelInfo{}, err
 }
 
 func (n *Node) askMember(ctx context.Context, p p2p.PeerInfo, req []byte) (joinResponse, error) {
@@ -176,7 +239,7 @@ func (n *Node) askMember(ctx context.Context, p p2p.PeerInfo, req []byte) (joinR
 	if err := n.host.Connect(dctx, p); err != nil {
 		return joinResponse{}, fmt.Errorf("%w: %s: %v", ErrUnreachable, p.ID, err)
 	}
-	raw, err := n.host.Request(dctx, p.ID, JoinProtocol, req, p2p.Limits{MaxFrame: 8 << 20})
+	raw, err := n.host.Request(dctx, p.ID, JoinProtocol, req, p2p.Limits{MaxFrame: maxJoinResponse})
 	var re *p2p.RemoteError
 	if errors.As(err, &re) {
 		return joinResponse{}, remoteError(re.Message)
@@ -191,19 +254,30 @@ func (n *Node) askMember(ctx context.Context, p p2p.PeerInfo, req []byte) (joinR
 	return resp, nil
 }
 
-// finishJoin restores the channel from a member's admission.
-func (n *Node) finishJoin(ctx context.Context, id string, resp joinResponse, bundle []byte) (ChannelInfo, error) {
+// finishJoin restores the channel from an admission by responder, after
+// checking that it comes from the invite's group: the Welcome is for the
+// invite's channel, its tree holds the inviter's leaf (whose signature key,
+// by the credential rule, is the key that signed the code) and the
+// responder's, so the history comes from a member of that group.
+func (n *Node) finishJoin(ctx context.Context, id string, resp joinResponse, bundle []byte, inv invite, responder string) (ChannelInfo, error) {
 	if resp.Channel != id {
 		return ChannelInfo{}, fmt.Errorf("%w: admitted to %q, asked for %q", ErrProtocol, resp.Channel, id)
 	}
 	g, err := n.eng.Join(resp.Welcome, resp.Tree, bundle)
 	if err != nil {
-		return ChannelInfo{}, fmt.Errorf("node: welcome: %w", err)
+		return ChannelInfo{}, fmt.Errorf("%w: welcome: %v", ErrProtocol, err)
 	}
 	if got := hex.EncodeToString(g.GroupID()); got != id {
 		// A responder that is not a member of the invite's channel could
 		// otherwise admit us to a group of its own under the channel's name.
 		return ChannelInfo{}, fmt.Errorf("%w: the Welcome is for group %s, not channel %s", ErrProtocol, got, id)
+	}
+	members := g.Members()
+	if !containsMember(members, inv.inviter) {
+		return ChannelInfo{}, fmt.Errorf("%w: the Welcome's group does not hold the inviter %s", ErrProtocol, inv.inviter)
+	}
+	if !containsMember(members, responder) {
+		return ChannelInfo{}, fmt.Errorf("%w: the responder %s is not in the Welcome's group", ErrProtocol, responder)
 	}
 	st, err := crdt.Restore(resp.History)
 	if err != nil {
@@ -232,18 +306,21 @@ func (n *Node) finishJoin(ctx context.Context, id string, resp joinResponse, bun
 	return info, nil
 }
 
-// serveJoin answers a join request: check the code and the invite's state in
-// the channel, commit the Add, publish it, and return the Welcome and history.
-// Every refusal changes nothing.
+// serveJoin answers a join request: check the invite token, the proof and
+// the invite's state in the channel, commit the Add, publish it, and return
+// the Welcome and history. Every refusal changes nothing.
 func (n *Node) serveJoin(ctx context.Context, from p2p.PeerID, raw []byte) (_ []byte, err error) {
 	defer func() { n.onJoinServed(from, err) }()
 	var req joinRequest
-	if err := json.Unmarshal(raw, &req); err != nil || req.Version != 1 {
-		return nil, codedf(ErrProtocol, "malformed join request")
+	if err := json.Unmarshal(raw, &req); err != nil || req.Version != joinRequestVersion {
+		return nil, codedf(ErrProtocol, "malformed join request (this peer reads version 2)")
 	}
-	inv, err := parseInvite(req.Code)
+	inv, err := parseToken(req.Invite)
 	if err != nil {
 		return nil, coded(err)
+	}
+	if !inv.checkJoinProof(req.KeyPackage, req.Proof) {
+		return nil, codedf(ErrBadInvite, "no proof of the invite's secret")
 	}
 	c := n.channel(hex.EncodeToString(inv.channel))
 	if c == nil {
@@ -260,11 +337,31 @@ func (n *Node) serveJoin(ctx context.Context, from p2p.PeerID, raw []byte) (_ []
 	return resp, coded(err)
 }
 
-// admit runs on the channel's loop: every check first, then the Add commit
-// and the Joined event that mirrors it, stored and published in one step.
+// admission is a join response kept for a retry: the requester, the key
+// package it presented and the response.
+type admission struct {
+	from string
+	kp   []byte
+	resp []byte
+}
+
+// maxAdmissions bounds the admissions a channel keeps for retries.
+const maxAdmissions = 16
+
+// admit runs on the channel's loop: every check first, then the Add commit,
+// the response built and size-checked, and only then the commit and the
+// Joined event that mirrors it stored and published in one step. The
+// response is kept, so that the same request after a lost response gets
+// the same Welcome (in memory: after a restart, a retry gets
+// already_member).
 func (s *chanState) admit(ctx context.Context, from string, req joinRequest, inv invite) ([]byte, error) {
 	if s.meta.Removed || !s.group.Active() {
 		return nil, errRemoved
+	}
+	for _, a := range s.admitted {
+		if a.from == from && bytes.Equal(a.kp, req.KeyPackage) && containsMember(s.group.Members(), from) {
+			return a.resp, nil
+		}
 	}
 	if containsMember(s.group.Members(), from) {
 		return nil, fmt.Errorf("%w: %s", ErrAlreadyMember, from)
@@ -274,7 +371,7 @@ func (s *chanState) admit(ctx context.Context, from string, req joinRequest, inv
 		return nil, fmt.Errorf("%w: only owners and admins admit members", ErrForbidden)
 	}
 	e := crdt.Event{ID: s.crdt.Next(s.n.id.peerID), Time: s.clock.Now(s.n.nowMs()), Kind: crdt.KindJoined,
-		Member: from, Epoch: s.group.Epoch() + 1, Invite: crdt.HashInvite(inv.secret)}
+		Member: from, Epoch: s.group.Epoch() + 1, Invite: inv.hash()}
 	if _, err := s.crdt.Invite(e.Invite, s.n.nowMs()); err != nil {
 		return nil, crdtError(err)
 	}
@@ -292,14 +389,48 @@ func (s *chanState) admit(ctx context.Context, from string, req joinRequest, inv
 		return nil, fmt.Errorf("%w: the key package's credential does not name %s", ErrProtocol, from)
 	}
 	named := checkName(req.Name) == nil && s.setName(from, req.Name)
-	if err := s.run(ctx, step{commit: commit, commitEpoch: epoch, events: []crdt.Event{e}, metaChanged: named}); err != nil {
-		return nil, err
-	}
 	names := map[string]string{s.n.id.peerID: s.n.id.name}
 	for p, nm := range s.meta.Names {
 		names[p] = nm
 	}
-	return json.Marshal(joinResponse{Version: 1, Channel: s.id, Welcome: welcome, Tree: tree, History: s.crdt.Snapshot(), Names: names})
+	// The history includes the Joined event (the joiner's own posts need
+	// it); it is built on a copy, as the event is not stored yet.
+	hist, err := historyWith(s.crdt, e)
+	var resp []byte
+	if err == nil {
+		resp, err = json.Marshal(joinResponse{Version: joinRequestVersion, Channel: s.id, Welcome: welcome, Tree: tree,
+			History: hist, Names: names})
+	}
+	if err == nil && len(resp) > maxJoinResponse {
+		err = fmt.Errorf("%w: the join response would be %d bytes (at most %d)", ErrInvalidInput, len(resp), maxJoinResponse)
+	}
+	if err != nil {
+		if named {
+			delete(s.meta.Names, from)
+		}
+		s.rollback()
+		return nil, err
+	}
+	if err := s.run(ctx, step{commit: commit, commitEpoch: epoch, events: []crdt.Event{e}, metaChanged: named}); err != nil {
+		return nil, err
+	}
+	if len(s.admitted) >= maxAdmissions {
+		s.admitted = s.admitted[1:]
+	}
+	s.admitted = append(s.admitted, admission{from: from, kp: req.KeyPackage, resp: resp})
+	return resp, nil
+}
+
+// historyWith returns the snapshot of st with e applied, leaving st as is.
+func historyWith(st *crdt.State, e crdt.Event) ([]byte, error) {
+	cp, err := crdt.Restore(st.Snapshot())
+	if err == nil {
+		err = cp.Apply(e)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("node: history: %w", err)
+	}
+	return cp.Snapshot(), nil
 }
 
 func containsMember(ms []string, m string) bool {

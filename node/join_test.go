@@ -118,7 +118,7 @@ func TestBadInviteChangesNothing(t *testing.T) {
 	waitFor(t, 20*time.Second, "bob to see the revocation", func() bool {
 		var gone bool
 		b.channel(id).do(ctx, func(s *chanState) error { //nolint:errcheck
-			_, err := s.crdt.Invite(crdt.HashInvite(mustParse(t, revoked).secret), time.Now().UnixMilli())
+			_, err := s.crdt.Invite(mustParse(t, revoked).hash(), time.Now().UnixMilli())
 			gone = errors.Is(err, crdt.ErrInviteRevoked)
 			return nil
 		})

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/spacepanda/spacepanda/crdt"
 	"github.com/spacepanda/spacepanda/p2p"
 	"github.com/spacepanda/spacepanda/store"
 )
@@ -81,6 +82,8 @@ type Node struct {
 		sync.Mutex
 		channels map[string]*channel
 		lazy     *store.Pending // the last applyLazy batch nobody has waited for
+		// joinKeys are the key packages presented per invite (keyFor).
+		joinKeys map[crdt.InviteHash]joinKey
 	}
 }
 

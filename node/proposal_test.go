@@ -85,9 +85,9 @@ func TestJoinWelcomeForAnotherGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, bundle := admitOffline(t, a, b, y.ID)
+	resp, bundle, inv := admitOffline(t, a, b, y.ID)
 	resp.Channel = x.ID // the Welcome is y's
-	if _, err := b.finishJoin(ctx, x.ID, resp, bundle); !errors.Is(err, ErrProtocol) {
+	if _, err := b.finishJoin(ctx, x.ID, resp, bundle, inv, a.PeerID()); !errors.Is(err, ErrProtocol) {
 		t.Fatalf("Welcome for another group: err = %v, want ErrProtocol", err)
 	}
 	if cs, _ := b.Channels(ctx); len(cs) != 0 {
