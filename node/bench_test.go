@@ -2,11 +2,17 @@ package node
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
+	mrand "math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/spacepanda/spacepanda/crdt"
+	"github.com/spacepanda/spacepanda/mls"
+	"github.com/spacepanda/spacepanda/p2p"
 )
 
 // BenchmarkSend measures one message through the local pipeline: CRDT
@@ -124,4 +130,83 @@ func BenchmarkCatchUp(b *testing.B) {
 	b.ReportMetric(float64(b.N)/took.Seconds(), "msg/s")
 	b.ReportMetric(float64(int64(peak)-int64(after))/(1<<20), "MiB-transient")
 	b.ReportMetric(float64(int64(peak)-int64(idle))/(1<<20), "MiB-over-idle")
+}
+
+// BenchmarkCommitCheck measures every member's authorization check of a
+// commit (commitPolicy) in a group of 1,000 members, against processing the
+// same kind of commit with the check included (process, the same operation
+// as mls's BenchmarkCommit/members=1000/process), in one run: the check
+// must cost at most 10% of process (docs/benchmarks.md).
+func BenchmarkCommitCheck(b *testing.B) {
+	const n = 1000
+	rng := mrand.NewChaCha8([32]byte{10})
+	cfg := mls.Config{AuthenticationService: peerAuth{}, CommitPolicy: commitPolicy}
+	ident := func(i int) (mls.Identity, string) {
+		var seed [32]byte
+		rng.Read(seed[:])
+		key := ed25519.NewKeyFromSeed(seed[:])
+		pid, err := p2p.PeerIDFromPublicKey(key.Public().(ed25519.PublicKey))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return mls.Identity{CipherSuite: suite, SignaturePrivateKey: seed[:], Credential: mls.BasicCredential([]byte(pid.String()))}, pid.String()
+	}
+	id0, p0 := ident(0)
+	g0, err := mls.CreateGroup(rng, []byte("0123456789abcdef"), id0, withRoles(nil, roleSet{p0: crdt.RoleOwner}), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var kps []*mls.KeyPackage
+	var first *mls.KeyPackageBundle
+	var peers []string
+	for i := 1; i < n; i++ {
+		id, p := ident(i)
+		kb, err := mls.NewKeyPackage(rng, id, mls.KeyPackageOptions{SupportedExtensions: []uint16{rolesExtension}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if first == nil {
+			first = kb
+		}
+		kps, peers = append(kps, kb.KeyPackage()), append(peers, p)
+	}
+	out, err := g0.Commit(rng, mls.CommitOptions{Adds: kps})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := g0.MergePendingCommit(); err != nil {
+		b.Fatal(err)
+	}
+	g1, err := mls.JoinGroup(out.Welcome, first, out.RatchetTree, cfg, time.Time{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	views := map[string]*mls.CommitView{
+		"check-empty":  {Committer: 0},
+		"check-remove": {Committer: 0, Proposals: []mls.ProposalView{{Type: mls.ProposalRemove, Removed: 500}}},
+		"check-roles": {Committer: 0, Proposals: []mls.ProposalView{{Type: mls.ProposalGroupContextExtensions,
+			Extensions: withRoles(g0.Extensions(), roleSet{p0: crdt.RoleOwner, peers[10]: crdt.RoleAdmin})}}},
+	}
+	for _, name := range []string{"check-empty", "check-remove", "check-roles"} {
+		b.Run(fmt.Sprintf("members=%d/%s", n, name), func(b *testing.B) {
+			for b.Loop() {
+				if err := commitPolicy(g0, views[name]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run(fmt.Sprintf("members=%d/process", n), func(b *testing.B) {
+		c, err := g0.Commit(rng, mls.CommitOptions{ForcePath: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		g0.DiscardPendingCommit() //nolint:errcheck
+		for b.Loop() {
+			h := *g1
+			if _, err := h.ProcessMessage(c.Commit, time.Time{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spacepanda/spacepanda/crdt"
 	"github.com/spacepanda/spacepanda/mls"
+	"github.com/spacepanda/spacepanda/p2p"
 )
 
 // rolesExtension is the GroupContext extension that holds a channel's roles
@@ -233,16 +234,31 @@ func checkRoles(g *mls.Group, old, next roleSet, committerRole crdt.Role, remove
 	if len(old) > 0 && next.owners() == 0 {
 		return unauthorized("the last owner may not step down or leave")
 	}
-	members := map[string]bool{}
-	for _, m := range g.Members() {
-		members[string(m.Credential.Identity)] = true
-	}
 	for id := range next {
-		if !members[id] {
+		if _, ok := old[id]; ok && !removed[id] {
+			continue // a role holder of the epoch, not removed: a member
+		}
+		if !isMember(g, id) {
 			return unauthorized("role for %s, who is not a member", id)
 		}
 	}
 	return nil
+}
+
+// isMember reports whether peerID holds a leaf of g: the credential rule
+// ties a leaf's peer ID to its signature key, so the key index finds it
+// without scanning the tree.
+func isMember(g *mls.Group, peerID string) bool {
+	pub, err := p2p.PeerID(peerID).PublicKey()
+	if err != nil {
+		return false
+	}
+	i, ok := g.FindMember(pub)
+	if !ok {
+		return false
+	}
+	id, ok := identityOf(g, i)
+	return ok && id == peerID
 }
 
 // checkResync allows an external commit only as a member re-syncing its
