@@ -110,6 +110,9 @@ type channelMeta struct {
 	// Commits are the last commits' effects (commitRecord), written in
 	// the batch of each commit.
 	Commits []commitRecord `json:"commits,omitempty"`
+	// Branch holds the counters of our events sent since the last commit:
+	// re-sent if that commit loses a conflict, also after a restart.
+	Branch []uint64 `json:"branch,omitempty"`
 }
 
 // chanState is a channel's state. Only the channel's loop touches it.
@@ -186,6 +189,11 @@ func restoreState(n *Node, cs store.ChannelState) (*chanState, error) {
 	s.needSync, s.syncRounds = true, syncRounds // catch up on what was sent while we were away
 	if k := len(cs.PastEpochs); k > 0 && cs.PastEpochs[k-1].Epoch+1 == g.Epoch() {
 		s.prevState = cs.PastEpochs[k-1].Data
+	}
+	for _, seq := range s.meta.Branch {
+		if e, ok := s.crdt.Event(crdt.ID{Author: n.id.peerID, Seq: seq}); ok {
+			s.branch = append(s.branch, e)
+		}
 	}
 	return s, nil
 }

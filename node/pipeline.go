@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/spacepanda/spacepanda/crdt"
 	"github.com/spacepanda/spacepanda/mls"
@@ -88,7 +89,19 @@ type step struct {
 // in-memory state, and publishes the outbox. On a store failure the group
 // is reloaded from its last stored state, so memory never runs ahead of disk.
 func (s *chanState) run(ctx context.Context, st step) error {
-	oldCommits := s.meta.Commits
+	oldCommits, oldBranch := slices.Clone(s.meta.Commits), s.meta.Branch
+	if st.commit != nil {
+		s.meta.Branch = nil
+	}
+	if len(st.events) > 0 {
+		// Our events on this branch, by ID, to re-send if it loses a
+		// conflict, also after a restart.
+		s.meta.Branch = slices.Clone(s.meta.Branch)
+		for _, e := range st.events {
+			s.meta.Branch = append(s.meta.Branch, e.ID.Seq)
+		}
+		st.metaChanged = true
+	}
 	if st.commit != nil {
 		lc := s.group.LastCommit()
 		rank := lc.Rank
@@ -105,7 +118,7 @@ func (s *chanState) run(ctx context.Context, st step) error {
 		}
 	}
 	if err != nil {
-		s.meta.Commits = oldCommits
+		s.meta.Commits, s.meta.Branch = oldCommits, oldBranch
 		s.rollback()
 		return err
 	}

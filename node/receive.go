@@ -81,7 +81,7 @@ func (s *chanState) receive(ctx context.Context, env envelope) error {
 func (s *chanState) accept(ctx context.Context, env envelope, res processed, prevEpoch uint64) error {
 	id := store.ChannelID(s.id)
 	oldMeta := s.meta
-	oldMeta.Commits = slices.Clone(s.meta.Commits)
+	oldMeta.Commits, oldMeta.Branch = slices.Clone(s.meta.Commits), slices.Clone(s.meta.Branch)
 	b := &store.Batch{}
 	b.Append(id, store.Entry{Seq: s.lastSeq + 1, Epoch: env.epoch, Data: env.msg})
 	var ev *crdt.Event
@@ -102,6 +102,7 @@ func (s *chanState) accept(ctx context.Context, env envelope, res processed, pre
 		rank := res.Rank
 		rank.Hash = hashOf(env.msg)
 		s.recordCommit(commitRecord{Epoch: prevEpoch + 1, Committer: res.Sender, Added: res.Added, Removed: res.Removed, Rank: rank})
+		s.meta.Branch = nil
 		b.PutChannel(id, s.metaBytes())
 	}
 	state, err := s.putGroup(b)
@@ -265,12 +266,16 @@ func (s *chanState) maybeSwitchBranch(ctx context.Context, env envelope) error {
 	s.n.log.Info("commit conflict: switching to the winning commit", "channel", s.id, "epoch", env.epoch)
 	lost := s.branch
 	s.group, s.stored = g, s.prevState
+	if s.c != nil {
+		s.c.members.Store(nil) // same epoch number, another tree: publishEpoch refreshes it
+	}
 	if err := s.accept(ctx, env, res, env.epoch); err != nil {
 		return err
 	}
 	// Messages of the winning branch that arrived before the switch did not
-	// decrypt; the members who sent them hold them in their logs.
-	s.needSync = true
+	// decrypt; the members who sent them hold them in their logs. Several
+	// rounds, as the first peer to answer may not have them yet.
+	s.needSync, s.syncRounds = true, max(s.syncRounds, 2)
 	if err := s.resend(ctx, lost); err != nil {
 		return err
 	}
