@@ -130,16 +130,23 @@ func (w *authSim) syncGaps() {
 			if peer == name {
 				continue
 			}
-			req, _ := json.Marshal(syncRequest{Channel: w.id, Epoch: max(epoch, 1) - 1})
-			raw, err := w.nodes[peer].serveSync(ctx, p2p.PeerID(n.PeerID()), req)
-			if err != nil {
-				continue // not a member (any more)
+			req := syncRequest{Channel: w.id, Epoch: max(epoch, 1) - 1}
+			for range 8 {
+				rawReq, _ := json.Marshal(req)
+				raw, err := w.nodes[peer].serveSync(ctx, p2p.PeerID(n.PeerID()), rawReq)
+				if err != nil {
+					break // not a member (any more)
+				}
+				page, err := decodeSyncPage(raw)
+				if err != nil {
+					w.t.Fatal(err)
+				}
+				deliverQuiet(w.t, n, w.id, page.Entries)
+				if !page.More || page.Next <= req.Cursor {
+					break
+				}
+				req.Cursor = page.Next
 			}
-			var envs [][]byte
-			if err := json.Unmarshal(raw, &envs); err != nil {
-				w.t.Fatal(err)
-			}
-			deliverQuiet(w.t, n, w.id, envs)
 		}
 	}
 }
