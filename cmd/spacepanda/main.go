@@ -79,7 +79,7 @@ func newRoot(g *globals) *cobra.Command {
 	f.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&g.logFile, "log-file", "", "append logs to this file instead of stderr")
 	root.AddCommand(initCmd(g), daemonCmd(g), statusCmd(g), peersCmd(g), channelCmd(g), joinCmd(g),
-		sendCmd(g), messagesCmd(g), editCmd(g), deleteCmd(g), reactCmd(g), eventsCmd(g), testbedCmd(g))
+		sendCmd(g), messagesCmd(g), editCmd(g), deleteCmd(g), reactCmd(g), eventsCmd(g), testbedCmd(g), tuiCmd(g))
 	return root
 }
 

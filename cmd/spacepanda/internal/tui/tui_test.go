@@ -1,0 +1,224 @@
+package tui
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/muesli/termenv"
+
+	"github.com/spacepanda/spacepanda/node"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// openNode starts a real node (Pebble on disk; loopback network when net).
+func openNode(t testing.TB, name string, net bool) *node.Node {
+	t.Helper()
+	home := filepath.Join(t.TempDir(), name)
+	if _, err := node.Init(context.Background(), home, name, nil); err != nil {
+		t.Fatal(err)
+	}
+	n, err := node.Open(context.Background(), node.Config{Home: home, Network: net, Logger: quiet,
+		Listen: []string{"/ip4/127.0.0.1/tcp/0"}, DisableMDNS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+// start runs the TUI over api in teatest's harness with the event pump.
+func start(t *testing.T, api node.API) *teatest.TestModel {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	m := New(ctx, api, Options{Profile: termenv.Ascii})
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
+	done := make(chan struct{})
+	go func() { defer close(done); Pump(ctx, api, tm.Send) }() //nolint:errcheck
+	t.Cleanup(func() { cancel(); <-done })
+	return tm
+}
+
+// waitScreen waits until the output so far contains every string.
+func waitScreen(t *testing.T, tm *teatest.TestModel, want ...string) {
+	t.Helper()
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		for _, w := range want {
+			if !bytes.Contains(b, []byte(w)) {
+				return false
+			}
+		}
+		return true
+	}, teatest.WithDuration(30*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
+}
+
+// typeText types s as keys (teatest's Type sends bytes, which splits
+// multi-byte runes).
+func typeText(tm *teatest.TestModel, s string) {
+	for _, r := range s {
+		tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}})
+	}
+}
+
+func typeLine(tm *teatest.TestModel, s string) {
+	typeText(tm, s)
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+}
+
+func waitMessages(t *testing.T, n *node.Node, ch string, ok func([]node.Message) bool) []node.Message {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ms, err := n.Messages(context.Background(), ch, 20)
+		if err == nil && ok(ms) {
+			return ms
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out; last messages %v %v", ms, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func last(ms []node.Message) node.Message { return ms[len(ms)-1] }
+
+// TestTUISingleNode drives the real program over a real node: history in
+// pages, the composer (send, multi-line, history), the slash commands that
+// change messages and the channel, help, resize and quit.
+func TestTUISingleNode(t *testing.T) {
+	ctx := context.Background()
+	n := openNode(t, "alice", false)
+	ci, err := n.CreateChannel(ctx, "general")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 250 {
+		if _, err := n.Send(ctx, ci.ID, fmt.Sprintf("msg %03d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tm := start(t, n)
+	waitScreen(t, tm, "#general", "msg 249", "Channels")
+
+	typeLine(tm, "hello tui")
+	waitScreen(t, tm, "alice: hello tui")
+	typeText(tm, "line one")
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter, Alt: true})
+	typeText(tm, "line two")
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	ms := waitMessages(t, n, ci.ID, func(ms []node.Message) bool { return last(ms).Text == "line one\nline two" })
+	id := last(ms).ID[:6]
+	// A bracketed paste arrives as one key message, newlines included.
+	tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("pasted\nblock"), Paste: true})
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	waitMessages(t, n, ci.ID, func(ms []node.Message) bool { return last(ms).Text == "pasted\nblock" })
+
+	typeLine(tm, "/edit "+id+" line three")
+	waitScreen(t, tm, "line three (edited)")
+	typeLine(tm, "/react "+id+" 👍")
+	waitScreen(t, tm, "[👍 1]")
+	typeLine(tm, "/reply "+id+" a reply")
+	waitScreen(t, tm, "↪"+id+" a reply")
+	typeLine(tm, "/delete "+id)
+	waitScreen(t, tm, "(deleted)")
+	typeLine(tm, "/rename lobby")
+	waitScreen(t, tm, "channel renamed to lobby", "#lobby")
+	typeLine(tm, "/role bob admin")
+	waitScreen(t, tm, "/role is not available yet")
+	typeLine(tm, "/bogus")
+	waitScreen(t, tm, "unknown command /bogus")
+	typeLine(tm, "/help")
+	waitScreen(t, tm, "/reply ID TEXT", "PgUp, PgDn")
+
+	// Scroll back through pages from the store to the channel's start.
+	for range 20 {
+		tm.Send(tea.KeyMsg{Type: tea.KeyPgUp})
+	}
+	waitScreen(t, tm, "msg 000", "start of the channel")
+	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
+
+	tm.Send(tea.WindowSizeMsg{Width: 50, Height: 12})
+	typeLine(tm, "resized")
+	waitScreen(t, tm, "resized")
+	// Composer history: Ctrl+P brings back the lines sent, newest first.
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlP})
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlP})
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlN})
+	typeLine(tm, " again")
+	waitMessages(t, n, ci.ID, func(ms []node.Message) bool { return last(ms).Text == "resized again" })
+
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+	fm := tm.FinalModel(t).(*Model)
+	if fm.width != 50 || fm.high != 12 {
+		t.Errorf("size after resize: %dx%d", fm.width, fm.high)
+	}
+	if got := fm.history[len(fm.history)-3:]; !slices.Equal(got, []string{"/help", "resized", "resized again"}) {
+		t.Errorf("composer history ends %q", got)
+	}
+	if fm.pane.before != "" || !strings.HasPrefix(fm.pane.items[0].msg.Text, "msg 000") {
+		t.Errorf("scrolled back to %q, cursor %q", fm.pane.items[0].msg.Text, fm.pane.before)
+	}
+}
+
+// TestTUITwoNodes: a member's message arrives live; in another channel it
+// counts as unread; delivery marks and member lines show; the list shows
+// members online.
+func TestTUITwoNodes(t *testing.T) {
+	ctx := context.Background()
+	a, b := openNode(t, "alice", true), openNode(t, "bob", true)
+	gen, err := a.CreateChannel(ctx, "general")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rnd, err := a.CreateChannel(ctx, "random")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := start(t, b)
+	waitScreen(t, tm, "no channel")
+	for _, ch := range []string{gen.ID, rnd.ID} {
+		code, err := a.Invite(ctx, ch, node.InviteOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		typeLine(tm, "/join "+code)
+	}
+	waitScreen(t, tm, "joined general", "joined random", "#general  2 members, 2 online")
+	res, err := a.Send(ctx, gen.ID, "from alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitScreen(t, tm, "alice: from alice")
+	if _, err := a.Send(ctx, rnd.ID, "elsewhere"); err != nil {
+		t.Fatal(err)
+	}
+	waitScreen(t, tm, "random (1) 2/2")
+	typeLine(tm, "from bob")
+	waitScreen(t, tm, "bob: from bob (sent)")
+	// Alice reacts to Bob's post: Bob sees it as seen.
+	ms := waitMessages(t, a, gen.ID, func(ms []node.Message) bool { return last(ms).Text == "from bob" })
+	if err := a.React(ctx, gen.ID, last(ms).ID, "👀"); err != nil {
+		t.Fatal(err)
+	}
+	waitScreen(t, tm, "(seen)")
+	if err := a.Rename(ctx, gen.ID, "main"); err != nil {
+		t.Fatal(err)
+	}
+	waitScreen(t, tm, "channel renamed to main")
+	tm.Send(tea.KeyMsg{Type: tea.KeyTab})
+	waitScreen(t, tm, "alice: elsewhere")
+	_ = res
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+}
