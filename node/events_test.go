@@ -132,9 +132,8 @@ func TestEventsEachType(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitEvent(t, eb, "rename at bob", func(e Event) bool { return e.Type == EventChannel && e.Change == "renamed" && e.Name == "lobby" })
-	// Removal: the same event as a leave, with Change "removed" (the
-	// two-member case is covered by leaving: a commit that leaves its
-	// committer alone is not published, see docs/status.md).
+	// Leaving: "gone" at the leaver, "left" at the member who commits it
+	// (a removal is the same event with Change "removed").
 	if err := b.Leave(ctx, ci.ID); err != nil {
 		t.Fatal(err)
 	}

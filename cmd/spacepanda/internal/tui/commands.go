@@ -23,7 +23,7 @@ var helpText = []string{
 	"/members              list members, their roles and who is online",
 	"/remove MEMBER        remove a member (owners, admins)",
 	"/rename NAME          rename this channel (owners, admins)",
-	"/role MEMBER ROLE     change a member's role (not available yet)",
+	"/role MEMBER ROLE     set a member's role: owner, admin, member",
 	"/react ID EMOJI       react to a message (ID: its first digits)",
 	"/edit ID TEXT         edit one of your messages",
 	"/delete ID            delete a message",
@@ -170,8 +170,12 @@ func (m *Model) command(line string) tea.Cmd {
 			return "", err
 		})
 	case "role":
-		m.status = "/role is not available yet: this version cannot change roles"
-		return nil
+		if !need(2, "/role MEMBER owner|admin|member") {
+			return nil
+		}
+		return m.call(func(ctx context.Context) (string, error) {
+			return args[0] + " is now " + args[1], a.SetRole(ctx, ch, args[0], args[1])
+		})
 	case "nick":
 		m.status = "/nick is not available yet: the name is set by `spacepanda init --name`"
 		return nil

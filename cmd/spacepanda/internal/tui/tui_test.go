@@ -134,7 +134,7 @@ func TestTUISingleNode(t *testing.T) {
 	typeLine(tm, "/rename lobby")
 	waitScreen(t, tm, "channel renamed to lobby", "#lobby")
 	typeLine(tm, "/role bob admin")
-	waitScreen(t, tm, "/role is not available yet")
+	waitScreen(t, tm, "error: node: no such member")
 	typeLine(tm, "/bogus")
 	waitScreen(t, tm, "unknown command /bogus")
 	typeLine(tm, "/help")
@@ -216,6 +216,9 @@ func TestTUITwoNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitScreen(t, tm, "channel renamed to main")
+	// Bob is a plain member: the node refuses his role change.
+	typeLine(tm, "/role alice member")
+	waitScreen(t, tm, "error: node: forbidden")
 	tm.Send(tea.KeyMsg{Type: tea.KeyTab})
 	waitScreen(t, tm, "alice: elsewhere")
 	_ = res
