@@ -236,7 +236,7 @@ func TestEventsSlowSubscriber(t *testing.T) {
 			return nil
 		})
 	}()
-	for len(n.events.mu.subs) == 0 {
+	for {
 		n.events.mu.Lock()
 		k := len(n.events.mu.subs)
 		n.events.mu.Unlock()
