@@ -285,8 +285,8 @@ func (s *chanState) onQueued(st step, items []store.OutboxItem) {
 	if st.commit != nil {
 		s.n.log.Debug("commit applied", "channel", s.id, "epoch", st.commitEpoch+1, "committer", s.n.id.peerID, "own", true)
 	}
-	if len(items) < len(st.events) || st.resend {
-		return
+	if len(items) < len(st.events) || st.resend || len(s.group.Members()) <= 1 {
+		return // alone, posts are not queued (stepBatch): the items are others'
 	}
 	d := s.deliveries()
 	items = items[len(items)-len(st.events):]
