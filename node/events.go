@@ -21,8 +21,9 @@ const (
 	EventChannel  = "channel"  // Change: added (created, joined), renamed (Name), gone (we left or were removed)
 	EventDelivery = "delivery" // our post MessageID is queued, sent or seen (By)
 	EventPeer     = "peer"     // Peer connected (Online) or disconnected
-	// EventReset says that events were lost (the node restarted, or the
-	// client fell too far behind): reload what is shown, then go on.
+	// EventReset says to (re)load what is shown, then go on: it starts a
+	// live subscription, and says that events were lost (the node
+	// restarted, or the client fell too far behind).
 	EventReset = "reset"
 )
 
@@ -56,7 +57,9 @@ type Event struct {
 }
 
 // EventCursor is where a client of the stream stopped: the zero cursor
-// asks for live events only; the last event received resumes after it;
+// asks for live events only, after an EventReset that marks where they
+// start (a client loads its state when it gets it, and misses nothing);
+// the last event received resumes after it;
 // ReplayKept asks for every event the node still keeps, then live ones.
 type EventCursor struct {
 	Stream string `json:"stream,omitempty"`
@@ -146,7 +149,7 @@ func (h *eventHub) backlogLocked(from EventCursor) []Event {
 	reset := Event{Stream: h.stream, Seq: h.mu.seq, Type: EventReset, Time: h.now().UTC()}
 	switch {
 	case from.Stream == "":
-		return nil
+		return []Event{reset} // where the stream starts: load the state now
 	case from.Stream == ReplayKept.Stream:
 		return append([]Event(nil), h.mu.ring...)
 	case from.Stream != h.stream || from.Seq > h.mu.seq:

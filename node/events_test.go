@@ -67,7 +67,7 @@ func msgEvent(typ, text string) func(Event) bool {
 func TestEventsEachType(t *testing.T) {
 	ctx := ctxT(t)
 	a := open(t, newHome(t, "alice"), true)
-	ea := follow(t, a, EventCursor{})
+	ea := follow(t, a, ReplayKept) // from the node's first event: no race with the subscription
 	ci, err := a.CreateChannel(ctx, "general")
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +76,7 @@ func TestEventsEachType(t *testing.T) {
 		return e.Type == EventChannel && e.Change == "added" && e.Channel == ci.ID && e.Name == "general"
 	})
 	b := open(t, newHome(t, "bob"), true)
-	eb := follow(t, b, EventCursor{})
+	eb := follow(t, b, ReplayKept)
 	code, _ := a.Invite(ctx, ci.ID, InviteOptions{})
 	if _, err := b.Join(ctx, code); err != nil {
 		t.Fatal(err)
@@ -171,8 +171,7 @@ func TestEventsReconnect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := follow(t, c, EventCursor{})
-	time.Sleep(200 * time.Millisecond) // let the stream connect: the zero cursor means live events only
+	l := follow(t, c, ReplayKept)
 	ci, err := n.CreateChannel(ctx, "general")
 	if err != nil {
 		t.Fatal(err)
@@ -255,6 +254,9 @@ func TestEventsSlowSubscriber(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkSeqs(t, got)
+	if got[0].Type != EventReset || got[0].Seq != 0 || got[1].Peer != "p0" {
+		t.Errorf("a live subscription starts %+v, %+v; want a reset at seq 0, then p0", got[0], got[1])
+	}
 
 	// Behind by more than the ring: a reset, then live events.
 	h := n.events
