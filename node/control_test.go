@@ -78,7 +78,14 @@ func TestControlFollow(t *testing.T) {
 	got := make(chan Message, 4)
 	done := make(chan error, 1)
 	go func() {
-		done <- c.Follow(fctx, "general", 0, func(m Message) error { got <- m; return nil })
+		done <- c.Follow(fctx, "general", 0, func(m Message) error {
+			select { // the loop below stops reading after the first
+			case got <- m:
+				return nil
+			case <-fctx.Done():
+				return fctx.Err()
+			}
+		})
 	}()
 	// Send until the follower has subscribed and seen one: no fixed sleep.
 	var m Message
