@@ -188,3 +188,23 @@ func TestCommitSkipsConflictingProposals(t *testing.T) {
 		t.Fatalf("extensions %v", es)
 	}
 }
+
+// TestRemovedMemberStateRestores: the state a member keeps after a commit
+// removed it is consistent (its encoded GroupContext matches the tree the
+// commit left), so it survives a round trip through MarshalBinary, and the
+// restored group stays inactive.
+func TestRemovedMemberStateRestores(t *testing.T) {
+	tg := newTestGroup(t, X25519_AES128GCM_SHA256_Ed25519, 3)
+	out, err := tg.members[0].Commit(tg.rnd, CommitOptions{Removes: []LeafIndex{1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tg.members[1].ProcessMessage(out.Commit, time.Time{})
+	if err != nil || !res.(*CommitApplied).SelfRemoved {
+		t.Fatalf("removed member: %v %+v", err, res)
+	}
+	g := roundTrip(t, tg.members[1], tg.cfg)
+	if g.Active() || g.Epoch() != tg.members[1].Epoch() {
+		t.Fatalf("restored removed member: active %v epoch %d, want inactive at %d", g.Active(), g.Epoch(), tg.members[1].Epoch())
+	}
+}

@@ -564,7 +564,12 @@ func (pv *provisional) nextGroup(ac *wire.AuthenticatedContent, keys *tree.Priva
 	next.proposals, next.updates, next.pending, next.past = nil, nil, nil, nil
 	next.index = g.index.maybeRebuild(pv.tree)
 	if pv.selfRemoved {
+		// No key schedule for a removed member, but its stored state must
+		// stay consistent: the encoded context follows the new tree.
 		next.active = false
+		if err := next.encodeContext(); err != nil {
+			return nil, nil, err
+		}
 		return &next, nil, nil
 	}
 	initSecret, err := pv.initSecret()

@@ -19,7 +19,10 @@ type API interface {
 	// (owners only; the last owner cannot step down).
 	SetRole(ctx context.Context, channel, member, role string) error
 	Leave(ctx context.Context, channel string) error
-	Rename(ctx context.Context, channel, name string) error
+	// Forget deletes the local copy of a channel this node left, was
+	// removed from, or cannot restore.
+	Forget(ctx context.Context, channel string) (ChannelInfo, error)
+	Rename(ctx context.Context, channel, name string) (SendResult, error)
 	Invite(ctx context.Context, channel string, opts InviteOptions) (string, error)
 	// RevokeInvite revokes an invite code of the channel (owners and admins).
 	RevokeInvite(ctx context.Context, channel, code string) error
@@ -30,9 +33,11 @@ type API interface {
 	// when limit <= 0), then with each message posted, edited, deleted or
 	// reacted to, until ctx ends or fn fails. Nothing falls between the two.
 	Follow(ctx context.Context, channel string, limit int, fn func(Message) error) error
-	Edit(ctx context.Context, channel, message, text string) error
-	Delete(ctx context.Context, channel, message string) error
-	React(ctx context.Context, channel, message, emoji string) error
+	// Edit, Delete and React, like Send and Rename, say whether a member
+	// has taken the change or it waits in the outbox.
+	Edit(ctx context.Context, channel, message, text string) (SendResult, error)
+	Delete(ctx context.Context, channel, message string) (SendResult, error)
+	React(ctx context.Context, channel, message, emoji string) (SendResult, error)
 	// Reply posts text as a reply to a message of the channel.
 	Reply(ctx context.Context, channel, message, text string) (SendResult, error)
 	// History returns up to limit messages just before the cursor before
@@ -54,12 +59,24 @@ type Status struct {
 	Peers    []string      `json:"peers"`
 	Channels []ChannelInfo `json:"channels"`
 	Online   bool          `json:"online"`
-	Daemon   bool          `json:"daemon"`
+	// Daemon is true when a daemon runs the node.
+	Daemon bool `json:"daemon"`
+	// Process, PID and Started describe the process running the node
+	// (a daemon, or a command such as `messages --follow`); Started is
+	// zero for a node opened by the asking command itself.
+	Process string    `json:"process,omitempty"`
+	PID     int       `json:"pid,omitempty"`
+	Started time.Time `json:"started,omitempty"`
+	// Named are the connected peers with the display names the node knows.
+	Named []PeerInfo `json:"named_peers"`
 }
 
 // PeerInfo is a connected peer.
 type PeerInfo struct {
-	ID    string   `json:"id"`
+	ID string `json:"id"`
+	// Name is the display name the peer announced in a shared channel,
+	// empty when none is known.
+	Name  string   `json:"name,omitempty"`
 	Addrs []string `json:"addrs"`
 	// Via are the peer's addresses on the live connections; one with
 	// /p2p-circuit runs through a relay.
@@ -76,6 +93,10 @@ type ChannelInfo struct {
 	// Epoch is the channel's MLS epoch: it grows with every commit (join,
 	// removal, leave).
 	Epoch uint64 `json:"epoch"`
+	// State is member, removed, left or damaged (StateMember...).
+	State string `json:"state"`
+	// Reason says why a damaged channel cannot be restored.
+	Reason string `json:"reason,omitempty"`
 }
 
 // MemberInfo is a member of a channel.
@@ -92,17 +113,23 @@ type InviteOptions struct {
 	Uses    int           `json:"uses"`
 }
 
-// SendResult says what became of a sent message.
+// SendResult says what became of a sent message (or edit, deletion,
+// reaction, rename).
 type SendResult struct {
+	// ID is the message's ID (for an edit, deletion or reaction, the ID of
+	// the message it concerns; empty for a rename).
 	ID string `json:"id"`
-	// Queued is true when the message is stored but no member received it
+	// Queued is true when the message is stored but no member has taken it
 	// yet; it stays in the outbox and is delivered later.
 	Queued bool   `json:"queued"`
 	Reason string `json:"reason,omitempty"`
 }
 
-// Message is a post as readers see it.
+// Message is a post as readers see it. Follow also streams what happened:
+// Type is post, edit, delete or react for a message, and join, leave or
+// removed for a member (then only Author, AuthorName and Time are set).
 type Message struct {
+	Type       string     `json:"type,omitempty"`
 	ID         string     `json:"id"`
 	Author     string     `json:"author"`
 	AuthorName string     `json:"author_name"`

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,11 +31,15 @@ const (
 // channel is the handle on one channel's owner loop. Everything that reads or
 // changes the channel's state runs as a request on the loop.
 type channel struct {
-	id    string
-	reqs  chan func(*chanState)
-	quit  <-chan struct{} // closed when the node closes
-	done  chan struct{}   // closed when the loop has returned
-	epoch atomic.Uint64   // the group's epoch, for the topic validator
+	id   string
+	reqs chan func(*chanState)
+	quit <-chan struct{} // closed when the node closes
+	stop chan struct{}   // closed when the channel alone is dropped (Forget, rejoin)
+	done chan struct{}   // closed when the loop has returned
+	// watching is closed when the topic reader has returned (nil: none).
+	watching chan struct{}
+	stopOnce sync.Once
+	epoch    atomic.Uint64 // the group's epoch, for the topic validator
 	// groupID is the MLS group ID, for the topic validator; immutable.
 	groupID []byte
 	sends   sendQueue // posts waiting for the loop (sendbatch.go)
@@ -77,6 +82,8 @@ func (c *channel) do(ctx context.Context, fn func(*chanState) error) error {
 		return ctx.Err()
 	case <-c.quit:
 		return ErrClosed
+	case <-c.stop:
+		return ErrClosed
 	}
 	select {
 	case err := <-errc:
@@ -96,6 +103,9 @@ func (c *channel) loop(s *chanState) {
 		case <-c.quit:
 			s.closeSubs()
 			return
+		case <-c.stop:
+			s.closeSubs()
+			return
 		}
 	}
 }
@@ -113,6 +123,10 @@ type channelMeta struct {
 	// Branch holds the counters of our events sent since the last commit:
 	// re-sent if that commit loses a conflict, also after a restart.
 	Branch []uint64 `json:"branch,omitempty"`
+	// Former are members removed by a commit this node processed, with the
+	// epoch of that commit: sync serves them the log up to it, so that a
+	// member removed while offline learns it (serveSync).
+	Former map[string]uint64 `json:"former,omitempty"`
 }
 
 // chanState is a channel's state. Only the channel's loop touches it.
@@ -142,6 +156,9 @@ type chanState struct {
 	lastSync   time.Time
 	branch     []crdt.Event     // our events sent since the last commit
 	flushErr   error            // why the outbox is not empty, after the last flush
+	gossiped   uint64           // the last outbox item this run published on the topic
+	delivering bool             // a delivery request is in flight (maybeDeliver)
+	lastQueued uint64           // the outbox item of the last local event
 	lazy       bool             // apply without waiting for fsync (a synced page)
 	pending    []*store.Pending // what apply handed over while lazy
 	subs       map[int]chan Message
@@ -201,7 +218,7 @@ func restoreState(n *Node, cs store.ChannelState) (*chanState, error) {
 // info summarises the channel.
 func (s *chanState) info() ChannelInfo {
 	return ChannelInfo{ID: s.id, Name: s.crdt.Metadata().Name, Members: len(s.group.Members()),
-		Epoch: s.group.Epoch()}
+		Epoch: s.group.Epoch(), State: s.state()}
 }
 
 // groupID returns the channel's MLS group ID (the raw bytes of its ID).
@@ -266,11 +283,14 @@ func (s *chanState) putGroup(b *store.Batch) ([]byte, error) {
 	return st, nil
 }
 
+// nextOutboxSeq numbers outbox items in increasing order for the whole run
+// (gossiped and lastQueued compare them), even when the outbox empties.
 func (s *chanState) nextOutboxSeq() uint64 {
-	if len(s.outbox) == 0 {
-		return 1
+	next := max(s.gossiped, s.lastQueued) + 1
+	if len(s.outbox) > 0 {
+		next = max(next, s.outbox[len(s.outbox)-1].Seq+1)
 	}
-	return s.outbox[len(s.outbox)-1].Seq + 1
+	return next
 }
 
 // commitApplied applies a stored event to the in-memory state.
@@ -298,44 +318,86 @@ func (s *chanState) maybeSnapshot(ctx context.Context) {
 	s.sinceSnap = 0
 }
 
-// flushOutbox publishes the queued messages in order and removes each once
-// published. It stops at the first that cannot go out, and returns why.
+// flushOutbox publishes on the topic the queued messages not published yet
+// by this run of the node, and hands the outbox to a member (maybeDeliver):
+// an item leaves the outbox only once a member has taken it. It returns
+// why messages stay queued, or nil.
 func (s *chanState) flushOutbox(ctx context.Context) error {
-	for len(s.outbox) > 0 {
-		it := s.outbox[0]
-		// Alone, only a commit that removed the last other member is
-		// queued: it waits until that member is reachable to learn it.
-		if err := s.n.publish(ctx, s.id, it.Data); err != nil {
-			return err
+	var err error
+	for _, it := range s.outbox {
+		if it.Seq <= s.gossiped {
+			continue
 		}
-		b := &store.Batch{}
-		b.DeleteOutbox(store.ChannelID(s.id), it.Seq)
-		if err := s.n.applyLazy(ctx, b); err != nil {
-			return fmt.Errorf("node: store: %w", err)
+		if err = s.n.publish(ctx, s.id, it.Data); err != nil {
+			break
 		}
-		s.outbox = s.outbox[1:]
-		s.onPublished(it, false)
+		s.gossiped = it.Seq
 	}
-	return nil
+	if len(s.group.Members()) <= 1 {
+		// Alone, only a commit that removed the last other member is
+		// queued: it waits until that member is reachable to learn it
+		// (published, or handed to it by tellRemoved).
+		var done []store.OutboxItem
+		for _, it := range s.outbox {
+			if it.Seq <= s.gossiped {
+				done = append(done, it)
+			}
+		}
+		s.delivered(ctx, done)
+		return err
+	}
+	s.maybeDeliver()
+	if len(s.outbox) > 0 && err == nil && len(s.deliveryPeers()) == 0 {
+		err = ErrUnreachable
+	}
+	return err
 }
 
-// notify tells followers about the message e concerns.
+// eventTypes names, for followers, what an event did (Message.Type).
+var eventTypes = map[crdt.Kind]string{
+	crdt.KindPost: "post", crdt.KindEdit: "edit", crdt.KindDelete: "delete", crdt.KindReact: "react",
+	crdt.KindUnreact: "react", crdt.KindJoined: "join", crdt.KindLeft: "leave", crdt.KindRemoved: "removed",
+}
+
+// notify tells followers about the message e concerns (or the member it
+// added or removed).
 func (s *chanState) notify(e crdt.Event) {
 	if len(s.subs) == 0 {
 		return
 	}
-	target := e.Target
-	if e.Kind == crdt.KindPost {
-		target = e.ID
-	}
-	if target.IsZero() {
+	typ, ok := eventTypes[e.Kind]
+	if !ok {
 		return
 	}
-	m, err := s.crdt.Message(target)
-	if err != nil {
-		return
+	var msg Message
+	switch e.Kind {
+	case crdt.KindJoined, crdt.KindLeft, crdt.KindRemoved:
+		msg = Message{Type: typ, Author: e.Member, AuthorName: s.name(e.Member), Time: time.UnixMilli(e.Time.Wall).UTC()}
+	default:
+		target := e.Target
+		if e.Kind == crdt.KindPost {
+			target = e.ID
+		}
+		m, err := s.crdt.Message(target)
+		if err != nil {
+			return
+		}
+		msg = s.view(m)
+		msg.Type = typ
 	}
-	msg := s.view(m)
+	s.send(msg)
+}
+
+// notifyGone tells followers that this node is out of the channel.
+func (s *chanState) notifyGone() {
+	typ := "removed"
+	if s.meta.Leaving {
+		typ = "leave"
+	}
+	s.send(Message{Type: typ, Author: s.n.id.peerID, AuthorName: s.n.id.name, Time: s.n.cfg.Now().UTC()})
+}
+
+func (s *chanState) send(msg Message) {
 	for id, c := range s.subs {
 		select {
 		case c <- msg:

@@ -197,9 +197,7 @@ func (s *ControlServer) dispatch(ctx context.Context, req request, enc *json.Enc
 	a := s.api
 	switch req.Method {
 	case "status":
-		st, err := a.Status(ctx)
-		st.Daemon = true
-		return st, err
+		return a.Status(ctx)
 	case "peers":
 		return a.Peers(ctx)
 	case "channel.create":
@@ -214,8 +212,10 @@ func (s *ControlServer) dispatch(ctx context.Context, req request, enc *json.Enc
 		return nil, a.SetRole(ctx, p.Channel, p.Member, p.Role)
 	case "channel.leave":
 		return nil, a.Leave(ctx, p.Channel)
+	case "channel.forget":
+		return a.Forget(ctx, p.Channel)
 	case "channel.rename":
-		return nil, a.Rename(ctx, p.Channel, p.Name)
+		return a.Rename(ctx, p.Channel, p.Name)
 	case "channel.invite":
 		return a.Invite(ctx, p.Channel, p.Invite)
 	case "channel.revoke":
@@ -229,11 +229,11 @@ func (s *ControlServer) dispatch(ctx context.Context, req request, enc *json.Enc
 	case "follow":
 		return nil, a.Follow(ctx, p.Channel, p.Limit, func(m Message) error { return enc.Encode(response{Message: &m}) })
 	case "edit":
-		return nil, a.Edit(ctx, p.Channel, p.Message, p.Text)
+		return a.Edit(ctx, p.Channel, p.Message, p.Text)
 	case "delete":
-		return nil, a.Delete(ctx, p.Channel, p.Message)
+		return a.Delete(ctx, p.Channel, p.Message)
 	case "react":
-		return nil, a.React(ctx, p.Channel, p.Message, p.Text)
+		return a.React(ctx, p.Channel, p.Message, p.Text)
 	default:
 		if r, err, ok := s.dispatchEvents(ctx, req.Method, p, enc); ok {
 			return r, err
@@ -287,7 +287,7 @@ func (c *Client) call(ctx context.Context, method string, p params, out any, onM
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("%w: daemon hung up: %v", ErrProtocol, err)
+			return fmt.Errorf("%w: the daemon hung up (%v)", ErrNoDaemon, err)
 		}
 		var resp response
 		if err := json.Unmarshal(line, &resp); err != nil {
@@ -362,9 +362,14 @@ func (c *Client) Leave(ctx context.Context, ch string) error {
 	return c.call(ctx, "channel.leave", params{Channel: ch}, nil, nil)
 }
 
+// Forget drops the local copy of a channel the node is out of.
+func (c *Client) Forget(ctx context.Context, ch string) (ChannelInfo, error) {
+	return callResult[ChannelInfo](ctx, c, "channel.forget", params{Channel: ch})
+}
+
 // Rename renames a channel.
-func (c *Client) Rename(ctx context.Context, ch, name string) error {
-	return c.call(ctx, "channel.rename", params{Channel: ch, Name: name}, nil, nil)
+func (c *Client) Rename(ctx context.Context, ch, name string) (SendResult, error) {
+	return callResult[SendResult](ctx, c, "channel.rename", params{Channel: ch, Name: name})
 }
 
 // Invite makes an invite code.
@@ -398,16 +403,16 @@ func (c *Client) Follow(ctx context.Context, ch string, limit int, fn func(Messa
 }
 
 // Edit edits a message.
-func (c *Client) Edit(ctx context.Context, ch, msg, text string) error {
-	return c.call(ctx, "edit", params{Channel: ch, Message: msg, Text: text}, nil, nil)
+func (c *Client) Edit(ctx context.Context, ch, msg, text string) (SendResult, error) {
+	return callResult[SendResult](ctx, c, "edit", params{Channel: ch, Message: msg, Text: text})
 }
 
 // Delete deletes a message.
-func (c *Client) Delete(ctx context.Context, ch, msg string) error {
-	return c.call(ctx, "delete", params{Channel: ch, Message: msg}, nil, nil)
+func (c *Client) Delete(ctx context.Context, ch, msg string) (SendResult, error) {
+	return callResult[SendResult](ctx, c, "delete", params{Channel: ch, Message: msg})
 }
 
 // React reacts to a message.
-func (c *Client) React(ctx context.Context, ch, msg, emoji string) error {
-	return c.call(ctx, "react", params{Channel: ch, Message: msg, Text: emoji}, nil, nil)
+func (c *Client) React(ctx context.Context, ch, msg, emoji string) (SendResult, error) {
+	return callResult[SendResult](ctx, c, "react", params{Channel: ch, Message: msg, Text: emoji})
 }

@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"sort"
 )
 
 // Sentinel errors. Functions wrap them with %w; match with errors.Is. Each has
@@ -81,17 +82,41 @@ var codes = map[string]error{
 	"home_in_use":     ErrHomeInUse,
 	"protocol":        ErrProtocol,
 	"remote":          ErrRemote,
+	"removed":         ErrRemoved,
+	"damaged":         ErrDamaged,
+	"port_in_use":     ErrPortInUse,
 }
+
+// codeOrder lists the codes from the most specific: an error that matches
+// several sentinels (ErrRemoved is an ErrForbidden) gets the first.
+var codeOrder = func() []string {
+	out := make([]string, 0, len(codes))
+	for c := range codes {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		pi, pj := out[i] == "removed", out[j] == "removed"
+		if pi != pj {
+			return pi
+		}
+		return out[i] < out[j]
+	})
+	return out
+}()
 
 // codeOf returns the code of the first sentinel err matches, or "internal".
 func codeOf(err error) string {
-	for code, s := range codes {
-		if errors.Is(err, s) {
+	for _, code := range codeOrder {
+		if errors.Is(err, codes[code]) {
 			return code
 		}
 	}
 	return "internal"
 }
+
+// CodeOf returns the stable code of err's sentinel (as the control API and
+// `--json` errors carry it), or "internal".
+func CodeOf(err error) string { return codeOf(err) }
 
 // codedError is an error received over the control API or a stream: the
 // sentinel its code names, with the remote message.

@@ -100,7 +100,7 @@ func TestEventsEachType(t *testing.T) {
 	waitEvent(t, ea, "delivery sent", func(e Event) bool {
 		return e.Type == EventDelivery && e.MessageID == res.ID && e.Delivery == DeliverySent
 	})
-	if err := a.Edit(ctx, ci.ID, res.ID, "hello again"); err != nil {
+	if _, err := a.Edit(ctx, ci.ID, res.ID, "hello again"); err != nil {
 		t.Fatal(err)
 	}
 	ed := waitEvent(t, eb, "edit at bob", msgEvent(EventEdit, "hello again"))
@@ -108,7 +108,7 @@ func TestEventsEachType(t *testing.T) {
 		t.Errorf("edit event %+v", ed.Message)
 	}
 	waitEvent(t, eb, "bob has the edit", func(e Event) bool { return e.Type == EventEdit }) // b's state has it
-	if err := b.React(ctx, ci.ID, res.ID, "👍"); err != nil {
+	if _, err := b.React(ctx, ci.ID, res.ID, "👍"); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, ea, "reaction at alice", func(e Event) bool {
@@ -124,11 +124,11 @@ func TestEventsEachType(t *testing.T) {
 	if rep.Message.ReplyTo != res.ID {
 		t.Errorf("reply_to = %q, want %q", rep.Message.ReplyTo, res.ID)
 	}
-	if err := a.Delete(ctx, ci.ID, res.ID); err != nil {
+	if _, err := a.Delete(ctx, ci.ID, res.ID); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, eb, "delete at bob", func(e Event) bool { return e.Type == EventDelete && e.Message != nil && e.Message.Deleted })
-	if err := a.Rename(ctx, ci.ID, "lobby"); err != nil {
+	if _, err := a.Rename(ctx, ci.ID, "lobby"); err != nil {
 		t.Fatal(err)
 	}
 	waitEvent(t, eb, "rename at bob", func(e Event) bool { return e.Type == EventChannel && e.Change == "renamed" && e.Name == "lobby" })

@@ -175,8 +175,8 @@ func (n *Node) Join(ctx context.Context, code string) (ci ChannelInfo, err error
 		return ChannelInfo{}, fmt.Errorf("%w: on %s", ErrInviteExpired, time.UnixMilli(inv.expires).UTC().Format(time.RFC3339))
 	}
 	id := hex.EncodeToString(inv.channel)
-	if n.channel(id) != nil {
-		return ChannelInfo{}, fmt.Errorf("%w: %s", ErrAlreadyMember, id)
+	if err := n.canJoin(ctx, id); err != nil {
+		return ChannelInfo{}, err
 	}
 	if n.host == nil {
 		return ChannelInfo{}, ErrOffline
@@ -291,11 +291,18 @@ func (n *Node) finishJoin(ctx context.Context, id string, resp joinResponse, bun
 		}
 	}
 	b := &store.Batch{}
+	old := n.channel(id) // a channel left or removed from: joined again afresh
+	if old != nil {
+		b.DeleteChannel(store.ChannelID(id))
+	}
 	b.PutChannel(store.ChannelID(id), s.metaBytes())
 	if s.stored, err = s.putGroup(b); err != nil {
 		return ChannelInfo{}, err
 	}
 	b.PutSnapshot(store.ChannelID(id), store.Snapshot{Data: resp.History})
+	if old != nil {
+		n.dropChannel(old)
+	}
 	if err := n.db.Apply(ctx, b); err != nil {
 		return ChannelInfo{}, fmt.Errorf("node: store: %w", err)
 	}
@@ -478,7 +485,11 @@ func (s *chanState) removeMember(ctx context.Context, member string) error {
 	}
 	// The timeline's "removed" line; the commit is what removes.
 	events := s.mirrorEvents(crdt.Event{Kind: crdt.KindRemoved, Member: m, Epoch: epoch + 1})
-	return s.run(ctx, step{commit: commit, commitEpoch: epoch, events: events, intent: commitRecord{Intent: "remove", Member: m}})
+	if err := s.run(ctx, step{commit: commit, commitEpoch: epoch, events: events, intent: commitRecord{Intent: "remove", Member: m}}); err != nil {
+		return err
+	}
+	s.tellRemoved(m, envelope{epoch: epoch, msg: commit}.encode())
+	return nil
 }
 
 // SetRole commits a member's new role: owner, admin or member. Only owners
@@ -556,10 +567,11 @@ func (n *Node) Leave(ctx context.Context, channel string) error {
 		return err
 	}
 	return c.do(ctx, func(s *chanState) error {
-		if s.meta.Removed || s.meta.Leaving || !s.group.Active() {
-			return errRemoved
+		if err := s.gone(); err != nil {
+			return err
 		}
 		if len(s.group.Members()) == 1 {
+			s.meta.Leaving = true
 			return s.markRemoved(ctx)
 		}
 		if r := s.group.Roles(); r.of(s.n.id.peerID) == crdt.RoleOwner && r.owners() == 1 {
@@ -593,7 +605,7 @@ func (s *chanState) markRemoved(ctx context.Context) error {
 	b := &store.Batch{}
 	b.PutChannel(store.ChannelID(s.id), s.metaBytes())
 	if err := s.n.db.Apply(ctx, b); err != nil {
-		s.meta.Removed = false
+		s.meta.Removed, s.meta.Leaving = false, false
 		return fmt.Errorf("node: store: %w", err)
 	}
 	return nil

@@ -59,7 +59,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		}
 	}
 	waitTexts(t, b, id, "one", "two", "three")
-	if err := b.React(ctx, id, last.ID, "👍"); err != nil {
+	if _, err := b.React(ctx, id, last.ID, "👍"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 30*time.Second, "the reaction at alice", func() bool {
@@ -154,7 +154,7 @@ func TestLogsAtDebugHoldNoSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitTexts(t, b, ci.ID, secretText)
-	if err := b.Edit(ctx, ci.ID, "nope", secretText); err == nil {
+	if _, err := b.Edit(ctx, ci.ID, "nope", secretText); err == nil {
 		t.Fatal("edit of an unknown message succeeded")
 	}
 	for _, ev := range []string{`"msg":"join"`, `"msg":"join served"`, `"msg":"commit applied"`, `"msg":"outbox delivered"`,

@@ -66,7 +66,12 @@ func (n *Node) startNetwork(ctx context.Context) error {
 	if err := h.HandleRequest(SyncProtocol, syncLimits, n.serveSync); err != nil {
 		return fmt.Errorf("node: network: %w", err)
 	}
-	n.rememberAddrs(ctx)
+	if err := h.HandleRequest(DeliverProtocol, lim, n.serveDeliver); err != nil {
+		return fmt.Errorf("node: network: %w", err)
+	}
+	if n.cfg.Daemon {
+		n.rememberAddrs(ctx) // a command's own addresses are not the home's
+	}
 	for _, c := range n.channelList() {
 		n.watch(ctx, c)
 	}
@@ -140,15 +145,16 @@ func (n *Node) rememberAddrs(ctx context.Context) {
 	}
 }
 
-// ownAddrs returns the addresses to put in an invite: live ones when online,
-// else the ones last recorded by a daemon.
+// ownAddrs returns the addresses to put in an invite: a daemon's live ones;
+// else the ones last recorded by a daemon (a command's own are loopback
+// and end with it); else, never having run a daemon, the live ones.
 func (n *Node) ownAddrs(ctx context.Context) []string {
-	if n.host != nil {
+	if n.host != nil && n.cfg.Daemon {
 		return n.host.Info().Addrs
 	}
 	peers, err := n.db.Peers(ctx)
 	if err != nil {
-		return nil
+		return n.liveAddrs()
 	}
 	for _, p := range peers {
 		if p.ID == n.id.peerID {
@@ -158,7 +164,14 @@ func (n *Node) ownAddrs(ctx context.Context) []string {
 			}
 		}
 	}
-	return nil
+	return n.liveAddrs()
+}
+
+func (n *Node) liveAddrs() []string {
+	if n.host == nil {
+		return nil
+	}
+	return n.host.Info().Addrs
 }
 
 // watch joins the channel's topic when the node is online, advertises its
@@ -176,9 +189,11 @@ func (n *Node) watch(ctx context.Context, c *channel) {
 	if err := n.host.Advertise(ctx, rendezvousOf(c.id)); err != nil {
 		n.log.Warn("advertise", "channel", c.id, "err", err)
 	}
+	c.watching = make(chan struct{})
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
+		defer close(c.watching)
 		defer sub.Close()
 		n.readTopic(c, sub)
 	}()
@@ -187,9 +202,18 @@ func (n *Node) watch(ctx context.Context, c *channel) {
 // readTopic drains the subscription until it or the node closes. Every
 // message was processed by the validator (validate) before gossipsub
 // delivered it; the subscription only keeps the topic joined.
-func (n *Node) readTopic(_ *channel, sub *p2p.Subscription) {
+func (n *Node) readTopic(c *channel, sub *p2p.Subscription) {
+	ctx, cancel := context.WithCancel(n.ctx)
+	defer cancel()
+	go func() { // a channel dropped alone (Forget, rejoin) stops reading
+		select {
+		case <-c.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	for {
-		if _, err := sub.Next(n.ctx); err != nil {
+		if _, err := sub.Next(ctx); err != nil {
 			return
 		}
 	}

@@ -38,6 +38,9 @@ type Config struct {
 	Passphrase func() ([]byte, error)
 	// Holder names the process in the home's lock (e.g. "spacepanda daemon").
 	Holder string
+	// Daemon marks the long-running node of the home: only it records its
+	// listen addresses as the home's (what invites carry).
+	Daemon bool
 	// Logger receives diagnostics; nil means slog.Default(). Message text
 	// and secrets are never logged.
 	Logger *slog.Logger
@@ -59,12 +62,13 @@ type Config struct {
 // API. A Node is safe for concurrent use; Close stops it and waits for
 // every goroutine it started.
 type Node struct {
-	cfg  Config
-	log  *slog.Logger
-	db   Store
-	id   identity
-	eng  engine
-	host *p2p.Host // nil when offline
+	cfg    Config
+	opened time.Time // when Open returned
+	log    *slog.Logger
+	db     Store
+	id     identity
+	eng    engine
+	host   *p2p.Host // nil when offline
 
 	events      *eventHub   // the event stream (events.go)
 	metrics     *metrics    // Prometheus metrics (metrics.go)
@@ -84,6 +88,7 @@ type Node struct {
 		lazy     *store.Pending // the last applyLazy batch nobody has waited for
 		// joinKeys are the key packages presented per invite (keyFor).
 		joinKeys map[crdt.InviteHash]joinKey
+		damaged  map[string]damagedChannel // stored channels that could not be restored
 	}
 }
 
@@ -129,14 +134,21 @@ func openWith(ctx context.Context, cfg Config, db Store) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger, db: db, id: id, eng: newEngine(id.key, id.peerID, cfg.Now), quit: make(chan struct{})}
+	n := &Node{cfg: cfg, opened: time.Now(), log: cfg.Logger, db: db, id: id, eng: newEngine(id.key, id.peerID, cfg.Now), quit: make(chan struct{})}
 	n.events, n.metrics = newEventHub(cfg.Now), newMetrics(n)
 	n.db = meteredStore{Store: db, m: n.metrics}
 	n.mu.channels = map[string]*channel{}
+	n.mu.damaged = map[string]damagedChannel{}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	if err := n.restore(ctx); err != nil {
 		n.stopLoops()
 		return nil, err
+	}
+	if cfg.Network && cfg.Daemon {
+		if err := checkPorts(cfg.Listen); err != nil {
+			n.stopLoops()
+			return nil, err
+		}
 	}
 	if cfg.Network {
 		if err := n.startNetwork(ctx); err != nil {
@@ -160,7 +172,13 @@ func (n *Node) restore(ctx context.Context) error {
 	for _, cs := range states {
 		s, err := restoreState(n, cs)
 		if err != nil {
-			return err
+			// One channel that cannot be restored never stops the node:
+			// it is reported damaged, and the rest works.
+			n.log.Error("channel cannot be restored", "channel", string(cs.ID), "err", err)
+			n.mu.Lock()
+			n.mu.damaged[string(cs.ID)] = damagedChannel{id: string(cs.ID), err: err}
+			n.mu.Unlock()
+			continue
 		}
 		n.startChannel(s)
 	}
@@ -169,7 +187,7 @@ func (n *Node) restore(ctx context.Context) error {
 
 // startChannel starts the owner loop of s and registers it.
 func (n *Node) startChannel(s *chanState) *channel {
-	c := &channel{id: s.id, reqs: make(chan func(*chanState)), quit: n.quit, done: make(chan struct{})}
+	c := &channel{id: s.id, reqs: make(chan func(*chanState)), quit: n.quit, stop: make(chan struct{}), done: make(chan struct{})}
 	c.groupID = s.groupID()
 	s.c = c
 	s.publishEpoch()
@@ -216,6 +234,9 @@ func (n *Node) stopLoops() {
 
 func (n *Node) nowMs() int64 { return n.cfg.Now().UnixMilli() }
 
+// Opened returns when the node was opened.
+func (n *Node) Opened() time.Time { return n.opened }
+
 // PeerID returns the node's peer ID.
 func (n *Node) PeerID() string { return n.id.peerID }
 
@@ -237,8 +258,13 @@ func (n *Node) channel(id string) *channel {
 	return n.mu.channels[id]
 }
 
-// resolve finds a channel by full ID, then unique name, then unique ID
-// prefix.
+// minPrefix is the fewest characters of an ID that name a channel (or a
+// member, or a message) by prefix: one or two characters match by chance.
+const minPrefix = 4
+
+// resolve finds a channel by full ID, name or ID prefix (at least
+// minPrefix characters). A reference that matches more than one channel,
+// by name or prefix, is ambiguous: never a silent choice between them.
 func (n *Node) resolve(ctx context.Context, ref string) (*channel, error) {
 	if ref == "" {
 		return nil, fmt.Errorf("%w: empty channel reference", ErrNoChannel)
@@ -246,27 +272,30 @@ func (n *Node) resolve(ctx context.Context, ref string) (*channel, error) {
 	if c := n.channel(ref); c != nil {
 		return c, nil
 	}
-	var byPrefix, byName []*channel
+	var found []*channel
+	var ids []string
+	lower := strings.ToLower(ref)
 	for _, c := range n.channelList() {
-		if strings.HasPrefix(c.id, strings.ToLower(ref)) {
-			byPrefix = append(byPrefix, c)
-		}
 		var name string
 		if err := c.do(ctx, func(s *chanState) error { name = s.crdt.Metadata().Name; return nil }); err != nil {
 			return nil, err
 		}
-		if name == ref {
-			byName = append(byName, c)
+		if name == ref || len(ref) >= minPrefix && strings.HasPrefix(c.id, lower) {
+			found = append(found, c)
+			ids = append(ids, c.id[:min(len(c.id), 8)]+"…")
 		}
 	}
-	for _, set := range [][]*channel{byName, byPrefix} {
-		switch len(set) {
-		case 0:
-		case 1:
-			return set[0], nil
-		default:
-			return nil, fmt.Errorf("%w: %q matches %d channels; use the ID", ErrAmbiguous, ref, len(set))
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		if d, ok := n.findDamaged(ref); ok {
+			return nil, d.error()
 		}
+		if len(ref) < minPrefix {
+			return nil, fmt.Errorf("%w: %q (give a name, or at least %d characters of an ID)", ErrNoChannel, ref, minPrefix)
+		}
+		return nil, fmt.Errorf("%w: %q", ErrNoChannel, ref)
 	}
-	return nil, fmt.Errorf("%w: %q", ErrNoChannel, ref)
+	return nil, fmt.Errorf("%w: %q matches %d channels (%s); use the ID", ErrAmbiguous, ref, len(found), strings.Join(ids, ", "))
 }

@@ -121,16 +121,16 @@ func TestEditDeleteReactRename(t *testing.T) {
 		t.Fatal(err)
 	}
 	r2, _ := n.Send(ctx, "general", "bye")
-	if err := n.Edit(ctx, "general", r.ID, "hello"); err != nil {
+	if _, err := n.Edit(ctx, "general", r.ID, "hello"); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.React(ctx, "general", r.ID[:6], "👍"); err != nil {
+	if _, err := n.React(ctx, "general", r.ID[:6], "👍"); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.Delete(ctx, "general", r2.ID); err != nil {
+	if _, err := n.Delete(ctx, "general", r2.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.Rename(ctx, "general", "lobby"); err != nil {
+	if _, err := n.Rename(ctx, "general", "lobby"); err != nil {
 		t.Fatal(err)
 	}
 	ms, err := n.Messages(ctx, "lobby", 0)
@@ -172,10 +172,10 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"empty text", func() error { _, err := n.Send(ctx, a.ID, "  "); return err }, ErrInvalidInput},
 		{"huge text", func() error { _, err := n.Send(ctx, a.ID, string(make([]byte, 20000))); return err }, ErrInvalidInput},
 		{"bad utf8", func() error { _, err := n.Send(ctx, a.ID, "\xff"); return err }, ErrInvalidInput},
-		{"unknown message", func() error { return n.Edit(ctx, a.ID, "abcdef", "x") }, ErrNoMessage},
-		{"short message id", func() error { return n.Delete(ctx, a.ID, "a") }, ErrNoMessage},
-		{"empty name", func() error { return n.Rename(ctx, a.ID, "") }, ErrInvalidInput},
-		{"bad emoji", func() error { return n.React(ctx, a.ID, "abcd", "") }, ErrInvalidInput},
+		{"unknown message", func() error { _, err := n.Edit(ctx, a.ID, "abcdef", "x"); return err }, ErrNoMessage},
+		{"short message id", func() error { _, err := n.Delete(ctx, a.ID, "a"); return err }, ErrNoMessage},
+		{"empty name", func() error { _, err := n.Rename(ctx, a.ID, ""); return err }, ErrInvalidInput},
+		{"bad emoji", func() error { _, err := n.React(ctx, a.ID, "abcd", ""); return err }, ErrInvalidInput},
 		{"unknown member", func() error { return n.RemoveMember(ctx, a.ID, "bob") }, ErrNoMember},
 	}
 	for _, tt := range tests {

@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"os"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -17,31 +20,38 @@ import (
 // channelIDLen is the length in bytes of a new channel (MLS group) ID.
 const channelIDLen = 16
 
-// Status describes the node: identity, addresses, peers and channels.
+// Status describes the node: identity, addresses, peers and channels, and
+// the process that runs it.
 func (n *Node) Status(ctx context.Context) (Status, error) {
 	chans, err := n.Channels(ctx)
 	if err != nil {
 		return Status{}, err
 	}
-	st := Status{PeerID: n.id.peerID, Name: n.id.name, Addrs: []string{}, Peers: []string{}, Channels: chans}
+	st := Status{PeerID: n.id.peerID, Name: n.id.name, Addrs: []string{}, Peers: []string{}, Channels: chans,
+		Daemon: n.cfg.Daemon, Process: n.cfg.Holder, PID: os.Getpid(), Started: n.opened.UTC().Truncate(time.Second)}
 	if n.host != nil {
 		st.Online = true
 		st.Addrs = n.host.Addrs()
-		for _, p := range n.host.Peers() {
-			st.Peers = append(st.Peers, p.String())
-		}
+	}
+	if st.Named, err = n.Peers(ctx); err != nil {
+		return Status{}, err
+	}
+	for _, p := range st.Named {
+		st.Peers = append(st.Peers, p.ID)
 	}
 	return st, nil
 }
 
-// Peers returns the connected peers; offline, none.
+// Peers returns the connected peers, with the display names known from the
+// channels; offline, none.
 func (n *Node) Peers(ctx context.Context) ([]PeerInfo, error) {
 	out := []PeerInfo{}
 	if n.host == nil {
 		return out, nil
 	}
+	names := n.peerNames(ctx)
 	for _, p := range n.host.Peers() {
-		pi := PeerInfo{ID: p.String(), Addrs: n.host.PeerAddrs(p), Via: []string{}}
+		pi := PeerInfo{ID: p.String(), Name: names[p.String()], Addrs: n.host.PeerAddrs(p), Via: []string{}}
 		conns := n.host.Conns(p)
 		pi.Relayed = len(conns) > 0
 		for _, c := range conns {
@@ -50,7 +60,29 @@ func (n *Node) Peers(ctx context.Context) ([]PeerInfo, error) {
 		}
 		out = append(out, pi)
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
+}
+
+// peerNames collects the display names the channels know.
+func (n *Node) peerNames(ctx context.Context) map[string]string {
+	names := map[string]string{}
+	for _, c := range n.channelList() {
+		c.do(ctx, func(s *chanState) error { //nolint:errcheck // a closing node: fewer names
+			for _, m := range s.group.Members() {
+				if nm := s.name(m); nm != "" {
+					names[m] = nm
+				}
+			}
+			for p, nm := range s.meta.Names {
+				if names[p] == "" {
+					names[p] = nm
+				}
+			}
+			return nil
+		})
+	}
+	return names
 }
 
 // CreateChannel creates a channel whose only member, and owner, is this
@@ -105,6 +137,10 @@ func (n *Node) Channels(ctx context.Context) ([]ChannelInfo, error) {
 		}
 		out = append(out, ci)
 	}
+	for _, d := range n.damagedList() {
+		out = append(out, d.info())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
 }
 
@@ -129,8 +165,9 @@ func (n *Node) Members(ctx context.Context, channel string) ([]MemberInfo, error
 }
 
 // Send posts text to the channel. It returns once the message is durably
-// stored and, when a member is reachable, published; otherwise the result
-// says it is queued in the outbox.
+// stored and a member has taken it (SendResult.Queued false), or, when none
+// does within the delivery wait, says it is queued: it stays in the outbox
+// and any later run of the node delivers it.
 func (n *Node) Send(ctx context.Context, channel, text string) (SendResult, error) {
 	if err := checkText(text); err != nil {
 		return SendResult{}, err
@@ -139,28 +176,46 @@ func (n *Node) Send(ctx context.Context, channel, text string) (SendResult, erro
 	if err != nil {
 		return SendResult{}, err
 	}
-	res, err := n.post(ctx, c, text)
-	if err != nil || !res.Queued || n.cfg.DeliveryWait <= 0 || n.host == nil {
+	res, seq, err := n.post(ctx, c, text)
+	if err != nil || !res.Queued || seq == 0 {
 		return res, err
 	}
-	n.waitDelivery(ctx, c, &res)
+	n.waitDelivery(ctx, c, seq, &res)
 	return res, nil
 }
 
-// waitDelivery retries the outbox until it is empty or DeliveryWait passes.
-func (n *Node) waitDelivery(ctx context.Context, c *channel, res *SendResult) {
-	deadline := time.Now().Add(n.cfg.DeliveryWait)
-	for res.Queued && time.Now().Before(deadline) {
+// defaultDeliveryWait is how long a daemon's Send waits for a connected
+// member to take a message before it reports it queued.
+const defaultDeliveryWait = 3 * time.Second
+
+// waitDelivery waits until the outbox item seq has been taken by a member,
+// the delivery wait passes, or (in a daemon) no member is connected.
+func (n *Node) waitDelivery(ctx context.Context, c *channel, seq uint64, res *SendResult) {
+	wait := n.cfg.DeliveryWait
+	if wait <= 0 {
+		wait = defaultDeliveryWait
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		var peers int
+		c.do(ctx, func(s *chanState) error { //nolint:errcheck // the result stays queued
+			res.Queued = s.inOutbox(seq)
+			if res.Queued {
+				s.maybeDeliver()
+				peers = len(s.deliveryPeers())
+				_, res.Reason = s.queued()
+			}
+			return nil
+		})
+		if !res.Queued || time.Now().After(deadline) || n.host == nil ||
+			peers == 0 && n.cfg.DeliveryWait <= 0 {
+			return
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(50 * time.Millisecond):
 		}
-		c.do(ctx, func(s *chanState) error { //nolint:errcheck // the result stays queued
-			s.flushErr = s.flushOutbox(ctx)
-			res.Queued, res.Reason = s.queued()
-			return nil
-		})
 	}
 }
 
@@ -171,16 +226,46 @@ func (s *chanState) queued() (bool, string) {
 		// waits is a removal notice for the removed member.
 		return false, ""
 	}
-	if s.flushErr != nil {
+	if s.n.host == nil {
+		return true, "the node is not on the network"
+	}
+	if len(s.deliveryPeers()) == 0 {
+		return true, "no member reachable"
+	}
+	if s.flushErr != nil && !errors.Is(s.flushErr, ErrUnreachable) {
 		return true, s.flushErr.Error()
 	}
-	return true, "no member reachable yet"
+	return true, "no member has taken it yet"
+}
+
+// Pending returns how many messages wait in the outboxes of all channels.
+func (n *Node) Pending(ctx context.Context) int {
+	total := 0
+	for _, c := range n.channelList() {
+		c.do(ctx, func(s *chanState) error { total += len(s.outbox); return nil }) //nolint:errcheck // closing
+	}
+	return total
+}
+
+// WaitOutbox waits until every outbox is empty or ctx ends, and returns how
+// many messages are still queued.
+func (n *Node) WaitOutbox(ctx context.Context) int {
+	for {
+		left := n.Pending(ctx)
+		if left == 0 || ctx.Err() != nil || n.host == nil {
+			return left
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // Rename sets the channel's name (owners and admins).
-func (n *Node) Rename(ctx context.Context, channel, name string) error {
+func (n *Node) Rename(ctx context.Context, channel, name string) (SendResult, error) {
 	if err := checkName(name); err != nil {
-		return err
+		return SendResult{}, err
 	}
 	return n.author(ctx, channel, func(*chanState) (crdt.Event, error) {
 		return crdt.Event{Kind: crdt.KindRename, Text: name}, nil
@@ -188,9 +273,9 @@ func (n *Node) Rename(ctx context.Context, channel, name string) error {
 }
 
 // Edit replaces the text of one of our messages.
-func (n *Node) Edit(ctx context.Context, channel, message, text string) error {
+func (n *Node) Edit(ctx context.Context, channel, message, text string) (SendResult, error) {
 	if err := checkText(text); err != nil {
-		return err
+		return SendResult{}, err
 	}
 	return n.author(ctx, channel, func(s *chanState) (crdt.Event, error) {
 		id, err := s.findMessage(message)
@@ -199,7 +284,7 @@ func (n *Node) Edit(ctx context.Context, channel, message, text string) error {
 }
 
 // Delete tombstones a message (its author, an admin or the owner).
-func (n *Node) Delete(ctx context.Context, channel, message string) error {
+func (n *Node) Delete(ctx context.Context, channel, message string) (SendResult, error) {
 	return n.author(ctx, channel, func(s *chanState) (crdt.Event, error) {
 		id, err := s.findMessage(message)
 		return crdt.Event{Kind: crdt.KindDelete, Target: id}, err
@@ -207,9 +292,9 @@ func (n *Node) Delete(ctx context.Context, channel, message string) error {
 }
 
 // React adds an emoji reaction to a message.
-func (n *Node) React(ctx context.Context, channel, message, emoji string) error {
+func (n *Node) React(ctx context.Context, channel, message, emoji string) (SendResult, error) {
 	if emoji == "" || len(emoji) > crdt.MaxEmojiLen || !utf8.ValidString(emoji) {
-		return invalidf("emoji must be 1 to %d bytes of UTF-8", crdt.MaxEmojiLen)
+		return SendResult{}, invalidf("emoji must be 1 to %d bytes of UTF-8", crdt.MaxEmojiLen)
 	}
 	return n.author(ctx, channel, func(s *chanState) (crdt.Event, error) {
 		id, err := s.findMessage(message)
@@ -217,20 +302,42 @@ func (n *Node) React(ctx context.Context, channel, message, emoji string) error 
 	})
 }
 
-// author runs build on the channel's loop and authors the event it returns.
-func (n *Node) author(ctx context.Context, channel string, build func(*chanState) (crdt.Event, error)) error {
+// author runs build on the channel's loop, authors the event it returns,
+// and waits for a member to take it (waitDelivery).
+func (n *Node) author(ctx context.Context, channel string, build func(*chanState) (crdt.Event, error)) (SendResult, error) {
 	c, err := n.resolve(ctx, channel)
 	if err != nil {
-		return err
+		return SendResult{}, err
 	}
-	return c.do(ctx, func(s *chanState) error {
+	var res SendResult
+	var seq uint64
+	err = c.do(ctx, func(s *chanState) error {
 		e, err := build(s)
 		if err != nil {
 			return err
 		}
-		_, err = s.authorLocal(ctx, e)
-		return err
+		before := s.lastQueued
+		if e, err = s.authorLocal(ctx, e); err != nil {
+			return err
+		}
+		res.ID = messageID(e.ID)
+		if s.lastQueued != before {
+			seq = s.lastQueued
+		}
+		if e.Kind != crdt.KindPost {
+			res.ID = ""
+			if !e.Target.IsZero() {
+				res.ID = messageID(e.Target)
+			}
+		}
+		res.Queued = seq != 0 && s.inOutbox(seq)
+		return nil
 	})
+	if err != nil || !res.Queued {
+		return res, err
+	}
+	n.waitDelivery(ctx, c, seq, &res)
+	return res, nil
 }
 
 func checkText(text string) error {

@@ -108,6 +108,7 @@ func (s *chanState) run(ctx context.Context, st step) error {
 		rank.Hash = hashOf(st.commit)
 		s.recordCommit(commitRecord{Epoch: st.commitEpoch + 1, Committer: s.n.id.peerID, Added: lc.Added,
 			Removed: lc.Removed, Rank: rank, Intent: st.intent.Intent, Member: st.intent.Member, Role: st.intent.Role})
+		s.noteFormer(st.commitEpoch, lc.Removed)
 		st.metaChanged = true
 	}
 	b, items, seq, state, err := s.stepBatch(st)
@@ -136,6 +137,9 @@ func (s *chanState) run(ctx context.Context, st step) error {
 	}
 	s.outbox = append(s.outbox, items...)
 	s.onQueued(st, items)
+	if len(items) > 0 {
+		s.lastQueued = items[len(items)-1].Seq
+	}
 	s.flushErr = s.flushOutbox(ctx)
 	s.maybeSnapshot(ctx)
 	return nil
@@ -214,13 +218,13 @@ func hashOf(b []byte) []byte {
 }
 
 // errRemoved: this node was removed from the channel (or left it).
-var errRemoved = fmt.Errorf("%w: you are no longer a member of this channel", ErrForbidden)
+var errRemoved = fmt.Errorf("%w: you are no longer a member of this channel", ErrRemoved)
 
 // authorLocal assigns e its ID and time, checks it, and runs it as a step,
 // committing pending proposals first when MLS requires it.
 func (s *chanState) authorLocal(ctx context.Context, e crdt.Event) (crdt.Event, error) {
-	if s.meta.Removed || s.meta.Leaving || s.group == nil || !s.group.Active() {
-		return e, errRemoved
+	if err := s.gone(); err != nil {
+		return e, err
 	}
 	e.ID = s.crdt.Next(s.n.id.peerID)
 	e.Time = s.clock.Now(s.n.nowMs())

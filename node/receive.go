@@ -103,6 +103,7 @@ func (s *chanState) accept(ctx context.Context, env envelope, res processed, pre
 		rank.Hash = hashOf(env.msg)
 		s.recordCommit(commitRecord{Epoch: prevEpoch + 1, Committer: res.Sender, Added: res.Added, Removed: res.Removed, Rank: rank})
 		s.meta.Branch = nil
+		s.noteFormer(prevEpoch, res.Removed)
 		b.PutChannel(id, s.metaBytes())
 	}
 	state, err := s.putGroup(b)
@@ -112,7 +113,7 @@ func (s *chanState) accept(ctx context.Context, env envelope, res processed, pre
 	if err != nil {
 		s.meta = oldMeta
 		s.rollback()
-		return fmt.Errorf("node: store: %w", err)
+		return fmt.Errorf("%w: %w", errStore, err)
 	}
 	prev := s.stored
 	s.lastSeq, s.stored = s.lastSeq+1, state
@@ -124,6 +125,10 @@ func (s *chanState) accept(ctx context.Context, env envelope, res processed, pre
 		s.commitApplied(*ev)
 		s.maybeSnapshot(ctx)
 	case res.Commit:
+		if res.SelfRemoved {
+			s.n.log.Warn("removed from the channel", "channel", s.id, "by", res.Sender, "epoch", prevEpoch+1)
+			s.notifyGone()
+		}
 		s.afterCommit(ctx, prev)
 	case res.Proposal:
 		s.maybeCommitProposals(ctx, res.Sender)

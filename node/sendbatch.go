@@ -17,6 +17,7 @@ const sendBatchMax = 256
 type sendReq struct {
 	text string
 	res  SendResult
+	seq  uint64 // the post's outbox item, 0 when none (alone in the channel)
 	err  error
 	done chan struct{} // closed once res and err are set
 }
@@ -84,9 +85,9 @@ func (s *chanState) sendBatch(ctx context.Context, reqs []*sendReq) {
 			close(r.done)
 		}
 	}()
-	if s.meta.Removed || s.meta.Leaving || s.group == nil || !s.group.Active() {
+	if err := s.gone(); err != nil {
 		for _, r := range reqs {
-			r.err = errRemoved
+			r.err = err
 		}
 		return
 	}
@@ -106,6 +107,7 @@ func (s *chanState) sendBatch(ctx context.Context, reqs []*sendReq) {
 	if len(events) == 0 {
 		return
 	}
+	before := s.lastQueued
 	err := s.run(ctx, step{events: events})
 	if errors.Is(err, mls.ErrProposalsPending) {
 		// A member who has proposals of the epoch (a leaver's Remove) must
@@ -119,11 +121,19 @@ func (s *chanState) sendBatch(ctx context.Context, reqs []*sendReq) {
 			err = s.run(ctx, step{commit: commit, commitEpoch: epoch, events: events})
 		}
 	}
-	queued, reason := s.queued()
+	_, reason := s.queued()
 	for i, r := range owners {
 		r.err = err
-		if err == nil {
-			r.res = SendResult{ID: messageID(events[i].ID), Queued: queued, Reason: reason}
+		if err != nil {
+			continue
+		}
+		r.res = SendResult{ID: messageID(events[i].ID)}
+		if s.lastQueued != before {
+			// The posts' outbox items come last in the step, in order.
+			r.seq = s.lastQueued - uint64(len(events)-1-i)
+			if r.res.Queued = s.inOutbox(r.seq); r.res.Queued {
+				r.res.Reason = reason
+			}
 		}
 	}
 }
@@ -131,7 +141,7 @@ func (s *chanState) sendBatch(ctx context.Context, reqs []*sendReq) {
 // post queues text on c and waits until the loop has stored it (and
 // published it when a member is reachable). If ctx ends before the loop
 // took it, it is withdrawn and not sent.
-func (n *Node) post(ctx context.Context, c *channel, text string) (SendResult, error) {
+func (n *Node) post(ctx context.Context, c *channel, text string) (SendResult, uint64, error) {
 	r := &sendReq{text: text, done: make(chan struct{})}
 	c.sends.push(r)
 	err := c.do(ctx, func(s *chanState) error {
@@ -141,10 +151,10 @@ func (n *Node) post(ctx context.Context, c *channel, text string) (SendResult, e
 		return nil
 	})
 	if err != nil && c.sends.remove(r) {
-		return SendResult{}, err
+		return SendResult{}, 0, err
 	}
 	// Taken by this turn of the loop or an earlier one, which always runs
 	// to completion.
 	<-r.done
-	return r.res, r.err
+	return r.res, r.seq, r.err
 }

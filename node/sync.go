@@ -205,12 +205,19 @@ func (n *Node) serveSync(ctx context.Context, from p2p.PeerID, raw []byte) ([]by
 	if c == nil {
 		return nil, codedf(ErrNoChannel, "unknown channel")
 	}
-	if !c.isMember(from.String()) {
-		return nil, codedf(ErrForbidden, "not a member")
-	}
-	var last uint64
-	if err := c.do(ctx, func(s *chanState) error { last = s.lastSeq; return nil }); err != nil {
+	// A former member gets the log up to the commit that removed it, so
+	// that it learns of its removal.
+	var member bool
+	var last, upTo uint64
+	if err := c.do(ctx, func(s *chanState) error {
+		upTo, member = s.syncLimit(from.String())
+		last = s.lastSeq
+		return nil
+	}); err != nil {
 		return nil, coded(err)
+	}
+	if !member {
+		return nil, codedf(ErrForbidden, "not a member")
 	}
 	id := store.ChannelID(req.Channel)
 	start := req.Cursor
@@ -220,7 +227,7 @@ func (n *Node) serveSync(ctx context.Context, from p2p.PeerID, raw []byte) ([]by
 			return nil, codedf(ErrProtocol, "log unavailable")
 		}
 	}
-	page, err := n.readPage(ctx, id, req.Epoch, start, last)
+	page, err := n.readPage(ctx, id, req.Epoch, upTo, start, last)
 	if err != nil {
 		return nil, codedf(ErrProtocol, "log unavailable")
 	}
@@ -228,9 +235,9 @@ func (n *Node) serveSync(ctx context.Context, from p2p.PeerID, raw []byte) ([]by
 	return page.encode(), nil
 }
 
-// readPage reads the entries of epoch ≥ epoch from seq start on, up to the
-// page's byte and entry budgets, syncReadChunk entries at a time.
-func (n *Node) readPage(ctx context.Context, id store.ChannelID, epoch, start, last uint64) (syncPage, error) {
+// readPage reads the entries of epochs epoch to upTo from seq start on, up
+// to the page's byte and entry budgets, syncReadChunk entries at a time.
+func (n *Node) readPage(ctx context.Context, id store.ChannelID, epoch, upTo, start, last uint64) (syncPage, error) {
 	p := syncPage{Next: start}
 	size, scanned := 0, 0
 	for p.Next <= last && scanned < syncScanLimit {
@@ -242,7 +249,7 @@ func (n *Node) readPage(ctx context.Context, id store.ChannelID, epoch, start, l
 			break
 		}
 		for _, e := range es {
-			if e.Epoch >= epoch {
+			if e.Epoch >= epoch && e.Epoch <= upTo {
 				if len(p.Entries) > 0 && (size+len(e.Data) > syncPageBytes || len(p.Entries) >= syncPageEntries) {
 					p.More = true
 					return p, nil

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/spacepanda/spacepanda/node"
@@ -9,7 +11,7 @@ import (
 func channelCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "channel", Short: "Create, list and manage channels"}
 	c.AddCommand(channelCreateCmd(g), channelListCmd(g), channelMembersCmd(g), channelRemoveCmd(g),
-		channelLeaveCmd(g), channelRenameCmd(g), channelInviteCmd(g), channelRevokeCmd(g))
+		channelLeaveCmd(g), channelForgetCmd(g), channelRenameCmd(g), channelInviteCmd(g), channelRevokeCmd(g))
 	return c
 }
 
@@ -43,7 +45,7 @@ func channelListCmd(g *globals) *cobra.Command {
 				}
 				return g.emit(cs, func() {
 					for _, c := range cs {
-						g.printf("%s  %-20s  %d members  epoch %d\n", c.ID, c.Name, c.Members, c.Epoch)
+						g.printf("%s\n", channelLine(c))
 					}
 				})
 			})
@@ -82,7 +84,7 @@ func channelRemoveCmd(g *globals) *cobra.Command {
 				if err := a.RemoveMember(cmd.Context(), args[0], args[1]); err != nil {
 					return err
 				}
-				return g.emit(map[string]bool{"ok": true}, func() { g.printf("removed\n") })
+				return g.emit(map[string]bool{"ok": true}, func() { g.printf("removed %s from %s\n", args[1], args[0]) })
 			})
 		},
 	}
@@ -98,7 +100,7 @@ func channelLeaveCmd(g *globals) *cobra.Command {
 				if err := a.Leave(cmd.Context(), args[0]); err != nil {
 					return err
 				}
-				return g.emit(map[string]bool{"ok": true}, func() { g.printf("left\n") })
+				return g.emit(map[string]bool{"ok": true}, func() { g.printf("left %s\n", args[0]) })
 			})
 		},
 	}
@@ -110,7 +112,7 @@ func channelRenameCmd(g *globals) *cobra.Command {
 		Short: "Rename a channel (owners and admins)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.simple(cmd, "renamed", func(a node.API) error { return a.Rename(cmd.Context(), args[0], args[1]) })
+			return g.simple(cmd, "renamed", func(a node.API) (node.SendResult, error) { return a.Rename(cmd.Context(), args[0], args[1]) })
 		},
 	}
 }
@@ -132,6 +134,9 @@ func channelInviteCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				if _, remote := a.(*node.Client); !remote {
+					fmt.Fprintln(g.stderr, "spacepanda: warning: no daemon runs for this home: the addresses in the code (where its daemon last listened) do not answer now, and the other members learn of the invite only when this node next runs; start `spacepanda daemon` so that the joiner can be admitted")
+				}
 				return g.emit(map[string]string{"code": code}, func() { g.printf("%s\n", code) })
 			})
 		},
@@ -151,7 +156,48 @@ func channelRevokeCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return g.simple(cmd, "revoked", func(a node.API) error { return a.RevokeInvite(cmd.Context(), args[0], code) })
+			return g.with(cmd.Context(), false, func(a node.API) error {
+				if err := a.RevokeInvite(cmd.Context(), args[0], code); err != nil {
+					return err
+				}
+				return g.emit(map[string]bool{"ok": true}, func() { g.printf("revoked\n") })
+			})
 		},
 	}
+}
+
+func channelForgetCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "forget CHANNEL",
+		Short: "Delete the local copy of a channel you left, were removed from, or that is damaged",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.with(cmd.Context(), false, func(a node.API) error {
+				ci, err := a.Forget(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				return g.emit(ci, func() {
+					name := ci.Name
+					if name == "" {
+						name = ci.ID
+					}
+					g.printf("forgot %s\n", name)
+				})
+			})
+		},
+	}
+}
+
+// channelLine is one line of `channel list`.
+func channelLine(c node.ChannelInfo) string {
+	switch c.State {
+	case node.StateDamaged:
+		return fmt.Sprintf("%s  %-20s  damaged: %s", c.ID, "?", c.Reason)
+	case node.StateRemoved:
+		return fmt.Sprintf("%s  %-20s  removed (you were removed)", c.ID, c.Name)
+	case node.StateLeft:
+		return fmt.Sprintf("%s  %-20s  left", c.ID, c.Name)
+	}
+	return fmt.Sprintf("%s  %-20s  %s  epoch %d", c.ID, c.Name, plural(c.Members, "member"), c.Epoch)
 }

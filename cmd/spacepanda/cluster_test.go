@@ -197,7 +197,7 @@ func TestThreeNodes(t *testing.T) {
 	a.must("channel", "remove", "general", "bob")
 	b.waitFor("bob to see his removal", func() bool {
 		_, err := b.sp("send", "general", "am I still here?")
-		return err != nil && strings.Contains(err.Error(), "no longer a member")
+		return err != nil && strings.Contains(err.Error(), "you were removed from general")
 	})
 	c.must("send", "general", "after bob left")
 	a.waitTexts(id, append(all, "after bob left")...)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -35,7 +36,7 @@ func initCmd(g *globals) *cobra.Command {
 func statusCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
-		Short: "Show the peer ID, listen addresses, peers and channels",
+		Short: "Show the daemon, peer ID, listen addresses, peers and channels",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.with(cmd.Context(), false, func(a node.API) error {
@@ -43,25 +44,58 @@ func statusCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return g.emit(st, func() {
-					g.printf("peer ID: %s\nname:    %s\n", st.PeerID, st.Name)
-					if !st.Online {
-						g.printf("network: offline (no daemon running)\n")
-					}
-					for _, a := range st.Addrs {
-						g.printf("listen:  %s\n", a)
-					}
-					g.printf("peers:   %d connected\nchannels: %d\n", len(st.Peers), len(st.Channels))
-				})
+				_, remote := a.(*node.Client)
+				if !remote {
+					st.Process, st.PID, st.Started = "", 0, time.Time{}
+				}
+				return g.emit(st, func() { g.printStatus(st) })
 			})
 		},
 	}
 }
 
+func (g *globals) printStatus(st node.Status) {
+	g.printf("peer ID:  %s\nname:     %s\n", st.PeerID, st.Name)
+	up := ""
+	if !st.Started.IsZero() {
+		up = ", up " + time.Since(st.Started).Truncate(time.Second).String()
+	}
+	switch {
+	case st.Daemon:
+		g.printf("daemon:   running, PID %d%s\n", st.PID, up)
+	case st.PID != 0:
+		g.printf("daemon:   not running; %s (PID %d%s) runs the node\n", st.Process, st.PID, up)
+	default:
+		g.printf("daemon:   not running (commands open the home themselves)\n")
+	}
+	if !st.Online {
+		g.printf("network:  offline\n")
+	}
+	for _, a := range st.Addrs {
+		g.printf("listen:   %s\n", a)
+	}
+	g.printf("peers:    %d connected\n", len(st.Named))
+	for _, p := range st.Named {
+		g.printf("  %s\n", peerLabel(p))
+	}
+	g.printf("channels: %d\n", len(st.Channels))
+	for _, c := range st.Channels {
+		g.printf("  %s\n", channelLine(c))
+	}
+}
+
+// peerLabel is "name (short ID)", or the short ID alone.
+func peerLabel(p node.PeerInfo) string {
+	if p.Name == "" {
+		return short(p.ID)
+	}
+	return clean(p.Name) + " (" + short(p.ID) + ")"
+}
+
 func peersCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "peers",
-		Short: "List connected peers",
+		Short: "List connected peers, with their names and addresses",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.with(cmd.Context(), false, func(a node.API) error {
@@ -71,11 +105,15 @@ func peersCmd(g *globals) *cobra.Command {
 				}
 				return g.emit(ps, func() {
 					for _, p := range ps {
+						name := p.Name
+						if name == "" {
+							name = "?"
+						}
 						mark := ""
 						if p.Relayed {
 							mark = "  (relayed)"
 						}
-						g.printf("%s  %s%s\n", p.ID, strings.Join(p.Addrs, " "), mark)
+						g.printf("%-16s  %s  %s%s\n", name, p.ID, strings.Join(p.Addrs, " "), mark)
 					}
 				})
 			})
@@ -127,13 +165,7 @@ local user in the process list and stays in shell history.`,
 				if err != nil {
 					return err
 				}
-				return g.emit(r, func() {
-					if r.Queued {
-						g.printf("queued %s (in the outbox: %s)\n", r.ID, r.Reason)
-						return
-					}
-					g.printf("sent %s\n", r.ID)
-				})
+				return g.emit(r, func() { g.printResult("sent", r) })
 			})
 		},
 	}
@@ -147,12 +179,11 @@ func messagesCmd(g *globals) *cobra.Command {
 		Short: "Print the channel's timeline",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.with(cmd.Context(), follow, func(a node.API) error {
-				ctx := cmd.Context()
-				if follow {
-					return g.follow(ctx, a, args[0], limit)
-				}
-				ms, err := a.Messages(ctx, args[0], limit)
+			if follow {
+				return g.follow(cmd.Context(), args[0], limit)
+			}
+			return g.with(cmd.Context(), false, func(a node.API) error {
+				ms, err := a.Messages(cmd.Context(), args[0], limit)
 				if err != nil {
 					return err
 				}
@@ -170,9 +201,49 @@ func messagesCmd(g *globals) *cobra.Command {
 	return c
 }
 
-// follow prints the timeline and then every change, until ^C.
-func (g *globals) follow(ctx context.Context, a node.API, ch string, limit int) error {
-	return a.Follow(ctx, ch, limit, g.printMessage)
+// follow prints the timeline and then every change, until ^C. Without a
+// daemon it runs the node and serves the control socket, so that other
+// commands go through it; when the daemon it follows stops, it follows on
+// (through the next daemon, or with its own node), printing nothing twice.
+func (g *globals) follow(ctx context.Context, ch string, limit int) error {
+	printed := map[string]string{} // message ID -> the line printed last
+	for {
+		err := g.followOnce(ctx, ch, limit, func(m node.Message) error {
+			key := m.Type + "/" + m.ID + "/" + m.Author
+			line := g.messageLine(m)
+			if printed[key] == line {
+				return nil
+			}
+			printed[key] = line
+			return g.printMessage(m)
+		})
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !errors.Is(err, node.ErrNoDaemon) {
+			return err
+		}
+		fmt.Fprintf(g.stderr, "spacepanda: the daemon stopped; following on\n")
+		limit = 0
+	}
+}
+
+// followOnce follows through the daemon or, without one, its own node,
+// whose control socket it serves meanwhile.
+func (g *globals) followOnce(ctx context.Context, ch string, limit int, fn func(node.Message) error) error {
+	a, err := g.connect(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if n, ok := a.(*node.Node); ok {
+		srv, err := node.Serve(n, g.home)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+	}
+	return a.Follow(ctx, ch, limit, fn)
 }
 
 func editCmd(g *globals) *cobra.Command {
@@ -181,7 +252,7 @@ func editCmd(g *globals) *cobra.Command {
 		Short: "Edit one of your messages",
 		Args:  cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.simple(cmd, "edited", func(a node.API) error { return a.Edit(cmd.Context(), args[0], args[1], args[2]) })
+			return g.simple(cmd, "edited", func(a node.API) (node.SendResult, error) { return a.Edit(cmd.Context(), args[0], args[1], args[2]) })
 		},
 	}
 }
@@ -192,7 +263,7 @@ func deleteCmd(g *globals) *cobra.Command {
 		Short: "Delete a message",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.simple(cmd, "deleted", func(a node.API) error { return a.Delete(cmd.Context(), args[0], args[1]) })
+			return g.simple(cmd, "deleted", func(a node.API) (node.SendResult, error) { return a.Delete(cmd.Context(), args[0], args[1]) })
 		},
 	}
 }
@@ -203,19 +274,37 @@ func reactCmd(g *globals) *cobra.Command {
 		Short: "React to a message",
 		Args:  cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.simple(cmd, "reacted", func(a node.API) error { return a.React(cmd.Context(), args[0], args[1], args[2]) })
+			return g.simple(cmd, "reacted", func(a node.API) (node.SendResult, error) { return a.React(cmd.Context(), args[0], args[1], args[2]) })
 		},
 	}
 }
 
-// simple runs an operation without a result and reports it.
-func (g *globals) simple(cmd *cobra.Command, done string, fn func(node.API) error) error {
-	return g.with(cmd.Context(), false, func(a node.API) error {
-		if err := fn(a); err != nil {
+// simple runs an operation that authors an event and reports whether a
+// member took it (done) or it waits in the outbox (queued).
+func (g *globals) simple(cmd *cobra.Command, done string, fn func(node.API) (node.SendResult, error)) error {
+	return g.with(cmd.Context(), true, func(a node.API) error {
+		r, err := fn(a)
+		if err != nil {
 			return err
 		}
-		return g.emit(map[string]bool{"ok": true}, func() { g.printf("%s\n", done) })
+		return g.emit(r, func() { g.printResult(done, r) })
 	})
+}
+
+// printResult prints `done ID` or `queued ID (why)`.
+func (g *globals) printResult(done string, r node.SendResult) {
+	word := done
+	if r.Queued {
+		word = "queued"
+	}
+	line := word
+	if r.ID != "" {
+		line += " " + r.ID
+	}
+	if r.Queued {
+		line += " (in the outbox: " + r.Reason + ")"
+	}
+	g.printf("%s\n", line)
 }
 
 func parseDuration(s string) (time.Duration, error) {

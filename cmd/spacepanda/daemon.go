@@ -22,7 +22,7 @@ func daemonCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			n, err := openDaemon(ctx, node.Config{Home: g.home, Network: true, Listen: listen, Bootstrap: bootstrap,
-				DisableMDNS: noMDNS, Relay: relay, Logger: g.log, Holder: "spacepanda daemon"})
+				DisableMDNS: noMDNS, Relay: relay, Logger: g.log, Holder: "spacepanda daemon", Daemon: true})
 			if err != nil {
 				return err
 			}

@@ -33,6 +33,7 @@ type globals struct {
 	logFormat string
 	logFile   string
 	logClose  io.Closer
+	cmdPath   string // e.g. "spacepanda messages --follow", for the home's lock
 	stdout    io.Writer
 	stderr    io.Writer
 	log       *slog.Logger
@@ -69,6 +70,10 @@ func newRoot(g *globals) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			g.cmdPath = cmd.CommandPath()
+			if f := cmd.Flags().Lookup("follow"); f != nil && f.Changed {
+				g.cmdPath += " --follow"
+			}
 			return g.setup()
 		},
 	}

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"regexp"
@@ -40,6 +42,11 @@ func TestScripts(t *testing.T) {
 			"setstdout":     cmdSetStdout,
 			"msgid":         cmdMsgID,
 			"scrapemetrics": cmdScrapeMetrics,
+			"freeport":      cmdFreePort,
+			"sendn":         cmdSendN,
+			"waitchannel":   cmdWaitChannel,
+			"sleep":         cmdSleep,
+			"sendfile":      cmdSendFile,
 		},
 	})
 }
@@ -143,4 +150,87 @@ func cmdScrapeMetrics(ts *testscript.TestScript, neg bool, args []string) {
 	b, err := io.ReadAll(resp.Body)
 	ts.Check(err)
 	ts.Stdout().Write(b) //nolint:errcheck
+}
+
+// cmdFreePort sets an environment variable to a TCP port free on loopback
+// right now: freeport NAME.
+func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: freeport NAME")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	ts.Check(ln.Close())
+	ts.Setenv(args[0], fmt.Sprint(port))
+}
+
+// cmdSendN sends N messages PREFIX1..PREFIXN, one process each, and fails
+// unless every one exits 0 saying `sent`: sendn HOME CHANNEL PREFIX N.
+func cmdSendN(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 4 {
+		ts.Fatalf("usage: sendn HOME CHANNEL PREFIX N")
+	}
+	var n int
+	if _, err := fmt.Sscan(args[3], &n); err != nil {
+		ts.Fatalf("sendn: N: %v", err)
+	}
+	for i := 1; i <= n; i++ {
+		text := fmt.Sprintf("%s%d", args[2], i)
+		err := ts.Exec("spacepanda", "--home", ts.MkAbs(args[0]), "send", args[1], text)
+		out := ts.ReadFile("stdout")
+		if err != nil || !strings.HasPrefix(out, "sent ") {
+			ts.Fatalf("send %s: %v\nstdout: %s\nstderr: %s", text, err, out, ts.ReadFile("stderr"))
+		}
+	}
+}
+
+// cmdWaitChannel waits until the channel named NAME of a daemon's home is
+// in STATE (member, removed, left, damaged): waitchannel HOME NAME STATE.
+func cmdWaitChannel(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: waitchannel HOME NAME STATE")
+	}
+	home := ts.MkAbs(args[0])
+	poll(ts, 30*time.Second, "channel "+args[1]+" "+args[2], func(ctx context.Context) bool {
+		c, err := node.Dial(ctx, home)
+		if err != nil {
+			return false
+		}
+		cs, err := c.Channels(ctx)
+		if err != nil {
+			return false
+		}
+		for _, ch := range cs {
+			var m map[string]any
+			raw, _ := json.Marshal(ch)
+			if json.Unmarshal(raw, &m) == nil && m["name"] == args[1] && m["state"] == args[2] {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// cmdSleep waits: sleep DURATION. Only where a scenario needs a process to
+// have started something it cannot observe otherwise.
+func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: sleep DURATION")
+	}
+	d, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	time.Sleep(d)
+}
+
+// cmdSendFile sends the contents of a file of the script (multi-line text)
+// with `spacepanda send`: sendfile CHANNEL FILE.
+func cmdSendFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: sendfile CHANNEL FILE")
+	}
+	text := strings.TrimSuffix(ts.ReadFile(args[1]), "\n")
+	if err := ts.Exec("spacepanda", "send", args[0], text); err != nil {
+		ts.Fatalf("send: %v\n%s", err, ts.ReadFile("stderr"))
+	}
 }

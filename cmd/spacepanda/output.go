@@ -66,8 +66,19 @@ func unsafeRune(r rune) bool {
 // printMessage prints one message as a timeline line (or a JSON object).
 func (g *globals) printMessage(m node.Message) error {
 	if g.json {
+		if m.Type == "" {
+			m.Type = "post"
+		}
 		return json.NewEncoder(g.stdout).Encode(m)
 	}
+	fmt.Fprintln(g.stdout, g.messageLine(m))
+	return nil
+}
+
+// messageLine formats a message (or a member's arrival or departure) for
+// people: text from others is cleaned, and each line of a multi-line
+// message is indented under the first.
+func (g *globals) messageLine(m node.Message) string {
 	name := m.AuthorName
 	if name == "" {
 		name = short(m.Author)
@@ -83,12 +94,24 @@ func (g *globals) printMessage(m node.Message) error {
 	for _, r := range m.Reactions {
 		reacts = append(reacts, fmt.Sprintf("%s×%d", r.Emoji, len(r.Authors)))
 	}
-	line := fmt.Sprintf("%s  %s  %s: %s", m.Time.Local().Format(time.DateTime), m.ID, name, text)
-	if len(reacts) > 0 {
-		line += "  [" + strings.Join(reacts, " ") + "]"
+	when := m.Time.Local().Format(time.DateTime)
+	switch m.Type {
+	case "join":
+		return fmt.Sprintf("%s  %s joined", when, clean(name))
+	case "leave":
+		return fmt.Sprintf("%s  %s left", when, clean(name))
+	case "removed":
+		return fmt.Sprintf("%s  %s was removed", when, clean(name))
 	}
-	g.printf("%s\n", line)
-	return nil
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		lines[i] = clean(l)
+	}
+	line := fmt.Sprintf("%s  %s  %s: %s", when, m.ID, clean(name), strings.Join(lines, "\n"+strings.Repeat(" ", 39)))
+	if len(reacts) > 0 {
+		line += "  [" + clean(strings.Join(reacts, " ")) + "]"
+	}
+	return line
 }
 
 // short abbreviates a peer ID for human output.

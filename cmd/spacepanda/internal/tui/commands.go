@@ -140,23 +140,23 @@ func (m *Model) command(line string) tea.Cmd {
 		if !need(1, "/rename NAME") {
 			return nil
 		}
-		return m.call(func(ctx context.Context) (string, error) { return "renamed", a.Rename(ctx, ch, rest) })
+		return m.call(func(ctx context.Context) (string, error) { return outcome("renamed")(a.Rename(ctx, ch, rest)) })
 	case "react":
 		if !need(2, "/react ID EMOJI") {
 			return nil
 		}
-		return m.call(func(ctx context.Context) (string, error) { return "", a.React(ctx, ch, args[0], args[1]) })
+		return m.call(func(ctx context.Context) (string, error) { return outcome("")(a.React(ctx, ch, args[0], args[1])) })
 	case "edit":
 		if !need(2, "/edit ID TEXT") {
 			return nil
 		}
 		text := strings.TrimSpace(strings.TrimPrefix(rest, args[0]))
-		return m.call(func(ctx context.Context) (string, error) { return "", a.Edit(ctx, ch, args[0], text) })
+		return m.call(func(ctx context.Context) (string, error) { return outcome("")(a.Edit(ctx, ch, args[0], text)) })
 	case "delete":
 		if !need(1, "/delete ID") {
 			return nil
 		}
-		return m.call(func(ctx context.Context) (string, error) { return "deleted", a.Delete(ctx, ch, args[0]) })
+		return m.call(func(ctx context.Context) (string, error) { return outcome("deleted")(a.Delete(ctx, ch, args[0])) })
 	case "reply":
 		if !need(2, "/reply ID TEXT") {
 			return nil
@@ -196,5 +196,16 @@ func (m *Model) reloadAfter(fn func(ctx context.Context) (string, error)) tea.Cm
 		defer cancel()
 		s, err := fn(ctx)
 		return resultMsg{status: s, err: err, reload: err == nil}
+	}
+}
+
+// outcome reports done, or that the change waits in the outbox when no
+// member has taken it yet.
+func outcome(done string) func(node.SendResult, error) (string, error) {
+	return func(r node.SendResult, err error) (string, error) {
+		if err == nil && r.Queued {
+			return "queued (in the outbox: " + r.Reason + ")", nil
+		}
+		return done, err
 	}
 }

@@ -208,11 +208,11 @@ func TestTUITwoNodes(t *testing.T) {
 	waitScreen(t, tm, "bob: from bob (sent)")
 	// Alice reacts to Bob's post: Bob sees it as seen.
 	ms := waitMessages(t, a, gen.ID, func(ms []node.Message) bool { return last(ms).Text == "from bob" })
-	if err := a.React(ctx, gen.ID, last(ms).ID, "👀"); err != nil {
+	if _, err := a.React(ctx, gen.ID, last(ms).ID, "👀"); err != nil {
 		t.Fatal(err)
 	}
 	waitScreen(t, tm, "(seen)")
-	if err := a.Rename(ctx, gen.ID, "main"); err != nil {
+	if _, err := a.Rename(ctx, gen.ID, "main"); err != nil {
 		t.Fatal(err)
 	}
 	waitScreen(t, tm, "channel renamed to main")

@@ -1,0 +1,197 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/spacepanda/spacepanda/p2p"
+	"github.com/spacepanda/spacepanda/store"
+)
+
+// DeliverProtocol hands a member's queued envelopes (its outbox) straight to
+// another member, who processes them as if they came by gossip and answers
+// how many it now holds. Gossip alone gives no receipt: a node that publishes
+// and stops at once (a command run without a daemon) loses messages. An
+// outbox item leaves the outbox only once a member has taken it, so whatever
+// `send` reports as `sent` is stored by at least one other member
+// (docs/protocol.md, "Delivery").
+const DeliverProtocol = "/spacepanda/deliver/1.0.0"
+
+// maxDeliverItems bounds the envelopes of one delivery request.
+const maxDeliverItems = 256
+
+// deliverTimeout bounds one delivery request.
+const deliverTimeout = 10 * time.Second
+
+type deliverRequest struct {
+	Channel   string   `json:"channel"`
+	Envelopes [][]byte `json:"envelopes"`
+}
+
+type deliverResponse struct {
+	// Taken is how many leading envelopes the member processed (stored,
+	// already had, or refused for what they are); the rest stay in the
+	// sender's outbox.
+	Taken int `json:"taken"`
+}
+
+// serveDeliver processes a member's envelopes in order on the channel's
+// loop. Only current members are served; it stops at the first envelope it
+// cannot process now (a future epoch, an invalid message).
+func (n *Node) serveDeliver(ctx context.Context, from p2p.PeerID, raw []byte) ([]byte, error) {
+	var req deliverRequest
+	if err := json.Unmarshal(raw, &req); err != nil || len(req.Envelopes) > maxDeliverItems {
+		return nil, codedf(ErrProtocol, "malformed delivery request")
+	}
+	c := n.channel(req.Channel)
+	if c == nil {
+		return nil, codedf(ErrNoChannel, "unknown channel")
+	}
+	var taken int
+	err := c.do(ctx, func(s *chanState) error {
+		if s.meta.Removed || !s.group.Active() || !containsMember(s.group.Members(), from.String()) {
+			return codedf(ErrForbidden, "not a member")
+		}
+		for _, raw := range req.Envelopes {
+			env, err := decodeEnvelope(raw)
+			if err != nil || env.epoch > s.group.Epoch() {
+				if err == nil {
+					s.buffer(env)
+				}
+				break
+			}
+			// A message refused for what it is (not for a failure here) is
+			// taken too: offering it again would be refused again.
+			err = s.receive(ctx, env)
+			if err != nil && ctx.Err() == nil {
+				n.log.Debug("delivered message refused", "channel", s.id, "from", from, "err", err)
+			}
+			if err != nil && (ctx.Err() != nil || errors.Is(err, errStore)) {
+				break
+			}
+			taken++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, coded(err)
+	}
+	n.log.Debug("took delivered messages", "channel", req.Channel, "from", from, "taken", taken, "offered", len(req.Envelopes))
+	return json.Marshal(deliverResponse{Taken: taken})
+}
+
+// deliveryPeers returns the members other than us that the host is
+// connected to.
+func (s *chanState) deliveryPeers() []p2p.PeerID {
+	var out []p2p.PeerID
+	if s.n.host == nil {
+		return nil
+	}
+	for _, m := range s.group.Members() {
+		if m != s.n.id.peerID && s.n.host.Connected(p2p.PeerID(m)) {
+			out = append(out, p2p.PeerID(m))
+		}
+	}
+	return out
+}
+
+// maybeDeliver hands the head of the outbox to a connected member, unless a
+// delivery is in flight. It runs on the channel's loop; the request runs in
+// a goroutine and hands the answer back to the loop.
+func (s *chanState) maybeDeliver() {
+	if s.delivering || len(s.outbox) == 0 || s.n.host == nil {
+		return
+	}
+	peers := s.deliveryPeers()
+	if len(peers) == 0 {
+		return
+	}
+	items := append([]store.OutboxItem(nil), s.outbox[:min(len(s.outbox), maxDeliverItems)]...)
+	envs := make([][]byte, len(items))
+	for i, it := range items {
+		envs[i] = it.Data
+	}
+	req, _ := json.Marshal(deliverRequest{Channel: s.id, Envelopes: envs})
+	s.delivering = true
+	c, n := s.c, s.n
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		taken := n.deliverTo(peers, req)
+		c.do(n.ctx, func(s *chanState) error { //nolint:errcheck // ErrClosed at shutdown
+			s.delivering = false
+			s.delivered(n.ctx, items[:min(taken, len(items))])
+			if taken > 0 {
+				s.maybeDeliver()
+			}
+			return nil
+		})
+	}()
+}
+
+// deliverTo offers the request to the peers in turn and returns the most
+// envelopes one of them took.
+func (n *Node) deliverTo(peers []p2p.PeerID, req []byte) int {
+	best := 0
+	for _, p := range peers {
+		ctx, cancel := context.WithTimeout(n.ctx, deliverTimeout)
+		raw, err := n.host.Request(ctx, p, DeliverProtocol, req, p2p.Limits{MaxFrame: 8 << 20})
+		cancel()
+		var resp deliverResponse
+		if err != nil || json.Unmarshal(raw, &resp) != nil {
+			n.log.Debug("delivery failed", "peer", p, "err", err)
+			continue
+		}
+		n.log.Debug("delivered", "peer", p, "taken", resp.Taken)
+		best = max(best, resp.Taken)
+		if best > 0 {
+			break
+		}
+	}
+	return best
+}
+
+// delivered removes from the outbox the items a member took.
+func (s *chanState) delivered(ctx context.Context, items []store.OutboxItem) {
+	if len(items) == 0 {
+		return
+	}
+	b := &store.Batch{}
+	done := map[uint64]bool{}
+	for _, it := range items {
+		b.DeleteOutbox(store.ChannelID(s.id), it.Seq)
+		done[it.Seq] = true
+	}
+	if err := s.n.applyLazy(ctx, b); err != nil {
+		s.n.log.Warn("outbox", "channel", s.id, "err", err)
+		return
+	}
+	rest := s.outbox[:0:0]
+	for _, it := range s.outbox {
+		if !done[it.Seq] {
+			rest = append(rest, it)
+		} else {
+			s.onPublished(it, len(s.group.Members()) <= 1)
+		}
+	}
+	s.outbox = rest
+	if len(s.outbox) == 0 {
+		s.flushErr = nil
+	}
+}
+
+// inOutbox reports whether the outbox still holds the item seq.
+func (s *chanState) inOutbox(seq uint64) bool {
+	for _, it := range s.outbox {
+		if it.Seq == seq {
+			return true
+		}
+	}
+	return false
+}
+
+// errStore marks a failure of this node's store while processing a received
+// message: the message was not refused, and may be offered again.
+var errStore = errors.New("node: store")
