@@ -106,6 +106,9 @@ type MemberInfo struct {
 	Role string `json:"role"`
 }
 
+// MaxInviteUses bounds InviteOptions.Uses.
+const MaxInviteUses = 1 << 20
+
 // InviteOptions bound an invite: zero Expires means the default (7 days),
 // zero Uses means one use.
 type InviteOptions struct {

@@ -71,14 +71,22 @@ type ControlServer struct {
 // a process that died is replaced; one a live daemon answers is not.
 func Serve(api API, home string) (*ControlServer, error) {
 	path := filepath.Join(home, SocketName)
-	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+	probe, cancel := context.WithTimeout(context.Background(), time.Second)
+	c, err := dialSocket(probe, path)
+	cancel()
+	if err == nil {
 		c.Close()
 		return nil, fmt.Errorf("node: a daemon already serves %s", path)
 	}
 	_ = os.Remove(path)
+	addr, release, err := shortSocketPath(path)
+	if err != nil {
+		return nil, fmt.Errorf("node: control socket: %w", err)
+	}
 	old := umask(0o177)
-	ln, err := net.Listen("unix", path)
+	ln, err := net.Listen("unix", addr)
 	umask(old)
+	release()
 	if err != nil {
 		return nil, fmt.Errorf("node: control socket: %w", err)
 	}
@@ -256,8 +264,7 @@ var ErrNoDaemon = errors.New("node: no daemon running for this home")
 // Dial returns a client of the daemon serving home, or ErrNoDaemon.
 func Dial(ctx context.Context, home string) (*Client, error) {
 	path := filepath.Join(home, SocketName)
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "unix", path)
+	c, err := dialSocket(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoDaemon, err)
 	}
@@ -265,11 +272,40 @@ func Dial(ctx context.Context, home string) (*Client, error) {
 	return &Client{path: path}, nil
 }
 
+// maxSocketPath is the longest socket path used as is: a Unix socket
+// address holds 108 bytes on Linux (104 on the BSDs).
+const maxSocketPath = 100
+
+// dialSocket connects to the Unix socket at path, however long path is.
+func dialSocket(ctx context.Context, path string) (net.Conn, error) {
+	addr, release, err := shortSocketPath(path)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	var d net.Dialer
+	return d.DialContext(ctx, "unix", addr)
+}
+
+// shortSocketPath returns an address for the socket at path that fits a
+// socket address: path itself when short enough, else the same file
+// reached through an open descriptor of its directory (Linux's
+// /proc/self/fd), valid until release is called.
+func shortSocketPath(path string) (addr string, release func(), err error) {
+	if len(path) <= maxSocketPath {
+		return path, func() {}, nil
+	}
+	dir, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return "", nil, err
+	}
+	return fmt.Sprintf("/proc/self/fd/%d/%s", dir.Fd(), filepath.Base(path)), func() { dir.Close() }, nil
+}
+
 // call sends one request and decodes the result into out; each streamed
 // message goes to onMessage.
 func (c *Client) call(ctx context.Context, method string, p params, out any, onMessage func(Message) error) error {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "unix", c.path)
+	conn, err := dialSocket(ctx, c.path)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrNoDaemon, err)
 	}

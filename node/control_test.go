@@ -54,7 +54,7 @@ func TestControlAPI(t *testing.T) {
 		t.Errorf("bad code via socket: %v", err)
 	}
 	st, err := c.Status(ctx)
-	if err != nil || !st.Daemon || st.PeerID != n.PeerID() || len(st.Channels) != 1 {
+	if err != nil || st.Daemon || st.PID != os.Getpid() || st.PeerID != n.PeerID() || len(st.Channels) != 1 { // a node that is not a daemon, served
 		t.Errorf("status = %+v, %v", st, err)
 	}
 }

@@ -50,6 +50,8 @@ var (
 	// ErrHomeInUse: another process holds the home (a daemon, or a command
 	// running without one).
 	ErrHomeInUse = errors.New("node: home in use")
+	// ErrStoreDamaged: the home's store cannot be read (corrupt files).
+	ErrStoreDamaged = errors.New("node: store damaged")
 	// ErrClosed: the node was used after Close.
 	ErrClosed = errors.New("node: closed")
 	// ErrProtocol: a peer or the control API sent something that does not
@@ -85,6 +87,7 @@ var codes = map[string]error{
 	"removed":         ErrRemoved,
 	"damaged":         ErrDamaged,
 	"port_in_use":     ErrPortInUse,
+	"store_damaged":   ErrStoreDamaged,
 }
 
 // codeOrder lists the codes from the most specific: an error that matches

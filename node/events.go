@@ -297,7 +297,7 @@ func (s *chanState) onQueued(st step, items []store.OutboxItem) {
 		if e.Kind != crdt.KindPost {
 			continue
 		}
-		id := messageID(e.ID)
+		id := s.messageID(e.ID)
 		d.pending[items[i].Seq] = id
 		if len(d.sentAt) < maxTracked {
 			d.sentAt[id] = s.n.cfg.Now()
@@ -331,7 +331,7 @@ func (s *chanState) sawReference(e crdt.Event, target crdt.ID) {
 	if target.IsZero() || target.Author != s.n.id.peerID || e.ID.Author == s.n.id.peerID {
 		return
 	}
-	id := messageID(target)
+	id := s.messageID(target)
 	d := s.deliveries()
 	if at, ok := d.sentAt[id]; ok {
 		delete(d.sentAt, id)

@@ -79,7 +79,7 @@ func (n *Node) Reply(ctx context.Context, channel, message, text string) (SendRe
 		if err != nil {
 			return err
 		}
-		res = SendResult{ID: messageID(e.ID)}
+		res = SendResult{ID: s.messageID(e.ID)}
 		res.Queued, res.Reason = s.queued()
 		return nil
 	})

@@ -51,8 +51,11 @@ const maxJoinResponse = 8 << 20
 // its code, signed by this node. Only the hash of the invite's public key
 // is stored; the secret is in the code alone.
 func (n *Node) Invite(ctx context.Context, channel string, opts InviteOptions) (string, error) {
-	if opts.Expires < 0 || opts.Uses < 0 || opts.Uses > 1<<20 {
-		return "", invalidf("expiry and uses must be positive")
+	if opts.Expires < 0 {
+		return "", invalidf("the expiry must be positive")
+	}
+	if opts.Uses < 0 || opts.Uses > MaxInviteUses {
+		return "", invalidf("uses must be between 1 and %d", MaxInviteUses)
 	}
 	if opts.Expires == 0 {
 		opts.Expires = DefaultInviteExpiry
@@ -475,7 +478,7 @@ func (s *chanState) removeMember(ctx context.Context, member string) error {
 	case m == s.n.id.peerID:
 		return invalidf("to remove yourself, leave the channel")
 	case mine < crdt.RoleAdmin || mine <= theirs:
-		return fmt.Errorf("%w: a %s may not remove a %s", ErrForbidden, mine, theirs)
+		return fmt.Errorf("%w: %s may not remove %s", ErrForbidden, withArticle(mine.String()), withArticle(theirs.String()))
 	}
 	epoch := s.group.Epoch()
 	commit, err := s.group.Remove(m)
@@ -640,30 +643,26 @@ func (s *chanState) maybeCommitProposals(ctx context.Context, proposer string) {
 	}
 }
 
-// findMember resolves a peer ID, unique prefix or unique display name.
+// findMember resolves a peer ID, a display name or an ID prefix of at least
+// minPrefix characters. A reference that matches more than one member, by
+// name or prefix, is ambiguous: never a silent choice between them.
 func (s *chanState) findMember(ref string) (string, error) {
-	var byID, byName []string
+	var found []string
 	for _, m := range s.group.Members() {
 		if m == ref {
 			return m, nil
 		}
-		if strings.HasPrefix(m, ref) {
-			byID = append(byID, m)
-		}
-		if s.name(m) == ref {
-			byName = append(byName, m)
+		if s.name(m) == ref || len(ref) >= minPrefix && strings.HasPrefix(m, ref) {
+			found = append(found, m)
 		}
 	}
-	for _, set := range [][]string{byName, byID} {
-		switch len(set) {
-		case 0:
-		case 1:
-			return set[0], nil
-		default:
-			return "", fmt.Errorf("%w: %q matches %d members", ErrAmbiguous, ref, len(set))
-		}
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return "", fmt.Errorf("%w: %q", ErrNoMember, ref)
 	}
-	return "", fmt.Errorf("%w: %q", ErrNoMember, ref)
+	return "", fmt.Errorf("%w: %q matches %d members; use more of the peer ID", ErrAmbiguous, ref, len(found))
 }
 
 // coded formats err for a peer as "[code] message", so that the asking

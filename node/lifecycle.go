@@ -223,3 +223,11 @@ func (s *chanState) tellRemoved(peer string, env []byte) {
 		n.deliverTo([]p2p.PeerID{p2p.PeerID(peer)}, req)
 	}()
 }
+
+// withArticle prefixes a role name with "a" or "an".
+func withArticle(role string) string {
+	if role != "" && strings.ContainsRune("aeiou", rune(role[0])) {
+		return "an " + role
+	}
+	return "a " + role
+}

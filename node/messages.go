@@ -15,10 +15,12 @@ import (
 // messageIDLen is the length in hex digits of a printed message ID.
 const messageIDLen = 16
 
-// messageID names a message by a hash of its CRDT ID (author and counter):
-// short enough to type, and the same on every replica.
-func messageID(id crdt.ID) string {
-	h := sha256.Sum256([]byte(id.Author + "/" + strconv.FormatUint(id.Seq, 10)))
+// messageID names a message by a hash of its channel and CRDT ID (author
+// and counter): short enough to type, the same on every replica, and
+// unique on a node (the same author and counter in two channels give two
+// IDs).
+func (s *chanState) messageID(id crdt.ID) string {
+	h := sha256.Sum256([]byte(s.id + "/" + id.Author + "/" + strconv.FormatUint(id.Seq, 10)))
 	return hex.EncodeToString(h[:])[:messageIDLen]
 }
 
@@ -73,7 +75,7 @@ func (s *chanState) findMessage(ref string) (crdt.ID, error) {
 	}
 	var found []crdt.ID
 	for _, m := range all {
-		if strings.HasPrefix(messageID(m.ID), ref) {
+		if strings.HasPrefix(s.messageID(m.ID), ref) {
 			found = append(found, m.ID)
 		}
 	}
@@ -88,10 +90,10 @@ func (s *chanState) findMessage(ref string) (crdt.ID, error) {
 
 // view converts a CRDT message for readers.
 func (s *chanState) view(m crdt.Message) Message {
-	v := Message{ID: messageID(m.ID), Author: m.Author, AuthorName: s.name(m.Author), Text: m.Text,
+	v := Message{ID: s.messageID(m.ID), Author: m.Author, AuthorName: s.name(m.Author), Text: m.Text,
 		Time: time.UnixMilli(m.Time.Wall).UTC(), Edited: !m.EditedAt.IsZero(), Deleted: m.Deleted}
 	if !m.ReplyTo.IsZero() {
-		v.ReplyTo = messageID(m.ReplyTo)
+		v.ReplyTo = s.messageID(m.ReplyTo)
 	}
 	for _, r := range m.Reactions {
 		v.Reactions = append(v.Reactions, Reaction{Emoji: r.Emoji, Authors: r.Authors})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -117,6 +118,9 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	if errors.Is(err, store.ErrHomeInUse) {
 		return nil, fmt.Errorf("%w: %w", ErrHomeInUse, err)
+	}
+	if errors.Is(err, store.ErrCorrupt) || err != nil && !knownOpenError(err) {
+		return nil, fmt.Errorf("%w: %w", ErrStoreDamaged, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("node: open: %w", err)
@@ -298,4 +302,15 @@ func (n *Node) resolve(ctx context.Context, ref string) (*channel, error) {
 		return nil, fmt.Errorf("%w: %q", ErrNoChannel, ref)
 	}
 	return nil, fmt.Errorf("%w: %q matches %d channels (%s); use the ID", ErrAmbiguous, ref, len(found), strings.Join(ids, ", "))
+}
+
+// knownOpenError reports errors of store.Open that are not damage: a wrong
+// or missing passphrase, a newer format, a permission problem.
+func knownOpenError(err error) bool {
+	for _, e := range []error{store.ErrWrongPassphrase, store.ErrPassphraseRequired, store.ErrNewerFormat, os.ErrPermission, store.ErrExists} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }

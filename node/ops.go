@@ -320,14 +320,14 @@ func (n *Node) author(ctx context.Context, channel string, build func(*chanState
 		if e, err = s.authorLocal(ctx, e); err != nil {
 			return err
 		}
-		res.ID = messageID(e.ID)
+		res.ID = s.messageID(e.ID)
 		if s.lastQueued != before {
 			seq = s.lastQueued
 		}
 		if e.Kind != crdt.KindPost {
 			res.ID = ""
 			if !e.Target.IsZero() {
-				res.ID = messageID(e.Target)
+				res.ID = s.messageID(e.Target)
 			}
 		}
 		res.Queued = seq != 0 && s.inOutbox(seq)

@@ -127,7 +127,7 @@ func (s *chanState) sendBatch(ctx context.Context, reqs []*sendReq) {
 		if err != nil {
 			continue
 		}
-		r.res = SendResult{ID: messageID(events[i].ID)}
+		r.res = SendResult{ID: s.messageID(events[i].ID)}
 		if s.lastQueued != before {
 			// The posts' outbox items come last in the step, in order.
 			r.seq = s.lastQueued - uint64(len(events)-1-i)

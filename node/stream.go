@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"time"
 )
 
@@ -86,8 +85,7 @@ func (c *Client) Events(ctx context.Context, from EventCursor, fn func(Event) er
 
 // streamEvents runs one connection of the event stream.
 func (c *Client) streamEvents(ctx context.Context, from EventCursor, fn func(Event) error) error {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "unix", c.path)
+	conn, err := dialSocket(ctx, c.path)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrNoDaemon, err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -9,9 +10,9 @@ import (
 )
 
 func channelCmd(g *globals) *cobra.Command {
-	c := &cobra.Command{Use: "channel", Short: "Create, list and manage channels"}
+	c := &cobra.Command{Use: "channel", Short: "Create, list and manage channels", Args: cobra.ArbitraryArgs, RunE: groupRun}
 	c.AddCommand(channelCreateCmd(g), channelListCmd(g), channelMembersCmd(g), channelRemoveCmd(g),
-		channelLeaveCmd(g), channelForgetCmd(g), channelRenameCmd(g), channelInviteCmd(g), channelRevokeCmd(g))
+		channelRoleCmd(g), channelLeaveCmd(g), channelForgetCmd(g), channelRenameCmd(g), channelInviteCmd(g), channelRevokeCmd(g))
 	return c
 }
 
@@ -19,13 +20,14 @@ func channelCreateCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "create NAME",
 		Short: "Create a channel (you are its owner); prints its ID",
-		Args:  cobra.ExactArgs(1),
+		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.with(cmd.Context(), false, func(a node.API) error {
 				ci, err := a.CreateChannel(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
+				g.warnDuplicate(cmd.Context(), a, ci)
 				return g.emit(map[string]string{"id": ci.ID, "name": ci.Name}, func() { g.printf("%s\n", ci.ID) })
 			})
 		},
@@ -36,7 +38,7 @@ func channelListCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List your channels",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.with(cmd.Context(), false, func(a node.API) error {
 				cs, err := a.Channels(cmd.Context())
@@ -57,7 +59,7 @@ func channelMembersCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "members CHANNEL",
 		Short: "List a channel's members and their roles",
-		Args:  cobra.ExactArgs(1),
+		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.with(cmd.Context(), false, func(a node.API) error {
 				ms, err := a.Members(cmd.Context(), args[0])
@@ -78,7 +80,7 @@ func channelRemoveCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "remove CHANNEL MEMBER",
 		Short: "Remove a member (peer ID, unique prefix or unique name); rotates the keys",
-		Args:  cobra.ExactArgs(2),
+		Args:  exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.with(cmd.Context(), true, func(a node.API) error {
 				if err := a.RemoveMember(cmd.Context(), args[0], args[1]); err != nil {
@@ -94,7 +96,7 @@ func channelLeaveCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "leave CHANNEL",
 		Short: "Leave a channel",
-		Args:  cobra.ExactArgs(1),
+		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.with(cmd.Context(), true, func(a node.API) error {
 				if err := a.Leave(cmd.Context(), args[0]); err != nil {
@@ -110,7 +112,7 @@ func channelRenameCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "rename CHANNEL NAME",
 		Short: "Rename a channel (owners and admins)",
-		Args:  cobra.ExactArgs(2),
+		Args:  exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.simple(cmd, "renamed", func(a node.API) (node.SendResult, error) { return a.Rename(cmd.Context(), args[0], args[1]) })
 		},
@@ -123,11 +125,14 @@ func channelInviteCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "invite CHANNEL",
 		Short: "Print an invite code (and nothing else on stdout)",
-		Args:  cobra.ExactArgs(1),
+		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			d, err := parseDuration(expires)
 			if err != nil {
 				return err
+			}
+			if uses < 1 || uses > node.MaxInviteUses {
+				return &usageError{cmd: cmd, msg: fmt.Sprintf("--uses %d: want 1 to %d", uses, node.MaxInviteUses)}
 			}
 			return g.with(cmd.Context(), false, func(a node.API) error {
 				code, err := a.Invite(cmd.Context(), args[0], node.InviteOptions{Expires: d, Uses: uses})
@@ -150,7 +155,7 @@ func channelRevokeCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "revoke CHANNEL [CODE|-]",
 		Short: "Revoke an invite code (owners and admins; the code from standard input with - or no CODE)",
-		Args:  cobra.RangeArgs(1, 2),
+		Args:  rangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			code, err := argOrStdin(cmd, args, 1, "invite code", true)
 			if err != nil {
@@ -170,7 +175,7 @@ func channelForgetCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "forget CHANNEL",
 		Short: "Delete the local copy of a channel you left, were removed from, or that is damaged",
-		Args:  cobra.ExactArgs(1),
+		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.with(cmd.Context(), false, func(a node.API) error {
 				ci, err := a.Forget(cmd.Context(), args[0])
@@ -200,4 +205,42 @@ func channelLine(c node.ChannelInfo) string {
 		return fmt.Sprintf("%s  %-20s  left", c.ID, c.Name)
 	}
 	return fmt.Sprintf("%s  %-20s  %s  epoch %d", c.ID, c.Name, plural(c.Members, "member"), c.Epoch)
+}
+
+// warnDuplicate warns when another channel has the name of ci: commands
+// then need the ID (or an ID prefix) to tell them apart.
+func (g *globals) warnDuplicate(ctx context.Context, a node.API, ci node.ChannelInfo) {
+	cs, err := a.Channels(ctx)
+	if err != nil {
+		return
+	}
+	for _, c := range cs {
+		if c.ID != ci.ID && c.Name == ci.Name {
+			fmt.Fprintf(g.stderr, "spacepanda: warning: another channel is named %s (%s); use the ID to tell them apart\n", clean(ci.Name), c.ID)
+			return
+		}
+	}
+}
+
+func channelRoleCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "role CHANNEL MEMBER owner|admin|member",
+		Short: "Set a member's role (owners only; make another member owner to hand the channel over)",
+		Args:  exactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch args[2] {
+			case "owner", "admin", "member":
+			default:
+				return &usageError{cmd: cmd, msg: fmt.Sprintf("role %q: want owner, admin or member", args[2])}
+			}
+			return g.with(cmd.Context(), true, func(a node.API) error {
+				if err := a.SetRole(cmd.Context(), args[0], args[1], args[2]); err != nil {
+					return err
+				}
+				return g.emit(map[string]bool{"ok": true}, func() {
+					g.printf("%s is now %s of %s\n", args[1], article(args[2]), args[0])
+				})
+			})
+		},
+	}
 }

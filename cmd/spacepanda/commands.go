@@ -17,7 +17,7 @@ func initCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "init --name NAME",
 		Short: "Create the identity (an Ed25519 key) and the home",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			id, err := node.Init(cmd.Context(), g.home, name, nil)
 			if err != nil {
@@ -37,7 +37,7 @@ func statusCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
 		Short: "Show the daemon, peer ID, listen addresses, peers and channels",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.with(cmd.Context(), false, func(a node.API) error {
 				st, err := a.Status(cmd.Context())
@@ -96,7 +96,7 @@ func peersCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "peers",
 		Short: "List connected peers, with their names and addresses",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.with(cmd.Context(), false, func(a node.API) error {
 				ps, err := a.Peers(cmd.Context())
@@ -128,7 +128,7 @@ func joinCmd(g *globals) *cobra.Command {
 		Long: `Join a channel with an invite code. The code is a secret: prefer
 "spacepanda join < code.txt" (or "join -") to typing it as an argument,
 which every local user can read in the process list.`,
-		Args: cobra.RangeArgs(0, 1),
+		Args: rangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			code, err := argOrStdin(cmd, args, 0, "invite code", true)
 			if err != nil {
@@ -139,6 +139,7 @@ which every local user can read in the process list.`,
 				if err != nil {
 					return err
 				}
+				g.warnDuplicate(cmd.Context(), a, ci)
 				return g.emit(map[string]string{"id": ci.ID, "name": ci.Name}, func() {
 					g.printf("joined %s %s\n", ci.Name, ci.ID)
 				})
@@ -154,7 +155,7 @@ func sendCmd(g *globals) *cobra.Command {
 		Long: `Send a message. With - as TEXT the text is read from standard input
 (one trailing newline dropped): prefer it, an argument is visible to every
 local user in the process list and stays in shell history.`,
-		Args: cobra.ExactArgs(2),
+		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			text, err := argOrStdin(cmd, args, 1, "message text", false)
 			if err != nil {
@@ -177,7 +178,7 @@ func messagesCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "messages CHANNEL",
 		Short: "Print the channel's timeline",
-		Args:  cobra.ExactArgs(1),
+		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if follow {
 				return g.follow(cmd.Context(), args[0], limit)
@@ -250,7 +251,7 @@ func editCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "edit CHANNEL MESSAGE-ID TEXT",
 		Short: "Edit one of your messages",
-		Args:  cobra.ExactArgs(3),
+		Args:  exactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.simple(cmd, "edited", func(a node.API) (node.SendResult, error) { return a.Edit(cmd.Context(), args[0], args[1], args[2]) })
 		},
@@ -261,7 +262,7 @@ func deleteCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "delete CHANNEL MESSAGE-ID",
 		Short: "Delete a message",
-		Args:  cobra.ExactArgs(2),
+		Args:  exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.simple(cmd, "deleted", func(a node.API) (node.SendResult, error) { return a.Delete(cmd.Context(), args[0], args[1]) })
 		},
@@ -272,7 +273,7 @@ func reactCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "react CHANNEL MESSAGE-ID EMOJI",
 		Short: "React to a message",
-		Args:  cobra.ExactArgs(3),
+		Args:  exactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.simple(cmd, "reacted", func(a node.API) (node.SendResult, error) { return a.React(cmd.Context(), args[0], args[1], args[2]) })
 		},

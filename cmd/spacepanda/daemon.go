@@ -18,7 +18,7 @@ func daemonCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "daemon [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--relay]",
 		Short: "Run the node and the local control API until SIGINT or SIGTERM",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			n, err := openDaemon(ctx, node.Config{Home: g.home, Network: true, Listen: listen, Bootstrap: bootstrap,

@@ -27,7 +27,7 @@ func eventsCmd(g *globals) *cobra.Command {
 		Long: "Prints one line per event; with --json one JSON object per line, for scripts.\n" +
 			"Through a daemon the stream reconnects by itself when the daemon restarts;\n" +
 			"an event of type \"reset\" then says that events were missed.",
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			from := node.EventCursor{}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -57,7 +58,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 			return 0 // ^C on --follow or a signal: a normal end
 		}
-		fmt.Fprintf(stderr, "spacepanda: %s\n", clean(err.Error()))
+		printError(stderr, g.json, err)
 		return 1
 	}
 	return 0
@@ -83,7 +84,7 @@ func newRoot(g *globals) *cobra.Command {
 	f.StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	f.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&g.logFile, "log-file", "", "append logs to this file instead of stderr")
-	root.AddCommand(initCmd(g), daemonCmd(g), statusCmd(g), peersCmd(g), channelCmd(g), joinCmd(g),
+	root.AddCommand(versionCmd(g), doctorCmd(g), initCmd(g), daemonCmd(g), statusCmd(g), peersCmd(g), channelCmd(g), joinCmd(g),
 		sendCmd(g), messagesCmd(g), editCmd(g), deleteCmd(g), reactCmd(g), eventsCmd(g), testbedCmd(g), tuiCmd(g))
 	return root
 }
@@ -102,5 +103,7 @@ func (g *globals) setup() error {
 	}
 	var err error
 	g.log, g.logClose, err = g.logger()
+	log.SetOutput(logFilter{w: g.stderr})
+	log.SetFlags(0)
 	return err
 }

@@ -47,6 +47,7 @@ func TestScripts(t *testing.T) {
 			"waitchannel":   cmdWaitChannel,
 			"sleep":         cmdSleep,
 			"sendfile":      cmdSendFile,
+			"setprefix":     cmdSetPrefix,
 		},
 	})
 }
@@ -233,4 +234,17 @@ func cmdSendFile(ts *testscript.TestScript, neg bool, args []string) {
 	if err := ts.Exec("spacepanda", "send", args[0], text); err != nil {
 		ts.Fatalf("send: %v\n%s", err, ts.ReadFile("stderr"))
 	}
+}
+
+// cmdSetPrefix sets NAME to the first N characters of VALUE:
+// setprefix NAME VALUE N.
+func cmdSetPrefix(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: setprefix NAME VALUE N")
+	}
+	var n int
+	if _, err := fmt.Sscan(args[2], &n); err != nil || n > len(args[1]) {
+		ts.Fatalf("setprefix: N: %v", err)
+	}
+	ts.Setenv(args[0], args[1][:n])
 }

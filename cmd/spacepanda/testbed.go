@@ -27,7 +27,7 @@ at times drawn from --seed, and prints what was delivered, how fast, and
 whether every replica converged, next to raw gossipsub on as many hosts.
 With --json the last line is the report as one JSON object. docs/testbed.md
 explains every figure.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.Procs {
 				exe, err := os.Executable()
