@@ -48,6 +48,7 @@ func TestScripts(t *testing.T) {
 			"sleep":         cmdSleep,
 			"sendfile":      cmdSendFile,
 			"setprefix":     cmdSetPrefix,
+			"waitout":       cmdWaitOut,
 		},
 	})
 }
@@ -247,4 +248,24 @@ func cmdSetPrefix(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("setprefix: N: %v", err)
 	}
 	ts.Setenv(args[0], args[1][:n])
+}
+
+// cmdWaitOut runs spacepanda with ARGS until its standard output matches
+// REGEXP (30s deadline): waitout REGEXP ARGS...
+func cmdWaitOut(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: waitout REGEXP ARGS...")
+	}
+	re := regexp.MustCompile(args[0])
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := ts.Exec("spacepanda", args[1:]...)
+		if err == nil && re.MatchString(ts.ReadFile("stdout")) {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("timed out waiting for %q in the output of %v", args[0], args[1:])
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
