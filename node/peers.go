@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/spacepanda/spacepanda/p2p"
@@ -12,6 +13,8 @@ import (
 // maxRendezvousDials bounds the peers found under a channel's rendezvous
 // key that one discovery round dials; maxKnownDials, the remembered peers.
 const (
+	// maxPeerAddrs bounds the addresses remembered per peer.
+	maxPeerAddrs       = 16
 	maxRendezvousDials = 8
 	maxKnownDials      = 64
 )
@@ -25,6 +28,20 @@ const discoverEvery = 3 * time.Second
 func (n *Node) rememberPeer(ctx context.Context, id string, addrs []string) {
 	if id == n.id.peerID || len(addrs) == 0 {
 		return
+	}
+	// Keep the addresses known before, after the new ones: a peer seen
+	// through a short-lived command (loopback, a free port) must not make
+	// us forget where its daemon listens.
+	addrs = append([]string(nil), addrs...)
+	for _, p := range n.knownPeers(ctx) {
+		if p.ID.String() != id {
+			continue
+		}
+		for _, a := range p.Addrs {
+			if !slices.Contains(addrs, a) && len(addrs) < maxPeerAddrs {
+				addrs = append(addrs, a)
+			}
+		}
 	}
 	data, _ := json.Marshal(addrs)
 	b := &store.Batch{}

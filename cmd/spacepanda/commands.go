@@ -221,7 +221,8 @@ func (g *globals) follow(ctx context.Context, ch string, limit int) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if !errors.Is(err, node.ErrNoDaemon) {
+		// The daemon hung up, or told us it is closing.
+		if !errors.Is(err, node.ErrNoDaemon) && !errors.Is(err, node.ErrClosed) {
 			return err
 		}
 		fmt.Fprintf(g.stderr, "spacepanda: the daemon stopped; following on\n")
