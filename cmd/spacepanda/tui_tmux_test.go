@@ -133,7 +133,7 @@ func TestTUIInTmux(t *testing.T) {
 	x.wait("b", "#general", "old 149")
 
 	// Bob's TUI runs his node and serves the control socket meanwhile.
-	if st := mustRun(t, hb, "--json", "status"); !strings.Contains(st, `"daemon":true`) {
+	if st := mustRun(t, hb, "--json", "status"); !strings.Contains(st, `"process":"spacepanda tui"`) {
 		t.Errorf("status while bob's TUI runs: %s", st)
 	}
 
