@@ -54,7 +54,6 @@ type chanEntry struct {
 	info    node.ChannelInfo
 	unread  int
 	members []node.MemberInfo
-	gone    bool
 }
 
 // Options configure the TUI.
