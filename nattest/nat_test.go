@@ -86,9 +86,7 @@ func TestNAT(t *testing.T) {
 	tp.run("EndpointIndependentGoesDirect", func(t *testing.T) {
 		ab := joinVia(alice, bob, "ab")
 		chat(alice, bob, ab, "hello", 3, 0)
-		alice.waitFor(directTimeout, "a direct connection to bob (hole punch)", func() bool {
-			return alice.conn(bob.id) == "direct" && bob.conn(alice.id) == "direct"
-		})
+		waitPunched(t, alice, bob)
 		// Wait for the relayed connection to be closed, then measure: 20
 		// messages of 2 KB each way must cross between the two NATs, and not
 		// between alice's NAT and the relay.
@@ -159,4 +157,36 @@ func (d *daemon) via(peer string) []string {
 		}
 	}
 	return nil
+}
+
+// punchTries is how many hole punches waitPunched allows. DCUtR tries once
+// per relayed connection and does not try again after a failure (about 1 in
+// 20 attempts fails here, docs/benchmarks.md), so a single attempt would make
+// the test fail now and then; the node itself does not retry a failed punch
+// (docs/nat.md, known gaps).
+const punchTries = 3
+
+// waitPunched waits for a direct connection between a and b; when a punch
+// gives none, it restarts b cleanly on a fresh port, which makes b dial a
+// through the relay again and DCUtR try again.
+func waitPunched(t *testing.T, a, b *daemon) {
+	t.Helper()
+	direct := func() bool { return a.conn(b.id) == "direct" && b.conn(a.id) == "direct" }
+	for try := 1; ; try++ {
+		if poll(directTimeout, direct) == nil {
+			return
+		}
+		if try == punchTries {
+			t.Fatalf("%s-%s: no direct connection after %d hole punches\n%s", a.name, b.name, try, b.tail())
+		}
+		t.Logf("%s-%s: hole punch %d gave no direct connection; restarting %s for another", a.name, b.name, try, b.name)
+		b.stop()
+		if err := poll(30*time.Second, func() bool { return a.conn(b.id) == "" }); err != nil {
+			t.Fatalf("%s still connected to the stopped %s", a.name, b.name)
+		}
+		b.port = spPort + 200 + try
+		if err := b.startErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
