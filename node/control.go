@@ -161,6 +161,12 @@ func (s *ControlServer) serve(c net.Conn) {
 		return
 	}
 	result, err := s.dispatch(ctx, req, enc)
+	if err != nil && s.ctx.Err() != nil {
+		// The server is closing (the daemon stops): whatever the call
+		// saw (often its context ending), the client learns that, so a
+		// follower follows on instead of failing with "context canceled".
+		err = fmt.Errorf("%w: the daemon is stopping (%v)", ErrClosed, err)
+	}
 	if err != nil {
 		enc.Encode(errResponse(err)) //nolint:errcheck
 		return

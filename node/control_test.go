@@ -115,3 +115,50 @@ func TestDialNoDaemon(t *testing.T) {
 		t.Fatalf("Dial: %v, want ErrNoDaemon", err)
 	}
 }
+
+// TestControlFollowServerStops: when the daemon stops, a follower learns
+// that the daemon is gone (ErrClosed or ErrNoDaemon), never a bare
+// "context canceled" that would end `messages --follow` instead of letting
+// it follow on. The race between the server's context and its hang-up is
+// tried many times.
+func TestControlFollowServerStops(t *testing.T) {
+	ctx := ctxT(t)
+	home := newHome(t, "alice")
+	n := open(t, home, false)
+	if _, err := n.CreateChannel(ctx, "general"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		srv, err := Serve(n, home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := Dial(ctx, home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		subscribed := make(chan struct{}, 1)
+		done := make(chan error, 1)
+		go func() {
+			done <- c.Follow(ctx, "general", 1, func(Message) error {
+				select {
+				case subscribed <- struct{}{}:
+				default:
+				}
+				return nil
+			})
+		}()
+		if _, err := n.Send(ctx, "general", "ping"); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-subscribed:
+		case <-ctx.Done():
+			t.Fatal("follower received nothing")
+		}
+		srv.Close()
+		if err := <-done; !errors.Is(err, ErrClosed) && !errors.Is(err, ErrNoDaemon) {
+			t.Fatalf("run %d: Follow ended with %v, want ErrClosed or ErrNoDaemon", i, err)
+		}
+	}
+}
