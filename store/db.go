@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -165,7 +166,7 @@ func (r *pebbleReader) close() error {
 		return nil
 	}
 	if err := r.it.Close(); err != nil {
-		return fmt.Errorf("store: iterate: %w", err)
+		return fmt.Errorf("store: iterate: %w", corruption(err))
 	}
 	return nil
 }
@@ -178,7 +179,7 @@ func (r *pebbleReader) iter(lo, hi []byte) (*pebble.Iterator, error) {
 	}
 	it, err := r.snap.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
-		return nil, fmt.Errorf("store: iterate: %w", err)
+		return nil, fmt.Errorf("store: iterate: %w", corruption(err))
 	}
 	r.it = it
 	return it, nil
@@ -190,7 +191,7 @@ func (r *pebbleReader) get(key []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, describeKey(key))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: get %s: %w", describeKey(key), err)
+		return nil, fmt.Errorf("store: get %s: %w", describeKey(key), corruption(err))
 	}
 	defer closer.Close()
 	return r.s.open(key, v)
@@ -219,7 +220,7 @@ func (r *pebbleReader) walk(ctx context.Context, it *pebble.Iterator, reverse bo
 		}
 		raw, err := it.ValueAndErr()
 		if err != nil {
-			return fmt.Errorf("store: read %s: %w", describeKey(it.Key()), err)
+			return fmt.Errorf("store: read %s: %w", describeKey(it.Key()), corruption(err))
 		}
 		pt, err := r.s.open(it.Key(), raw)
 		if err != nil {
@@ -230,7 +231,26 @@ func (r *pebbleReader) walk(ctx context.Context, it *pebble.Iterator, reverse bo
 		}
 	}
 	if err := it.Error(); err != nil {
-		return fmt.Errorf("store: iterate: %w", err)
+		return fmt.Errorf("store: iterate: %w", corruption(err))
 	}
 	return nil
 }
+
+// corruption marks an error Pebble reports as data corruption (a damaged
+// table or log file) as ErrCorrupt too, keeping Pebble's error.
+func corruption(err error) error {
+	if pebble.IsCorruptionError(err) {
+		return &pebbleCorruption{err: err}
+	}
+	return err
+}
+
+// pebbleCorruption is a corruption Pebble found: it matches ErrCorrupt and
+// wraps Pebble's error, whose text it gives without Pebble's markers.
+type pebbleCorruption struct{ err error }
+
+func (e *pebbleCorruption) Error() string {
+	msg := strings.ReplaceAll(e.err.Error(), "<corruption detail carrier>", "")
+	return "corrupt data: " + strings.Join(strings.Fields(msg), " ")
+}
+func (e *pebbleCorruption) Unwrap() []error { return []error{ErrCorrupt, e.err} }

@@ -210,13 +210,13 @@ func openPebble(h homeFS, home string, dataKey []byte, protection string, opts O
 	if err != nil {
 		return nil, err
 	}
-	po := &pebble.Options{FS: h.fs, ErrorIfNotExists: !create, Logger: quietLogger{}}
+	po := &pebble.Options{FS: h.fs, ErrorIfNotExists: !create, Logger: quietLogger{}, EventListener: eventListener()}
 	if create {
 		po.FormatMajorVersion = pebble.FormatNewest
 	}
 	pdb, err := pebble.Open(filepath.Join(home, dbDirName), po)
 	if err != nil {
-		return nil, fmt.Errorf("store: open database: %w", err)
+		return nil, fmt.Errorf("store: open database: %w", corruption(err))
 	}
 	db := &DB{home: home, h: h, pdb: pdb, sealer: s, retention: opts.retention(), lock: lock}
 	db.reads = reads{v: db}
@@ -236,8 +236,11 @@ func (db *DB) initVersion(create bool) error {
 		return db.pdb.Set(k, db.sealer.seal(nil, k, encodeVersion(FormatVersion)), pebble.Sync)
 	}
 	raw, closer, err := db.pdb.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return fmt.Errorf("%w: database has no version record", ErrCorrupt)
+	}
 	if err != nil {
-		return fmt.Errorf("%w: database has no version record: %v", ErrCorrupt, err)
+		return fmt.Errorf("store: read the version record: %w", corruption(err))
 	}
 	defer closer.Close()
 	pt, err := db.sealer.open(k, raw)
@@ -272,3 +275,15 @@ func (quietLogger) Errorf(format string, args ...any) { log.Printf("pebble: "+fo
 
 // Fatalf logs and exits, as Pebble requires of a Logger.
 func (quietLogger) Fatalf(format string, args ...any) { log.Fatalf("pebble: "+format, args...) }
+
+// eventListener reports data corruption as an error of the read that found
+// it (which then fails with ErrCorrupt) instead of Pebble's default, its
+// logger's Fatalf, which would exit the process: a damaged file must give
+// a clear error that `doctor` can report, never end the daemon.
+func eventListener() *pebble.EventListener {
+	return &pebble.EventListener{
+		DataCorruption: func(info pebble.DataCorruptionInfo) {
+			quietLogger{}.Errorf("data corruption in %s: %v", info.Path, info.Details)
+		},
+	}
+}

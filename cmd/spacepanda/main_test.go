@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -49,6 +50,7 @@ func TestScripts(t *testing.T) {
 			"sendfile":      cmdSendFile,
 			"setprefix":     cmdSetPrefix,
 			"waitout":       cmdWaitOut,
+			"damage":        cmdDamage,
 		},
 	})
 }
@@ -267,5 +269,26 @@ func cmdWaitOut(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("timed out waiting for %q in the output of %v", args[0], args[1:])
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// cmdDamage flips bytes inside every file matching a glob (a table's data
+// block, not its footer): damage GLOB. It fails if nothing matches.
+func cmdDamage(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: damage GLOB")
+	}
+	names, err := filepath.Glob(ts.MkAbs(args[0]))
+	ts.Check(err)
+	if len(names) == 0 {
+		ts.Fatalf("damage: nothing matches %s", args[0])
+	}
+	for _, name := range names {
+		raw, err := os.ReadFile(name)
+		ts.Check(err)
+		for i := 64; i < len(raw)/2; i += 256 {
+			raw[i] ^= 0xff
+		}
+		ts.Check(os.WriteFile(name, raw, 0o600))
 	}
 }
