@@ -307,7 +307,7 @@ func (n *Node) resolve(ctx context.Context, ref string) (*channel, error) {
 // knownOpenError reports errors of store.Open that are not damage: a wrong
 // or missing passphrase, a newer format, a permission problem.
 func knownOpenError(err error) bool {
-	for _, e := range []error{store.ErrWrongPassphrase, store.ErrPassphraseRequired, store.ErrNewerFormat, os.ErrPermission, store.ErrExists} {
+	for _, e := range []error{store.ErrWrongPassphrase, store.ErrPassphraseRequired, store.ErrNewerFormat, os.ErrPermission, store.ErrExists, store.ErrHomePermissions} {
 		if errors.Is(err, e) {
 			return true
 		}

@@ -4,6 +4,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -80,4 +81,40 @@ func TestHomeIsPrivate(t *testing.T) {
 	}
 	defer db.Close()
 	checkPrivate(t, home)
+}
+
+// TestMakePrivateWhileFilesChange: a command checks the home's modes while
+// the daemon that holds it creates and deletes database files (a daemon
+// starting, a compaction); a file that vanishes during the walk is not an
+// error (it was "home directory is not private: lstat ...: no such file").
+func TestMakePrivateWhileFilesChange(t *testing.T) {
+	home := t.TempDir()
+	db := filepath.Join(home, "db")
+	if err := os.Mkdir(db, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			name := filepath.Join(db, fmt.Sprintf("MANIFEST-%06d", (i/2)%64))
+			if i%2 == 0 {
+				os.WriteFile(name, nil, 0o600) //nolint:errcheck
+			} else {
+				os.Remove(name)
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	for range 2000 {
+		if err := makePrivate(home); err != nil {
+			t.Fatalf("makePrivate: %v", err)
+		}
+	}
 }

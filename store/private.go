@@ -37,6 +37,11 @@ func makePrivate(home string) error {
 		return err
 	}
 	return filepath.WalkDir(home, func(p string, d fs.DirEntry, err error) error {
+		// A file can vanish during the walk: the daemon holding the home
+		// deletes obsolete database files while a command checks it.
+		if p != home && errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrHomePermissions, err)
 		}
@@ -48,11 +53,14 @@ func makePrivate(home string) error {
 			want = 0o700
 		}
 		fi, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrHomePermissions, err)
 		}
 		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-			if err := os.Chmod(p, perm&want); err != nil {
+			if err := os.Chmod(p, perm&want); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("%w: %s has mode %o and cannot be made owner-only (%v); run: chmod -R go-rwx %s",
 					ErrHomePermissions, p, perm, err, home)
 			}
