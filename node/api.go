@@ -44,6 +44,9 @@ type API interface {
 	// (the latest when ""), oldest first, and the cursor of the page before
 	// them ("" at the start of the channel). Cost is per page.
 	History(ctx context.Context, channel, before string, limit int) (Page, error)
+	// SetName changes this node's display name, stored and announced in
+	// every channel it is a member of.
+	SetName(ctx context.Context, name string) error
 	// Events calls fn with the node's events (events.go) from the cursor on
 	// until ctx ends or fn fails; over the control socket it reconnects.
 	Events(ctx context.Context, from EventCursor, fn func(Event) error) error

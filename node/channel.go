@@ -247,7 +247,7 @@ func (s *chanState) publishEpoch() {
 // else the name their messages carried, else "".
 func (s *chanState) name(peerID string) string {
 	if peerID == s.n.id.peerID {
-		return s.n.id.name
+		return s.n.displayName()
 	}
 	if name := s.crdt.DisplayName(peerID); name != "" {
 		return name
@@ -394,7 +394,7 @@ func (s *chanState) notifyGone() {
 	if s.meta.Leaving {
 		typ = "leave"
 	}
-	s.send(Message{Type: typ, Author: s.n.id.peerID, AuthorName: s.n.id.name, Time: s.n.cfg.Now().UTC()})
+	s.send(Message{Type: typ, Author: s.n.id.peerID, AuthorName: s.n.displayName(), Time: s.n.cfg.Now().UTC()})
 }
 
 func (s *chanState) send(msg Message) {

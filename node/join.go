@@ -188,7 +188,7 @@ func (n *Node) Join(ctx context.Context, code string) (ci ChannelInfo, err error
 	if err != nil {
 		return ChannelInfo{}, err
 	}
-	req, _ := json.Marshal(joinRequest{Version: joinRequestVersion, Invite: inv.token(), Name: n.id.name,
+	req, _ := json.Marshal(joinRequest{Version: joinRequestVersion, Invite: inv.token(), Name: n.displayName(),
 		KeyPackage: key.kp, Proof: inv.proveJoin(key.kp)})
 	ci, err = n.askMembers(ctx, inv, id, req, key.bundle)
 	if err == nil {
@@ -399,7 +399,7 @@ func (s *chanState) admit(ctx context.Context, from string, req joinRequest, inv
 		return nil, fmt.Errorf("%w: the key package's credential does not name %s", ErrProtocol, from)
 	}
 	named := checkName(req.Name) == nil && s.setName(from, req.Name)
-	names := map[string]string{s.n.id.peerID: s.n.id.name}
+	names := map[string]string{s.n.id.peerID: s.n.displayName()}
 	for p, nm := range s.meta.Names {
 		names[p] = nm
 	}

@@ -69,6 +69,11 @@ type Node struct {
 	db     Store
 	id     identity
 	eng    engine
+
+	// nameMu serialises SetName (store, then every channel); name is the
+	// current display name, read without a lock by the channel loops.
+	nameMu sync.Mutex
+	name   atomic.Pointer[string]
 	host   *p2p.Host // nil when offline
 
 	events      *eventHub   // the event stream (events.go)
@@ -139,6 +144,7 @@ func openWith(ctx context.Context, cfg Config, db Store) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, opened: time.Now(), log: cfg.Logger, db: db, id: id, eng: newEngine(id.key, id.peerID, cfg.Now), quit: make(chan struct{})}
+	n.name.Store(&id.name)
 	n.events, n.metrics = newEventHub(cfg.Now), newMetrics(n)
 	n.db = meteredStore{Store: db, m: n.metrics}
 	n.mu.channels = map[string]*channel{}
@@ -164,6 +170,7 @@ func openWith(ctx context.Context, cfg Config, db Store) (*Node, error) {
 			return nil, err
 		}
 	}
+	n.announceNames(ctx)
 	return n, nil
 }
 

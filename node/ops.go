@@ -27,7 +27,7 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	st := Status{PeerID: n.id.peerID, Name: n.id.name, Addrs: []string{}, Peers: []string{}, Channels: chans,
+	st := Status{PeerID: n.id.peerID, Name: n.displayName(), Addrs: []string{}, Peers: []string{}, Channels: chans,
 		Daemon: n.cfg.Daemon, Process: n.cfg.Holder, PID: os.Getpid(), Started: n.opened.UTC().Truncate(time.Second)}
 	if n.host != nil {
 		st.Online = true
@@ -350,16 +350,4 @@ func checkText(text string) error {
 		return invalidf("message is not valid UTF-8")
 	}
 	return nil
-}
-
-// announceName records our display name in the channel (a Profile event),
-// so that every member, and every later joiner, can show it.
-func (n *Node) announceName(ctx context.Context, c *channel) {
-	err := c.do(ctx, func(s *chanState) error {
-		_, err := s.authorLocal(ctx, crdt.Event{Kind: crdt.KindProfile, Text: n.id.name})
-		return err
-	})
-	if err != nil {
-		n.log.Warn("announce display name", "channel", c.id, "err", err)
-	}
 }

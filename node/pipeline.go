@@ -182,7 +182,7 @@ func (s *chanState) stepBatch(st step) (b *store.Batch, items []store.OutboxItem
 		if !st.resend {
 			b.PutEvent(id, store.Event{Seq: s.lastEventSeq + uint64(i) + 1, Data: bin})
 		}
-		pt, err := sealEvent(s.n.id.name, e)
+		pt, err := sealEvent(s.n.displayName(), e)
 		if err != nil {
 			return nil, nil, 0, nil, err
 		}

@@ -84,7 +84,7 @@ func newRoot(g *globals) *cobra.Command {
 	f.StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	f.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&g.logFile, "log-file", "", "append logs to this file instead of stderr")
-	root.AddCommand(versionCmd(g), doctorCmd(g), initCmd(g), daemonCmd(g), statusCmd(g), peersCmd(g), channelCmd(g), joinCmd(g),
+	root.AddCommand(versionCmd(g), doctorCmd(g), initCmd(g), nameCmd(g), daemonCmd(g), statusCmd(g), peersCmd(g), channelCmd(g), joinCmd(g),
 		sendCmd(g), messagesCmd(g), editCmd(g), deleteCmd(g), reactCmd(g), eventsCmd(g), testbedCmd(g), tuiCmd(g))
 	return root
 }

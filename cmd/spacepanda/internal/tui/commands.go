@@ -28,7 +28,7 @@ var helpText = []string{
 	"/edit ID TEXT         edit one of your messages",
 	"/delete ID            delete a message",
 	"/reply ID TEXT        reply to a message",
-	"/nick NAME            change your display name (not available yet)",
+	"/nick NAME            change your display name (every channel)",
 	"/help                 this list (F1: keys)",
 	"//text                send a line that starts with /",
 }
@@ -177,8 +177,13 @@ func (m *Model) command(line string) tea.Cmd {
 			return args[0] + " is now " + args[1], a.SetRole(ctx, ch, args[0], args[1])
 		})
 	case "nick":
-		m.status = "/nick is not available yet: the name is set by `spacepanda init --name`"
-		return nil
+		if rest == "" {
+			m.status = "usage: /nick NAME"
+			return nil
+		}
+		return m.reloadAfter(func(ctx context.Context) (string, error) {
+			return "you are now " + rest, a.SetName(ctx, rest)
+		})
 	}
 	m.status = fmt.Sprintf("unknown command /%s (try /help)", name)
 	return nil

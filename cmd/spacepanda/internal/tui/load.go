@@ -181,7 +181,9 @@ func (m *Model) event(e node.Event) tea.Cmd {
 			}
 		}
 	case node.EventMember:
-		if shown && e.Change != "profile" {
+		if e.Change == "profile" && i >= 0 {
+			m.renamed(i, shown, e)
+		} else if shown {
 			m.pane.system(e.Time, memberLine(e))
 		}
 		if i >= 0 {
@@ -199,6 +201,25 @@ func (m *Model) event(e node.Event) tea.Cmd {
 		m.online[e.Peer] = e.Online
 	}
 	return nil
+}
+
+// renamed shows a member's new display name: a system line when the
+// channel is shown and the member had another name, and the name on the
+// member's messages in the pane.
+func (m *Model) renamed(i int, shown bool, e node.Event) {
+	old := ""
+	for _, mb := range m.chans[i].members {
+		if mb.ID == e.Member {
+			old = mb.Name
+		}
+	}
+	if !shown {
+		return
+	}
+	if old != "" && old != e.Name {
+		m.pane.system(e.Time, old+" is now known as "+e.Name)
+	}
+	m.pane.rename(e.Member, e.Name)
 }
 
 func memberLine(e node.Event) string {

@@ -74,6 +74,16 @@ func (p *pane) upsert(m node.Message) {
 	p.dirty = true
 }
 
+// rename shows a member's new display name on its messages.
+func (p *pane) rename(author, name string) {
+	for i := range p.items {
+		if p.items[i].sys == "" && p.items[i].msg.Author == author {
+			p.items[i].msg.AuthorName = name
+		}
+	}
+	p.dirty = true
+}
+
 func (p *pane) system(t time.Time, text string) {
 	p.items = append(p.items, item{sys: text, time: t})
 	p.dirty = true

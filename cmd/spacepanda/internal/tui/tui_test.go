@@ -225,3 +225,55 @@ func TestTUITwoNodes(t *testing.T) {
 	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
 	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
 }
+
+// TestTUINick: /nick changes our display name, which the other member
+// shows; a member's rename shows as a system line and on its messages.
+func TestTUINick(t *testing.T) {
+	ctx := context.Background()
+	a, b := openNode(t, "alice", true), openNode(t, "bob", true)
+	gen, err := a.CreateChannel(ctx, "general")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := a.Invite(ctx, gen.ID, node.InviteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Join(ctx, code); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Send(ctx, gen.ID, "from alice"); err != nil {
+		t.Fatal(err)
+	}
+	tm := start(t, b)
+	waitScreen(t, tm, "alice: from alice", "2 members")
+	typeLine(tm, "/nick")
+	waitScreen(t, tm, "usage: /nick NAME")
+	typeLine(tm, "/nick robert")
+	waitScreen(t, tm, "you are now robert")
+	waitMembers(t, a, gen.ID, b.PeerID(), "robert")
+	if err := a.SetName(ctx, "alicia"); err != nil {
+		t.Fatal(err)
+	}
+	waitScreen(t, tm, "alice is now known as alicia", "alicia: from alice")
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+}
+
+// waitMembers waits until n names member of channel name.
+func waitMembers(t *testing.T, n *node.Node, ch, member, name string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ms, err := n.Members(context.Background(), ch)
+		for _, m := range ms {
+			if err == nil && m.ID == member && m.Name == name {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s to be named %q: %+v %v", member, name, ms, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
