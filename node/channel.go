@@ -122,7 +122,7 @@ type channelMeta struct {
 	Commits []commitRecord `json:"commits,omitempty"`
 	// Branch holds the counters of our events sent since the last commit:
 	// re-sent if that commit loses a conflict, also after a restart.
-	Branch []uint64 `json:"branch,omitempty"`
+	Branch seqList `json:"branch,omitempty"`
 	// Former are members removed by a commit this node processed, with the
 	// epoch of that commit: sync serves them the log up to it, so that a
 	// member removed while offline learns it (serveSync).
@@ -159,6 +159,8 @@ type chanState struct {
 	gossiped   uint64           // the last outbox item this run published on the topic
 	delivering bool             // a delivery request is in flight (maybeDeliver)
 	lastQueued uint64           // the outbox item of the last local event
+	flying     *flight          // the flight sendBatch is storing (sendbatch.go)
+	flights    []*flight        // stored posts waiting for their fsync, oldest first
 	lazy       bool             // apply without waiting for fsync (a synced page)
 	pending    []*store.Pending // what apply handed over while lazy
 	subs       map[int]chan Message

@@ -3,9 +3,12 @@ package node
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/spacepanda/spacepanda/store"
 )
 
 // TestConcurrentSends: posts sent concurrently to one channel (which share
@@ -83,5 +86,91 @@ func TestSendCancelledNotSent(t *testing.T) {
 	ms, _ := n.Messages(ctx, ci.ID, 0)
 	if got := texts(ms); len(got) != 1 || got[0] != "after" {
 		t.Fatalf("timeline %q, want only \"after\"", got)
+	}
+}
+
+// TestAckedSendsDurable: sends from concurrent callers, stored as flights
+// (without waiting for each fsync), are acknowledged only once durable: a
+// crash image taken while sends are in flight holds every send that was
+// acknowledged before it.
+func TestAckedSendsDurable(t *testing.T) {
+	ctx := ctxT(t)
+	fs := store.NewCrashFS()
+	if _, err := InitFS(ctx, "/alice", "alice", []byte{}, fs); err != nil {
+		t.Fatal(err)
+	}
+	n, err := Open(ctx, Config{Home: "/alice", CrashFS: fs, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	ci, err := n.CreateChannel(ctx, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var acked []string
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				text := fmt.Sprintf("m %d %d", g, i)
+				if _, err := n.Send(ctx, ci.ID, text); err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				acked = append(acked, text)
+				mu.Unlock()
+			}
+		}()
+	}
+	var images []*store.CrashFS
+	var wants [][]string
+	for len(images) < 5 {
+		mu.Lock()
+		k := len(acked)
+		mu.Unlock()
+		if k < 100*(len(images)+1) {
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		// Every send acknowledged so far, then the image: what the image
+		// must hold. Sends keep going while it is taken.
+		mu.Lock()
+		want := slices.Clone(acked)
+		images = append(images, fs.Crash())
+		mu.Unlock()
+		wants = append(wants, want)
+	}
+	close(stop)
+	wg.Wait()
+	for i, img := range images {
+		m, err := Open(context.Background(), Config{Home: "/alice", CrashFS: img, Logger: quiet})
+		if err != nil {
+			t.Fatalf("open image %d: %v", i, err)
+		}
+		ms, err := m.Messages(ctx, ci.ID, 0)
+		m.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		have := map[string]bool{}
+		for _, x := range ms {
+			have[x.Text] = true
+		}
+		for _, text := range wants[i] {
+			if !have[text] {
+				t.Fatalf("image %d: %q was acknowledged before the crash and is not there (%d of %d there)", i, text, len(ms), len(wants[i]))
+			}
+		}
 	}
 }
