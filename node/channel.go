@@ -161,6 +161,7 @@ type chanState struct {
 	lastQueued uint64           // the outbox item of the last local event
 	flying     *flight          // the flight sendBatch is storing (sendbatch.go)
 	flights    []*flight        // stored posts waiting for their fsync, oldest first
+	ae         antiEntropy      // gaps in what gossip brought (antientropy.go)
 	lazy       bool             // apply without waiting for fsync (a synced page)
 	pending    []*store.Pending // what apply handed over while lazy
 	subs       map[int]chan Message
@@ -304,6 +305,7 @@ func (s *chanState) commitApplied(e crdt.Event) {
 	s.sinceSnap++
 	s.notify(e)
 	s.onApplied(e)
+	s.noteApplied(e)
 }
 
 // maybeSnapshot writes a CRDT snapshot every snapshotEvery events.

@@ -55,6 +55,10 @@ func (n *Node) serveDeliver(ctx context.Context, from p2p.PeerID, raw []byte) ([
 			return codedf(ErrForbidden, "not a member")
 		}
 		for _, raw := range req.Envelopes {
+			if drop := n.cfg.FaultDropLive; drop != nil && drop(req.Channel, raw) {
+				taken++ // lost on the way, as far as the sender can tell
+				continue
+			}
 			env, err := decodeEnvelope(raw)
 			if err != nil || env.epoch > s.group.Epoch() {
 				if err == nil {

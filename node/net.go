@@ -115,6 +115,7 @@ func (n *Node) retryLoop() {
 					lonely = append(lonely, c.id)
 				}
 				s.maybeCatchUp()
+				s.maybeAntiEntropy()
 				return nil
 			})
 		}
@@ -244,6 +245,9 @@ func (n *Node) validator(c *channel) p2p.Validator {
 		}
 		if from == self {
 			return p2p.Accept // our own, already stored and applied
+		}
+		if drop := n.cfg.FaultDropLive; drop != nil && drop(c.id, data) {
+			return p2p.Ignore
 		}
 		cur := c.epoch.Load()
 		if env.epoch+pastEpochWindow < cur || env.epoch > cur+maxEpochsAhead {

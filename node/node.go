@@ -56,6 +56,11 @@ type Config struct {
 	CrashFS *store.CrashFS
 	// Gate, when set, is the host's connection gater (testbed partitions).
 	Gate *p2p.Gate
+	// FaultDropLive, when set, is fault injection for tests and the
+	// testbed: a channel's live message (gossip or a member's delivery)
+	// for which it returns true is lost, as a full gossipsub queue loses
+	// it; only a sync can bring it. It is called concurrently.
+	FaultDropLive func(channel string, envelope []byte) bool
 }
 
 // Node is a running SpacePanda node: its store, identity, one owner loop per

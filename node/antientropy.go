@@ -1,0 +1,275 @@
+package node
+
+import (
+	"math/rand/v2"
+	"time"
+
+	"github.com/spacepanda/spacepanda/crdt"
+	"github.com/spacepanda/spacepanda/p2p"
+)
+
+// Anti-entropy (docs/protocol.md, "Anti-entropy"). Gossipsub drops
+// messages when its queues overflow, and a member that misses one in an
+// epoch does not notice: the sender's next message decrypts without it
+// (MLS keeps the skipped keys). Catch-up (sync.go) runs after a start, a
+// join, a new peer or a message that does not decrypt, not for that. So
+// each channel watches the counters of the events it applies: every
+// author's events are numbered 1, 2, 3… (crdt.ID.Seq), and a counter
+// skipped for longer than aeGrace (gossip may reorder) is a gap. A gap
+// makes the channel ask one member for the log entries that member stored
+// since shortly before the gap (a sync request with a cursor into that
+// member's log, remembered from the previous run with it), and the missing
+// message arrives as if by gossip, in its epoch, without a new one. A
+// message lost at the end of a burst leaves no gap; for those, a channel
+// that stored anything since its last run asks again every aeEvery: the
+// entries a member stored since then (a comparison of the two logs' heads
+// through the cursor, not a re-download of the epoch).
+//
+// It is bounded: one run per channel at a time (and never during a
+// catch-up), at least aeMinGap apart, at most aeMaxPages pages each; at
+// most aeMaxMissing gaps are tracked, and a gap that aeTries runs did not
+// fill (nobody has the message: its author was cut off, or the event was
+// refused) is forgotten. What a run brings that we have is recognised as
+// a duplicate by MLS before any signature check.
+const (
+	aeGrace      = 300 * time.Millisecond
+	aeMinGap     = 500 * time.Millisecond
+	aeMargin     = 2 * time.Second
+	aeMaxPages   = 64
+	aeMaxMissing = 4096
+	aeTries      = 3
+	aeCursors    = 4
+)
+
+// aeEvery is the period of the run that finds losses no gap reveals (a
+// variable for tests).
+var aeEvery = 10 * time.Second
+
+// antiEntropy is a channel's anti-entropy state. Only the loop touches it.
+type antiEntropy struct {
+	hi      map[string]uint64 // author -> highest counter applied in this run
+	missing map[crdt.ID]*aeGap
+	// cursors are positions in members' logs, oldest first.
+	cursors map[p2p.PeerID][]aeCursor
+	running bool
+	last    time.Time // when the last run started
+	lastSeq uint64    // chanState.lastSeq then
+	runs    int       // runs started (tests, metrics)
+}
+
+type aeGap struct {
+	seen  time.Time
+	tries int
+}
+
+// aeCursor: every entry the member logs after at has a sequence number of
+// at least next (its log's next number when it answered at at). partial
+// marks where a run that hit aeMaxPages stopped: the next run resumes
+// there.
+type aeCursor struct {
+	at      time.Time
+	next    uint64
+	partial bool
+}
+
+// noteApplied records the counter of an applied event; an author's counter
+// that jumps leaves gaps, a late one fills its gap.
+func (s *chanState) noteApplied(e crdt.Event) {
+	a := &s.ae
+	author := e.ID.Author
+	if author == s.n.id.peerID || author == "" {
+		return
+	}
+	if a.missing != nil {
+		delete(a.missing, e.ID)
+	}
+	if a.hi == nil {
+		a.hi = map[string]uint64{}
+	}
+	hi, ok := a.hi[author]
+	if e.ID.Seq <= hi {
+		return
+	}
+	a.hi[author] = e.ID.Seq
+	if !ok {
+		// The first event of the author this run: what came before is
+		// the catch-up's (start, join), not a gap we saw.
+		return
+	}
+	now := time.Now()
+	for q := hi + 1; q < e.ID.Seq; q++ {
+		id := crdt.ID{Author: author, Seq: q}
+		if len(a.missing) >= aeMaxMissing {
+			break
+		}
+		if _, have := s.crdt.Event(id); have {
+			continue
+		}
+		if a.missing == nil {
+			a.missing = map[crdt.ID]*aeGap{}
+		}
+		a.missing[id] = &aeGap{seen: now}
+	}
+}
+
+// oldestGap returns when the oldest gap older than aeGrace was seen, or the
+// zero time.
+func (a *antiEntropy) oldestGap(now time.Time) time.Time {
+	var oldest time.Time
+	for _, g := range a.missing {
+		if now.Sub(g.seen) >= aeGrace && (oldest.IsZero() || g.seen.Before(oldest)) {
+			oldest = g.seen
+		}
+	}
+	return oldest
+}
+
+// Gaps reports how many gaps the channel tracks (tests).
+func (a *antiEntropy) gaps() int { return len(a.missing) }
+
+// maybeAntiEntropy starts a run when a gap is older than aeGrace, or when
+// the channel stored something since the last run aeEvery ago. It runs on
+// the loop (each retry tick); the pages are fetched in a goroutine and
+// handed to the loop like a catch-up's.
+func (s *chanState) maybeAntiEntropy() {
+	a := &s.ae
+	if a.running || s.syncing || s.n.host == nil || s.meta.Removed || !s.group.Active() {
+		return
+	}
+	now := time.Now()
+	if a.last.IsZero() {
+		a.last, a.lastSeq = now, s.lastSeq // the start's catch-up covers what came before
+		return
+	}
+	if now.Sub(a.last) < aeMinGap {
+		return
+	}
+	var since time.Time
+	switch gap := a.oldestGap(now); {
+	case !gap.IsZero():
+		since = gap.Add(-aeMargin)
+	case s.lastSeq != a.lastSeq && now.Sub(a.last) >= aeEvery:
+		since = a.last.Add(-aeMargin)
+	default:
+		return
+	}
+	peers := s.syncPeers()
+	if len(peers) == 0 {
+		return
+	}
+	p, cursor := a.pick(peers, since)
+	from := s.group.Epoch()
+	if from > 0 {
+		from-- // a late message of the epoch before (as catch-up does)
+	}
+	a.running, s.syncing = true, true
+	a.last, a.lastSeq = now, s.lastSeq
+	a.runs++
+	c, n := s.c, s.n
+	req := syncRequest{Channel: s.id, Epoch: from, Cursor: cursor}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		var cur aeCursor
+		var ok bool
+		func() {
+			defer recoverRemote(n, "anti-entropy", c.id)
+			cur, ok = n.runAntiEntropy(c, p, req)
+		}()
+		c.do(n.ctx, func(s *chanState) error { //nolint:errcheck // ErrClosed at shutdown
+			s.ae.running, s.syncing = false, false
+			if ok {
+				s.ae.keep(p, cur)
+			}
+			s.ae.ran(now)
+			return nil
+		})
+	}()
+}
+
+// runAntiEntropy pages through p's log from req's cursor, handing each page
+// to the loop, and returns where it stopped.
+func (n *Node) runAntiEntropy(c *channel, p p2p.PeerID, req syncRequest) (aeCursor, bool) {
+	for range aeMaxPages {
+		page, err := n.fetchPage(p, req)
+		if err != nil {
+			n.log.Debug("anti-entropy page", "channel", c.id, "peer", p, "err", err)
+			return aeCursor{}, false
+		}
+		at := time.Now()
+		if len(page.Entries) > 0 {
+			if err := n.applyPage(c, page); err != nil {
+				return aeCursor{}, false // closing
+			}
+		}
+		if !page.More || page.Next <= req.Cursor {
+			return aeCursor{at: at, next: page.Next}, true
+		}
+		req.Cursor = page.Next
+	}
+	return aeCursor{next: req.Cursor, partial: true}, true
+}
+
+// pick chooses the member to ask and where in its log to start: a run left
+// partial first, else the member whose newest cursor from before since is
+// the newest; with none, a member at random from the start of the epoch.
+func (a *antiEntropy) pick(peers []p2p.PeerID, since time.Time) (p2p.PeerID, uint64) {
+	var best p2p.PeerID
+	var bestAt time.Time
+	var cursor uint64
+	for _, p := range peers {
+		cs := a.cursors[p]
+		for i := len(cs) - 1; i >= 0; i-- {
+			c := cs[i]
+			if c.partial {
+				return p, c.next
+			}
+			if !c.at.After(since) {
+				if best == "" || c.at.After(bestAt) {
+					best, bestAt, cursor = p, c.at, c.next
+				}
+				break
+			}
+		}
+	}
+	if best != "" {
+		return best, cursor
+	}
+	return peers[rand.IntN(len(peers))], 0
+}
+
+// keep records a cursor of p's log, dropping a partial one it continues.
+func (a *antiEntropy) keep(p p2p.PeerID, c aeCursor) {
+	if a.cursors == nil {
+		a.cursors = map[p2p.PeerID][]aeCursor{}
+	}
+	cs := a.cursors[p]
+	if k := len(cs); k > 0 && cs[k-1].partial {
+		cs = cs[:k-1]
+	}
+	cs = append(cs, c)
+	if len(cs) > aeCursors {
+		cs = cs[len(cs)-aeCursors:]
+	}
+	a.cursors[p] = cs
+	if len(a.cursors) > 4*aeCursors {
+		for q := range a.cursors { // bounded: forget an arbitrary other peer
+			if q != p {
+				delete(a.cursors, q)
+				break
+			}
+		}
+	}
+}
+
+// ran counts a run against the gaps seen before it started; those that
+// aeTries runs did not fill are forgotten.
+func (a *antiEntropy) ran(start time.Time) {
+	for id, g := range a.missing {
+		if g.seen.Before(start) {
+			if g.tries++; g.tries >= aeTries {
+				delete(a.missing, id)
+			}
+		}
+	}
+}
