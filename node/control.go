@@ -51,6 +51,7 @@ type params struct {
 	Invite  InviteOptions `json:"invite"`
 	Before  string        `json:"before,omitempty"` // history: page cursor
 	Cursor  EventCursor   `json:"cursor"`           // events: resume point
+	Peers   []string      `json:"peers,omitempty"`  // fault.block
 }
 
 // ControlServer serves a node's API on the home's Unix socket, readable and
@@ -251,6 +252,9 @@ func (s *ControlServer) dispatch(ctx context.Context, req request, enc *json.Enc
 	default:
 		if r, err, ok := s.dispatchEvents(ctx, req.Method, p, enc); ok {
 			return r, err
+		}
+		if err, ok := s.dispatchFault(ctx, req.Method, p); ok {
+			return nil, err
 		}
 	}
 	return nil, fmt.Errorf("%w: unknown control method %q", ErrProtocol, req.Method)

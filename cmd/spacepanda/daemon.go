@@ -13,7 +13,7 @@ import (
 
 func daemonCmd(g *globals) *cobra.Command {
 	var listen, bootstrap []string
-	var noMDNS, relay bool
+	var noMDNS, relay, faultGate bool
 	var metricsAddr string
 	c := &cobra.Command{
 		Use:   "daemon [--listen MULTIADDR]... [--bootstrap MULTIADDR]... [--relay]",
@@ -21,8 +21,12 @@ func daemonCmd(g *globals) *cobra.Command {
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			n, err := openDaemon(ctx, node.Config{Home: g.home, Network: true, Listen: listen, Bootstrap: bootstrap,
-				DisableMDNS: noMDNS, Relay: relay, Logger: g.log, Holder: "spacepanda daemon", Daemon: true})
+			cfg := node.Config{Home: g.home, Network: true, Listen: listen, Bootstrap: bootstrap,
+				DisableMDNS: noMDNS, Relay: relay, Logger: g.log, Holder: "spacepanda daemon", Daemon: true}
+			if faultGate {
+				cfg.Gate = node.NewGate() // partitions through the control socket (testbed --procs)
+			}
+			n, err := openDaemon(ctx, cfg)
 			if err != nil {
 				return err
 			}
@@ -57,6 +61,8 @@ func daemonCmd(g *globals) *cobra.Command {
 	c.Flags().BoolVar(&noMDNS, "no-mdns", false, "turn LAN discovery off")
 	c.Flags().StringVar(&metricsAddr, "metrics", "", "serve Prometheus /metrics on ADDR (HOST:PORT; a bare port means 127.0.0.1)")
 	c.Flags().BoolVar(&relay, "relay", false, "server node: relay for peers behind NAT and DHT server (publicly reachable machines only)")
+	c.Flags().BoolVar(&faultGate, "fault-gate", false, "testbed: let the control socket partition this daemon (fault.block, fault.unblock)")
+	_ = c.Flags().MarkHidden("fault-gate")
 	return c
 }
 

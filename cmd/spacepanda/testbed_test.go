@@ -22,13 +22,15 @@ func runTestbed(t *testing.T, args ...string) (string, string, error) {
 	return out.String(), errb.String(), err
 }
 
-// TestTestbedProcs runs the testbed with real daemon processes and a
-// SIGKILL; the last line of the output is the JSON report.
+// TestTestbedProcs runs the testbed with real daemon processes, a SIGKILL
+// and a partition (through the daemons' fault gates: every connection
+// across it closed, checked by the testbed); the last line of the output
+// is the JSON report.
 func TestTestbedProcs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts four daemons")
 	}
-	out, errOut, err := runTestbed(t, "--procs", "--nodes", "4", "--rate", "20", "--duration", "6s", "--kill",
+	out, errOut, err := runTestbed(t, "--procs", "--nodes", "4", "--rate", "20", "--duration", "6s", "--kill", "--partition",
 		"--seed", "3", "--baseline=false", "--settle", "30s", "--dir", t.TempDir(), "--json")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	var rep struct {
@@ -40,8 +42,10 @@ func TestTestbedProcs(t *testing.T) {
 		DeliveredPct float64 `json:"delivered_pct"`
 		Converged    bool    `json:"converged"`
 		Faults       []struct {
-			Kind  string  `json:"kind"`
-			ConvS float64 `json:"conv_s"`
+			Kind   string   `json:"kind"`
+			Nodes  []string `json:"nodes"`
+			ConvS  float64  `json:"conv_s"`
+			Detail string   `json:"detail"`
 		} `json:"faults"`
 		Failures []string `json:"failures"`
 	}
@@ -49,7 +53,8 @@ func TestTestbedProcs(t *testing.T) {
 		t.Fatalf("last line is not the JSON report: %v\nstdout:\n%s\nstderr:\n%s", jerr, out, errOut)
 	}
 	if err != nil || rep.Mode != "procs" || rep.Nodes != 4 || rep.Sent == 0 || rep.Lost != 0 || rep.Duplicates != 0 ||
-		rep.DeliveredPct != 100 || !rep.Converged || len(rep.Faults) != 1 || rep.Faults[0].Kind != "kill" || rep.Faults[0].ConvS < 0 {
+		rep.DeliveredPct != 100 || !rep.Converged || len(rep.Faults) != 2 || rep.Faults[0].Kind != "kill" || rep.Faults[0].ConvS < 0 ||
+		rep.Faults[1].Kind != "partition" || len(rep.Faults[1].Nodes) == 0 || rep.Faults[1].ConvS < 0 || strings.Contains(rep.Faults[1].Detail, "skipped") {
 		t.Fatalf("exit %v; report %+v\nstderr:\n%s", err, rep, errOut)
 	}
 }

@@ -57,8 +57,8 @@ type runner interface {
 	// the instant of the crash.
 	crash(s *slot, takeDown func()) error
 	// block refuses connections between s and peers; unblock heals.
-	block(s *slot, peers []string)
-	unblock(s *slot)
+	block(s *slot, peers []string) error
+	unblock(s *slot) error
 	// cpu is the CPU time the nodes used so far.
 	cpu() time.Duration
 	// close releases what the runner holds.

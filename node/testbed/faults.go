@@ -26,13 +26,7 @@ func (e *engine) faults(p plan) {
 	}
 	if len(p.half) > 0 && e.ctx.Err() == nil {
 		at(0.4)
-		if e.cfg.Procs {
-			// Daemons have no connection gater the testbed can reach.
-			e.rep.Faults = append(e.rep.Faults, FaultReport{Kind: "partition", Nodes: []string{}, AtS: e.since(time.Now()),
-				Detail: "skipped: not available with --procs"})
-		} else {
-			e.partition(p.half)
-		}
+		e.partition(p.half)
 	}
 	if p.leave >= 0 && e.ctx.Err() == nil {
 		at(0.65)
@@ -114,19 +108,75 @@ func (e *engine) partition(half []int) {
 	e.phase.Store("partition")
 	begin := time.Now()
 	for _, s := range a {
-		e.run.block(s, sortedPeers(b))
+		if err := e.run.block(s, sortedPeers(b)); err != nil {
+			e.rep.fail("partition: block at %s: %v", s.name(), err)
+		}
 	}
 	for _, s := range b {
-		e.run.block(s, sortedPeers(a))
+		if err := e.run.block(s, sortedPeers(a)); err != nil {
+			e.rep.fail("partition: block at %s: %v", s.name(), err)
+		}
+	}
+	if where := e.waitCut(a, b); where != "" {
+		e.rep.fail("partition: %s", where)
 	}
 	select {
 	case <-time.After(e.cfg.PartitionFor):
 	case <-e.ctx.Done():
 	}
 	for _, s := range e.slots {
-		e.run.unblock(s)
+		if err := e.run.unblock(s); err != nil {
+			e.rep.fail("partition: heal at %s: %v", s.name(), err)
+		}
 	}
 	e.record("partition", b, begin, time.Now(), fmt.Sprintf("for %v", e.cfg.PartitionFor))
+}
+
+// cutWait bounds the wait for a partition to close the connections
+// across it.
+const cutWait = 10 * time.Second
+
+// waitCut waits until no node of a is connected to a node of b (as each
+// node's Peers lists them) and returns "" then, or which connection
+// stayed open.
+func (e *engine) waitCut(a, b []*slot) string {
+	side := map[string]int{}
+	for _, s := range a {
+		side[s.peer] = 1
+	}
+	for _, s := range b {
+		side[s.peer] = 2
+	}
+	deadline := time.Now().Add(cutWait)
+	for {
+		open := e.crossConnection(side)
+		if open == "" || time.Now().After(deadline) || e.ctx.Err() != nil {
+			return open
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// crossConnection names a connection between the two sides, or "".
+func (e *engine) crossConnection(side map[string]int) string {
+	for _, s := range e.slots {
+		m, _ := s.member()
+		if m == nil || side[s.peer] == 0 {
+			continue
+		}
+		ctx, cancel := e.opCtx()
+		peers, err := m.Peers(ctx)
+		cancel()
+		if err != nil {
+			return fmt.Sprintf("%s: peers: %v", s.name(), err)
+		}
+		for _, p := range peers {
+			if k := side[p.ID]; k != 0 && k != side[s.peer] {
+				return fmt.Sprintf("%s still connected to %s across the partition", s.name(), p.ID)
+			}
+		}
+	}
+	return ""
 }
 
 // churn makes concurrent commits in one epoch — a member leaves, node 0

@@ -99,7 +99,7 @@ func (r *inproc) crash(s *slot, takeDown func()) error {
 	return nil
 }
 
-func (r *inproc) block(s *slot, peers []string) {
+func (r *inproc) block(s *slot, peers []string) error {
 	if is, _ := s.impl.(*inprocSlot); is != nil {
 		ids := make([]p2p.PeerID, len(peers))
 		for i, p := range peers {
@@ -107,12 +107,14 @@ func (r *inproc) block(s *slot, peers []string) {
 		}
 		is.gate.Block(ids...)
 	}
+	return nil
 }
 
-func (r *inproc) unblock(s *slot) {
+func (r *inproc) unblock(s *slot) error {
 	if is, _ := s.impl.(*inprocSlot); is != nil {
 		is.gate.Unblock()
 	}
+	return nil
 }
 
 // cpu is this process's CPU time: every node, and the testbed itself.

@@ -18,8 +18,9 @@ import (
 
 // procs runs every node as a `spacepanda daemon` process and drives it
 // through its control socket, as the command line does; a kill is SIGKILL.
-// A partition between processes and key updates (not in the control API)
-// are not available in this mode.
+// A partition goes through the daemons' fault gates (`daemon --fault-gate`,
+// the control methods fault.block and fault.unblock); key updates (not in
+// the control API) are not available in this mode.
 type procs struct {
 	dir string
 	cfg Config
@@ -73,7 +74,7 @@ func (p *procs) start(ctx context.Context, s *slot, boot []string) (member, erro
 			return nil, err
 		}
 	}
-	args := []string{"daemon", "--home", s.home, "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns",
+	args := []string{"daemon", "--home", s.home, "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns", "--fault-gate",
 		"--log-level", "info", "--log-file", filepath.Join(p.dir, fmt.Sprintf("node%d.%d.log", s.i, s.gen))}
 	for _, b := range boot {
 		args = append(args, "--bootstrap", b)
@@ -131,8 +132,27 @@ func (p *procs) crash(s *slot, takeDown func()) error {
 	return nil
 }
 
-func (p *procs) block(*slot, []string) {}
-func (p *procs) unblock(*slot)         {}
+// block makes s's daemon refuse peers and close its connections to them.
+func (p *procs) block(s *slot, peers []string) error {
+	d, _ := s.impl.(*daemon)
+	if d == nil {
+		return errors.New("no daemon")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return d.FaultBlock(ctx, peers)
+}
+
+// unblock heals s's side of a partition.
+func (p *procs) unblock(s *slot) error {
+	d, _ := s.impl.(*daemon)
+	if d == nil {
+		return errors.New("no daemon")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return d.FaultUnblock(ctx)
+}
 
 // cpu sums the CPU time of the daemons: exited ones from their rusage, live
 // ones from /proc.

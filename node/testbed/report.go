@@ -85,9 +85,10 @@ type FaultReport struct {
 }
 
 // OK reports whether the run passed its own checks: nothing lost or
-// duplicated, converged, and every fault converged.
+// duplicated, converged, every fault converged, and no failure (a fault
+// that could not be injected, a node that did not restart).
 func (r *Report) OK() bool {
-	return r.Lost == 0 && r.Duplicates == 0 && r.Converged && r.ConvergenceS >= 0 && r.DeliveredPct == 100 &&
+	return len(r.Failures) == 0 && r.Lost == 0 && r.Duplicates == 0 && r.Converged && r.ConvergenceS >= 0 && r.DeliveredPct == 100 &&
 		(r.UnauthorizedApplied == nil || *r.UnauthorizedApplied == 0)
 }
 
