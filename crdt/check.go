@@ -13,6 +13,9 @@ func (s *State) Check(e Event) error {
 		return err
 	}
 	c := s.controls()
+	if e.Kind == KindRead {
+		return firstErr(c.permit(&e), s.checkRead(c, &e))
+	}
 	if !e.Kind.isContent() {
 		return c.permit(&e)
 	}

@@ -70,11 +70,12 @@ const (
 	KindInviteCreate                 // record an invite
 	KindInviteRevoke                 // revoke an invite
 	KindProfile                      // set the author's display name
+	KindRead                         // the author read the channel up to Target (a read receipt)
 	kindEnd
 )
 
 var kindNames = [...]string{"", "create", "post", "edit", "delete", "react", "unreact",
-	"rename", "topic", "joined", "left", "removed", "set-role", "invite-create", "invite-revoke", "profile"}
+	"rename", "topic", "joined", "left", "removed", "set-role", "invite-create", "invite-revoke", "profile", "read"}
 
 // String returns the kind's name, as in docs/crdt.md.
 func (k Kind) String() string {
@@ -150,6 +151,7 @@ const (
 //	InviteCreate  Invite, Expires, MaxUses
 //	InviteRevoke  Invite
 //	Profile       Text (the author's display name)
+//	Read          Target (the latest post the author has read)
 //
 // Other fields must be zero. Events are values; the package never keeps a
 // reference to a caller's Tags slice.
@@ -215,7 +217,7 @@ func (e *Event) validateFields() error {
 		return checkText("text", e.Text, MaxTextLen, true)
 	case KindEdit:
 		return firstErr(checkTarget(e.Target), checkText("text", e.Text, MaxTextLen, true))
-	case KindDelete:
+	case KindDelete, KindRead:
 		return checkTarget(e.Target)
 	case KindReact:
 		return firstErr(checkTarget(e.Target), checkText("emoji", e.Text, MaxEmojiLen, false))
@@ -279,6 +281,7 @@ var kindFields = [kindEnd]uint8{
 	KindInviteCreate: fInvite | fExpiry,
 	KindInviteRevoke: fInvite,
 	KindProfile:      fText,
+	KindRead:         fTarget,
 }
 
 func checkIdentity(field, s string) error {

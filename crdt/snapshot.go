@@ -52,6 +52,9 @@ func (s *State) ordered() []*Event {
 	for _, list := range s.profiles {
 		rel = append(rel, list...)
 	}
+	for _, list := range s.reads {
+		rel = append(rel, list...)
+	}
 	slices.SortFunc(rel, compareEvents)
 	return mergeOrdered(mergeOrdered(s.timeline.all(), s.control), rel)
 }

@@ -30,6 +30,9 @@ type State struct {
 	// so that a member sending many cannot make reads rebuild the control
 	// state over and over.
 	profiles map[string][]*Event
+	// reads holds each author's Read events in total order, read lazily
+	// like profiles (reads.go).
+	reads map[string][]*Event
 }
 
 // authorLog tracks one author's counters for the version vector.
@@ -54,6 +57,7 @@ func New() *State {
 		creators: make(map[string]bool),
 		erasures: make(map[ID]bool),
 		profiles: make(map[string][]*Event),
+		reads:    make(map[string][]*Event),
 	}
 }
 
@@ -99,6 +103,8 @@ func (s *State) insert(e *Event) {
 		s.relate(e)
 	case e.Kind == KindProfile:
 		s.profiles[e.ID.Author] = insertOrdered(s.profiles[e.ID.Author], e)
+	case e.Kind == KindRead:
+		s.reads[e.ID.Author] = insertOrdered(s.reads[e.ID.Author], e)
 	default:
 		s.insertControl(e)
 	}
@@ -270,6 +276,8 @@ func (s *State) remove(e *Event) {
 		s.unrelate(e)
 	case e.Kind == KindProfile:
 		s.profiles[e.ID.Author] = removeOrdered(s.profiles[e.ID.Author], e)
+	case e.Kind == KindRead:
+		s.reads[e.ID.Author] = removeOrdered(s.reads[e.ID.Author], e)
 	default:
 		s.control = removeOrdered(s.control, e)
 		s.ctl = nil

@@ -47,6 +47,10 @@ type API interface {
 	// SetName changes this node's display name, stored and announced in
 	// every channel it is a member of.
 	SetName(ctx context.Context, name string) error
+	// MarkRead records that the user read the channel up to message (a
+	// full message ID): stored (unread counts), and with share sent to
+	// the members as a read receipt.
+	MarkRead(ctx context.Context, channel, message string, share bool) error
 	// Events calls fn with the node's events (events.go) from the cursor on
 	// until ctx ends or fn fails; over the control socket it reconnects.
 	Events(ctx context.Context, from EventCursor, fn func(Event) error) error
@@ -100,6 +104,9 @@ type ChannelInfo struct {
 	State string `json:"state"`
 	// Reason says why a damaged channel cannot be restored.
 	Reason string `json:"reason,omitempty"`
+	// Unread counts the others' posts after the stored read position
+	// (MarkRead), up to 1000.
+	Unread int `json:"unread,omitempty"`
 }
 
 // MemberInfo is a member of a channel.
@@ -145,6 +152,9 @@ type Message struct {
 	Edited     bool       `json:"edited,omitempty"`
 	Deleted    bool       `json:"deleted,omitempty"`
 	Reactions  []Reaction `json:"reactions,omitempty"`
+	// SeenBy are the members whose read receipt covers this post; only
+	// for our own posts.
+	SeenBy []string `json:"seen_by,omitempty"`
 }
 
 // Page is a page of a channel's history (API.History).

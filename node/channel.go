@@ -127,6 +127,9 @@ type channelMeta struct {
 	// epoch of that commit: sync serves them the log up to it, so that a
 	// member removed while offline learns it (serveSync).
 	Former map[string]uint64 `json:"former,omitempty"`
+	// Read is the local read position (reads.go): the CRDT ID of the
+	// last post the user has read.
+	Read string `json:"read,omitempty"`
 }
 
 // chanState is a channel's state. Only the channel's loop touches it.
@@ -170,6 +173,10 @@ type chanState struct {
 	dlv        *deliveries         // own posts' delivery states (events.go)
 	topicPeers map[p2p.PeerID]bool // at the last retry tick; nil before the first
 	newPeers   []p2p.PeerID        // members that appeared on the topic since: catch up from them
+
+	// Read receipts (reads.go).
+	readPending crdt.ID   // a read receipt waiting for readEvery
+	readSent    time.Time // when the last read receipt went out
 }
 
 // restoreState rebuilds a channel from what the store loaded: the snapshot
@@ -221,7 +228,7 @@ func restoreState(n *Node, cs store.ChannelState) (*chanState, error) {
 // info summarises the channel.
 func (s *chanState) info() ChannelInfo {
 	return ChannelInfo{ID: s.id, Name: s.crdt.Metadata().Name, Members: len(s.group.Members()),
-		Epoch: s.group.Epoch(), State: s.state()}
+		Epoch: s.group.Epoch(), State: s.state(), Unread: s.unread()}
 }
 
 // groupID returns the channel's MLS group ID (the raw bytes of its ID).

@@ -52,6 +52,7 @@ type params struct {
 	Before  string        `json:"before,omitempty"` // history: page cursor
 	Cursor  EventCursor   `json:"cursor"`           // events: resume point
 	Peers   []string      `json:"peers,omitempty"`  // fault.block
+	Share   bool          `json:"share,omitempty"`  // read: send a read receipt
 }
 
 // ControlServer serves a node's API on the home's Unix socket, readable and

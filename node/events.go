@@ -21,6 +21,7 @@ const (
 	EventChannel  = "channel"  // Change: added (created, joined), renamed (Name), gone (we left or were removed)
 	EventDelivery = "delivery" // our post MessageID is queued, sent or seen (By)
 	EventPeer     = "peer"     // Peer connected (Online) or disconnected
+	EventRead     = "read"     // Member read the channel up to MessageID (a read receipt)
 	// EventReset says to (re)load what is shown, then go on: it starts a
 	// live subscription, and says that events were lost (the node
 	// restarted, or the client fell too far behind).
@@ -31,7 +32,7 @@ const (
 const (
 	DeliveryQueued = "queued" // stored, in the outbox: no member reachable yet
 	DeliverySent   = "sent"   // published to the members on the channel's topic
-	DeliverySeen   = "seen"   // a member's event refers to it (reply or reaction)
+	DeliverySeen   = "seen"   // a member read it (read receipt) or referred to it (reply, reaction)
 )
 
 // Event is one change a client may show. Stream names the node process
@@ -247,6 +248,9 @@ func (s *chanState) onApplied(e crdt.Event) {
 		ev.MemberName = ev.Name
 	case crdt.KindRename:
 		ev.Type, ev.Change, ev.Name, ev.By = EventChannel, "renamed", e.Text, e.ID.Author
+	case crdt.KindRead:
+		s.onRead(e)
+		return
 	default:
 		return
 	}
@@ -268,8 +272,14 @@ func (s *chanState) onApplied(e crdt.Event) {
 // deliveries tracks our posts between queueing and their first receipt.
 // Only the channel's loop touches it.
 type deliveries struct {
-	pending map[uint64]string    // outbox seq -> message ID
-	sentAt  map[string]time.Time // message ID -> when it was queued, until first seen
+	pending map[uint64]string   // outbox seq -> message ID
+	sentAt  map[string]sentPost // message ID -> our post, until first seen
+}
+
+// sentPost is an own post waiting for its first receipt.
+type sentPost struct {
+	at time.Time // when it was queued
+	id crdt.ID
 }
 
 // maxTracked bounds the posts a channel tracks for the latency histogram.
@@ -277,7 +287,7 @@ const maxTracked = 1024
 
 func (s *chanState) deliveries() *deliveries {
 	if s.dlv == nil {
-		s.dlv = &deliveries{pending: map[uint64]string{}, sentAt: map[string]time.Time{}}
+		s.dlv = &deliveries{pending: map[uint64]string{}, sentAt: map[string]sentPost{}}
 	}
 	return s.dlv
 }
@@ -300,7 +310,7 @@ func (s *chanState) onQueued(st step, items []store.OutboxItem) {
 		id := s.messageID(e.ID)
 		d.pending[items[i].Seq] = id
 		if len(d.sentAt) < maxTracked {
-			d.sentAt[id] = s.n.cfg.Now()
+			d.sentAt[id] = sentPost{at: s.n.cfg.Now(), id: e.ID}
 		}
 		s.n.events.publish(Event{Type: EventDelivery, Channel: s.id, MessageID: id, Delivery: DeliveryQueued})
 	}
@@ -331,13 +341,18 @@ func (s *chanState) sawReference(e crdt.Event, target crdt.ID) {
 	if target.IsZero() || target.Author != s.n.id.peerID || e.ID.Author == s.n.id.peerID {
 		return
 	}
-	id := s.messageID(target)
+	s.seen(s.messageID(target), e.ID.Author)
+}
+
+// seen publishes that member by has our post id; the first receipt ends
+// the post's delivery latency.
+func (s *chanState) seen(id, by string) {
 	d := s.deliveries()
-	if at, ok := d.sentAt[id]; ok {
+	if p, ok := d.sentAt[id]; ok {
 		delete(d.sentAt, id)
-		s.n.metrics.deliveryLatency.Observe(s.n.cfg.Now().Sub(at).Seconds())
+		s.n.metrics.deliveryLatency.Observe(s.n.cfg.Now().Sub(p.at).Seconds())
 	}
-	s.n.events.publish(Event{Type: EventDelivery, Channel: s.id, MessageID: id, Delivery: DeliverySeen, By: e.ID.Author})
+	s.n.events.publish(Event{Type: EventDelivery, Channel: s.id, MessageID: id, Delivery: DeliverySeen, By: by})
 }
 
 // onChannel announces a channel added to the node (created, joined or

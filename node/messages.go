@@ -98,6 +98,9 @@ func (s *chanState) view(m crdt.Message) Message {
 	for _, r := range m.Reactions {
 		v.Reactions = append(v.Reactions, Reaction{Emoji: r.Emoji, Authors: r.Authors})
 	}
+	if m.Author == s.n.id.peerID {
+		v.SeenBy = s.crdt.ReadBy(m.ID)
+	}
 	return v
 }
 

@@ -109,6 +109,7 @@ func (n *Node) retryLoop() {
 					s.flushErr = s.flushOutbox(n.ctx)
 				}
 				s.notePeers(peers)
+				s.flushRead(n.ctx)
 				// Only members count: strangers on the topic must not
 				// keep us from looking for the members we miss.
 				if s.memberCount(peers) < len(s.group.Members())-1 && !s.meta.Removed {

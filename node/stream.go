@@ -26,6 +26,8 @@ func (s *ControlServer) dispatchEvents(ctx context.Context, method string, p par
 	case "reply":
 		r, err := a.Reply(ctx, p.Channel, p.Message, p.Text)
 		return r, err, true
+	case "read":
+		return nil, a.MarkRead(ctx, p.Channel, p.Message, p.Share), true
 	case "name":
 		return nil, a.SetName(ctx, p.Name), true
 	}

@@ -13,7 +13,7 @@ import (
 
 func tuiCmd(g *globals) *cobra.Command {
 	var listen, bootstrap []string
-	var mouse, noMDNS bool
+	var mouse, noMDNS, noReceipts bool
 	c := &cobra.Command{
 		Use:   "tui",
 		Short: "Chat in this terminal: channels, messages, composer and slash commands (F1 for keys)",
@@ -30,11 +30,12 @@ func tuiCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			err = tui.Run(ctx, api, cmd.InOrStdin(), cmd.OutOrStdout(), tui.RunOptions{Mouse: mouse})
+			err = tui.Run(ctx, api, cmd.InOrStdin(), cmd.OutOrStdout(), tui.RunOptions{Mouse: mouse, NoReadReceipts: noReceipts})
 			return errors.Join(err, stop())
 		},
 	}
 	c.Flags().BoolVar(&mouse, "mouse", false, "scroll with the mouse wheel (the terminal's own selection then needs Shift)")
+	c.Flags().BoolVar(&noReceipts, "no-read-receipts", false, "do not tell the members what you have read (unread counts still work)")
 	c.Flags().StringArrayVar(&listen, "listen", nil, "without a daemon: multiaddr to listen on (repeatable; default a free port)")
 	c.Flags().StringArrayVar(&bootstrap, "bootstrap", nil, "without a daemon: full multiaddr of a peer to dial at start (repeatable)")
 	c.Flags().BoolVar(&noMDNS, "no-mdns", false, "without a daemon: turn LAN discovery off")

@@ -88,6 +88,10 @@ func (m *Model) loaded(msg loadedMsg) tea.Cmd {
 	for _, ci := range msg.st.Channels {
 		e := old[ci.ID]
 		e.info = ci
+		e.unread = ci.Unread // the node counts from the stored read position
+		if ci.ID == cur && m.pane.channel == cur {
+			e.unread = 0 // shown: marked read as it arrives
+		}
 		m.chans = append(m.chans, e)
 	}
 	sort.SliceStable(m.chans, func(i, j int) bool { return m.chans[i].info.Name < m.chans[j].info.Name })
@@ -179,6 +183,9 @@ func (m *Model) event(e node.Event) tea.Cmd {
 				m.pane.delivery[e.MessageID] = e.Delivery
 				m.pane.dirty = true
 			}
+			if e.Delivery == node.DeliverySeen && e.By != "" {
+				m.pane.seenBy(e.MessageID, e.By)
+			}
 		}
 	case node.EventMember:
 		if e.Change == "profile" && i >= 0 {
@@ -199,8 +206,34 @@ func (m *Model) event(e node.Event) tea.Cmd {
 		return m.loadAll()
 	case node.EventPeer:
 		m.online[e.Peer] = e.Online
+	case node.EventRead:
+		if shown {
+			m.pane.readUpTo(e.Member, e.MessageID, m.self)
+		}
 	}
 	return nil
+}
+
+// markRead tells the node that the user has read the shown channel up to
+// its latest message: when the pane shows the bottom of a loaded channel
+// and that message was not marked yet. It returns nil otherwise.
+func (m *Model) markRead() tea.Cmd {
+	c := m.selected()
+	if c == nil || m.pane.channel != c.info.ID || !m.pane.loaded || m.pane.offset != 0 {
+		return nil
+	}
+	last := m.pane.lastMessage()
+	if last == "" || last == m.pane.marked {
+		return nil
+	}
+	m.pane.marked = last
+	ch, share := c.info.ID, m.receipts
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(m.ctx, callTimeout)
+		defer cancel()
+		m.api.MarkRead(ctx, ch, last, share) //nolint:errcheck // best effort: the next message marks again
+		return nil
+	}
 }
 
 // renamed shows a member's new display name: a system line when the

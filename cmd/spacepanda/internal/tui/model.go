@@ -47,6 +47,7 @@ type Model struct {
 	status   string   // the last command's outcome, shown above the composer
 	help     bool
 	quitting bool
+	receipts bool // send read receipts (Options.NoReadReceipts unset)
 }
 
 // chanEntry is a channel of the list.
@@ -61,6 +62,9 @@ type Options struct {
 	// Profile is the terminal's colour profile: termenv.Ascii for no
 	// colours (Run picks it from the terminal and NO_COLOR).
 	Profile termenv.Profile
+	// NoReadReceipts keeps what the user reads to this node: unread
+	// counts still follow, no read receipt is sent to the members.
+	NoReadReceipts bool
 }
 
 // New returns the TUI's model over api. ctx bounds every call it makes.
@@ -76,7 +80,7 @@ func New(ctx context.Context, api node.API, o Options) *Model {
 	ta.KeyMap.LinePrevious.SetKeys("up")
 	ta.Focus()
 	return &Model{api: api, ctx: ctx, st: newStyles(o.Profile), composer: ta, online: map[string]bool{},
-		pane: newPane(), width: 80, high: 24}
+		pane: newPane(), width: 80, high: 24, receipts: !o.NoReadReceipts}
 }
 
 // Init loads the status, the channels and the peers.
@@ -101,8 +105,17 @@ func (m *Model) find(id string) int {
 	return -1
 }
 
-// Update handles one message.
+// Update handles one message; then, when the user sees the latest message
+// of the channel, it marks the channel read.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	model, cmd := m.update(msg)
+	if mark := m.markRead(); mark != nil {
+		cmd = tea.Batch(cmd, mark)
+	}
+	return model, cmd
+}
+
+func (m *Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.high = msg.Width, msg.Height
@@ -121,6 +134,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case membersMsg:
 		if i := m.find(msg.channel); i >= 0 && msg.err == nil {
 			m.chans[i].members = msg.members
+			if msg.channel == m.pane.channel {
+				m.pane.setNames(msg.members)
+			}
 		}
 		return m, nil
 	case resultMsg:

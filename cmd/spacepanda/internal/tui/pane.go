@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,8 @@ type pane struct {
 	loaded   bool              // the first page arrived
 	loading  bool              // a page is being fetched
 	offset   int               // lines scrolled up from the bottom
+	marked   string            // the last message marked read (Model.markRead)
+	names    map[string]string // member ID -> display name, for "seen by"
 
 	cache      []string // rendered lines of items
 	cacheWidth int
@@ -37,7 +40,7 @@ type item struct {
 }
 
 func newPane() pane {
-	return pane{index: map[string]int{}, delivery: map[string]string{}, dirty: true}
+	return pane{index: map[string]int{}, delivery: map[string]string{}, names: map[string]string{}, dirty: true}
 }
 
 func (p *pane) reset(channel string) {
@@ -63,6 +66,11 @@ func (p *pane) prepend(pg node.Page) {
 // upsert adds a new message at the bottom or replaces a shown one.
 func (p *pane) upsert(m node.Message) {
 	if i, ok := p.index[m.ID]; ok {
+		for _, by := range p.items[i].msg.SeenBy { // receipts shown stay (replies, reactions)
+			if !slices.Contains(m.SeenBy, by) {
+				m.SeenBy = append(m.SeenBy, by)
+			}
+		}
 		p.items[i].msg = m
 	} else {
 		p.items = append(p.items, item{msg: m, time: m.Time})
@@ -72,6 +80,49 @@ func (p *pane) upsert(m node.Message) {
 		}
 	}
 	p.dirty = true
+}
+
+// lastMessage returns the ID of the newest message loaded, "" when none.
+func (p *pane) lastMessage() string {
+	for i := len(p.items) - 1; i >= 0; i-- {
+		if p.items[i].sys == "" {
+			return p.items[i].msg.ID
+		}
+	}
+	return ""
+}
+
+func (p *pane) setNames(ms []node.MemberInfo) {
+	for _, mb := range ms {
+		p.names[mb.ID] = mb.Name
+	}
+	p.dirty = true
+}
+
+// seenBy records that member has read our message id.
+func (p *pane) seenBy(id, member string) {
+	if i, ok := p.index[id]; ok && !slices.Contains(p.items[i].msg.SeenBy, member) {
+		p.items[i].msg.SeenBy = append(p.items[i].msg.SeenBy, member)
+		p.dirty = true
+	}
+}
+
+// readUpTo records a member's read position: every message of ours up to
+// id has been read by it. A position older than what is loaded covers
+// nothing shown; one not loaded at all is ignored.
+func (p *pane) readUpTo(member, id, self string) {
+	end, ok := p.index[id]
+	if !ok {
+		return
+	}
+	for i := end; i >= 0; i-- {
+		if it := p.items[i]; it.sys == "" && it.msg.Author == self {
+			if slices.Contains(it.msg.SeenBy, member) {
+				break // positions only move forward: the rest has it too
+			}
+			p.seenBy(it.msg.ID, member)
+		}
+	}
 }
 
 // rename shows a member's new display name on its messages.
@@ -150,7 +201,9 @@ func (p *pane) render(it item, width int, st styles, self string) []string {
 		fmt.Fprintf(&b, " [%s %d]", clean(r.Emoji), len(r.Authors))
 	}
 	if m.Author == self {
-		if d, ok := p.delivery[m.ID]; ok {
+		if len(m.SeenBy) > 0 {
+			b.WriteString(" " + st.dim.Render(p.seenMark(m.SeenBy)))
+		} else if d, ok := p.delivery[m.ID]; ok {
 			b.WriteString(" " + st.dim.Render(deliveryMark(d)))
 		}
 	}
@@ -168,6 +221,23 @@ func hang(s string, width int) []string {
 		ls[i] = strings.Repeat(" ", hangIndent) + ls[i]
 	}
 	return ls
+}
+
+// seenMark names who has read a post: up to three names, then a count.
+func (p *pane) seenMark(ids []string) string {
+	names := make([]string, 0, 3)
+	for _, id := range ids[:min(3, len(ids))] {
+		n := clean(p.names[id])
+		if n == "" {
+			n = shortID(id)
+		}
+		names = append(names, n)
+	}
+	s := strings.Join(names, ", ")
+	if len(ids) > 3 {
+		s += fmt.Sprintf(" +%d", len(ids)-3)
+	}
+	return "(seen by " + s + ")"
 }
 
 func deliveryMark(d string) string {

@@ -14,6 +14,8 @@ import (
 // RunOptions configure Run.
 type RunOptions struct {
 	Mouse bool // report the mouse wheel (scrolls the pane)
+	// NoReadReceipts: the members do not learn what the user has read.
+	NoReadReceipts bool
 }
 
 // Run shows the TUI on the terminal of in and out until the user quits or
@@ -25,7 +27,7 @@ func Run(ctx context.Context, api node.API, in io.Reader, out io.Writer, o RunOp
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	m := New(ctx, api, Options{Profile: profile})
+	m := New(ctx, api, Options{Profile: profile, NoReadReceipts: o.NoReadReceipts})
 	opts := []tea.ProgramOption{tea.WithAltScreen(), tea.WithInput(in), tea.WithOutput(out), tea.WithContext(ctx)}
 	if o.Mouse {
 		opts = append(opts, tea.WithMouseCellMotion())

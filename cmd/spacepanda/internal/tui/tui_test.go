@@ -40,8 +40,14 @@ func openNode(t testing.TB, name string, net bool) *node.Node {
 // start runs the TUI over api in teatest's harness with the event pump.
 func start(t *testing.T, api node.API) *teatest.TestModel {
 	t.Helper()
+	return startWith(t, api, Options{})
+}
+
+func startWith(t *testing.T, api node.API, o Options) *teatest.TestModel {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	m := New(ctx, api, Options{Profile: termenv.Ascii})
+	o.Profile = termenv.Ascii
+	m := New(ctx, api, o)
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
 	done := make(chan struct{})
 	go func() { defer close(done); Pump(ctx, api, tm.Send) }() //nolint:errcheck
@@ -59,7 +65,7 @@ func waitScreen(t *testing.T, tm *teatest.TestModel, want ...string) {
 			}
 		}
 		return true
-	}, teatest.WithDuration(30*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
+	}, teatest.WithDuration(60*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
 }
 
 // typeText types s as keys (teatest's Type sends bytes, which splits
@@ -77,7 +83,7 @@ func typeLine(tm *teatest.TestModel, s string) {
 
 func waitMessages(t *testing.T, n *node.Node, ch string, ok func([]node.Message) bool) []node.Message {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		ms, err := n.Messages(context.Background(), ch, 20)
 		if err == nil && ok(ms) {
@@ -211,7 +217,7 @@ func TestTUITwoNodes(t *testing.T) {
 	if _, err := a.React(ctx, gen.ID, last(ms).ID, "👀"); err != nil {
 		t.Fatal(err)
 	}
-	waitScreen(t, tm, "(seen)")
+	waitScreen(t, tm, "[👀 1] (seen by alice)")
 	if _, err := a.Rename(ctx, gen.ID, "main"); err != nil {
 		t.Fatal(err)
 	}
@@ -273,6 +279,95 @@ func waitMembers(t *testing.T, n *node.Node, ch, member, name string) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s to be named %q: %+v %v", member, name, ms, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestTUIReadReceipts: viewing a channel marks it read: the author's node
+// shows the post seen by the reader, the reader's TUI shows its own post
+// "seen by" the member who read it, and unread counts come from the
+// stored read position, so a new TUI shows them again; with read receipts
+// off, the position is stored and nothing goes to the members.
+func TestTUIReadReceipts(t *testing.T) {
+	ctx := context.Background()
+	a, b := openNode(t, "alice", true), openNode(t, "bob", true)
+	var gen, rnd node.ChannelInfo
+	for _, c := range []struct {
+		ci   *node.ChannelInfo
+		name string
+	}{{&gen, "general"}, {&rnd, "random"}} {
+		ci, err := a.CreateChannel(ctx, c.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*c.ci = ci
+		code, err := a.Invite(ctx, ci.ID, node.InviteOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Join(ctx, code); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []struct{ ch, text string }{{gen.ID, "hello"}, {rnd.ID, "x1"}, {rnd.ID, "x2"}} {
+		if _, err := a.Send(ctx, p.ch, p.text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitMessages(t, b, rnd.ID, func(ms []node.Message) bool { return last(ms).Text == "x2" })
+	waitMessages(t, b, gen.ID, func(ms []node.Message) bool { return last(ms).Text == "hello" })
+
+	tm := start(t, b)
+	waitScreen(t, tm, "alice: hello", "random (2) 2/2")
+	waitMessages(t, a, gen.ID, func(ms []node.Message) bool {
+		return last(ms).Text == "hello" && slices.Equal(last(ms).SeenBy, []string{b.PeerID()})
+	})
+	typeLine(tm, "from bob")
+	ms := waitMessages(t, a, gen.ID, func(ms []node.Message) bool { return last(ms).Text == "from bob" })
+	if err := a.MarkRead(ctx, gen.ID, last(ms).ID, true); err != nil {
+		t.Fatal(err)
+	}
+	waitScreen(t, tm, "bob: from bob (seen by alice)")
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+
+	// A new TUI: the counts come from the node's stored positions.
+	tm = startWith(t, b, Options{NoReadReceipts: true})
+	waitScreen(t, tm, "alice: hello", "random (2) 2/2")
+	tm.Send(tea.KeyMsg{Type: tea.KeyTab})
+	waitScreen(t, tm, "alice: x2")
+	waitUnread(t, b, rnd.ID, 0)
+	if _, err := b.Send(ctx, rnd.ID, "after reading"); err != nil {
+		t.Fatal(err)
+	}
+	ms = waitMessages(t, a, rnd.ID, func(ms []node.Message) bool { return last(ms).Text == "after reading" })
+	if by := ms[len(ms)-2].SeenBy; len(by) != 0 {
+		t.Errorf("with read receipts off, alice sees x2 seen by %v", by)
+	}
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+	fm := tm.FinalModel(t).(*Model)
+	for _, c := range fm.chans {
+		if c.unread != 0 {
+			t.Errorf("%s unread %d after reading it", c.info.Name, c.unread)
+		}
+	}
+}
+
+// waitUnread waits until n counts want unread posts in ch.
+func waitUnread(t *testing.T, n *node.Node, ch string, want int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		cs, err := n.Channels(context.Background())
+		for _, c := range cs {
+			if err == nil && c.ID == ch && c.Unread == want {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %d unread in %s: %+v %v", want, ch, cs, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -1,0 +1,101 @@
+package crdt
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Read receipts. A Read event says "I have read the channel up to this
+// post"; a member's read position is the target of its last Read (in total
+// order) made while a member whose target is a post this replica holds.
+// Like profiles they are kept per author and read lazily, so a member
+// sending many costs reads of its own list only.
+
+// ReadPosition returns the post m last said it read, and whether there is
+// one this replica holds.
+func (s *State) ReadPosition(m string) (ID, bool) {
+	p := s.readPosition(s.controls(), m)
+	if p == nil {
+		return ID{}, false
+	}
+	return p.ID, true
+}
+
+// readPosition returns the post of m's read position, or nil.
+func (s *State) readPosition(c *controlState, m string) *Event {
+	list := s.reads[m]
+	for i := len(list) - 1; i >= 0; i-- {
+		if c.roleAt(m, list[i]) < RoleMember {
+			continue
+		}
+		if p := s.events[list[i].Target]; p != nil && p.Kind == KindPost {
+			return p
+		}
+	}
+	return nil
+}
+
+// ReadBy returns the current members, other than its author, whose read
+// position is at or after the post id (sorted); nil for an unknown post.
+// Cost: the members times the Read events skipped per member (usually
+// none).
+func (s *State) ReadBy(id ID) []string {
+	post := s.events[id]
+	if post == nil || post.Kind != KindPost {
+		return nil
+	}
+	c := s.controls()
+	var out []string
+	for m := range c.members {
+		if m == post.ID.Author {
+			continue
+		}
+		if p := s.readPosition(c, m); p != nil && !before(p, post) {
+			out = append(out, m)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// After reports whether the post a comes after the post b in the
+// timeline's order; false when either is not a held post.
+func (s *State) After(a, b ID) bool {
+	pa, pb := s.events[a], s.events[b]
+	if pa == nil || pb == nil || pa.Kind != KindPost || pb.Kind != KindPost {
+		return false
+	}
+	return before(pb, pa)
+}
+
+// CountAfter counts the visible posts after the post after (all of them
+// when after is zero) whose author is not skip, up to limit. An unknown
+// post counts nothing. Cost: the posts counted.
+func (s *State) CountAfter(after ID, skip string, limit int) int {
+	p := cursor{}
+	if !after.IsZero() {
+		var err error
+		if p, err = s.position(after); err != nil {
+			return 0
+		}
+		p = s.timeline.next(p)
+	}
+	c := s.controls()
+	n := 0
+	for e := s.timeline.get(p); e != nil && n < limit; e = s.timeline.get(p) {
+		if e.ID.Author != skip && c.visible(e) {
+			n++
+		}
+		p = s.timeline.next(p)
+	}
+	return n
+}
+
+// checkRead: a member reads posts the replica holds and shows.
+func (s *State) checkRead(c *controlState, e *Event) error {
+	p := s.events[e.Target]
+	if p == nil || p.Kind != KindPost || !c.visible(p) {
+		return fmt.Errorf("%w: %s", ErrUnknownMessage, e.Target)
+	}
+	return nil
+}
