@@ -157,7 +157,6 @@ type chanState struct {
 	needSync   bool // a gap was seen: ask peers for the log
 	syncRounds int  // catch-up rounds left after a join or restart
 	lastSync   time.Time
-	branch     []crdt.Event     // our events sent since the last commit
 	flushErr   error            // why the outbox is not empty, after the last flush
 	gossiped   uint64           // the last outbox item this run published on the topic
 	delivering bool             // a delivery request is in flight (maybeDeliver)
@@ -173,6 +172,13 @@ type chanState struct {
 	dlv        *deliveries         // own posts' delivery states (events.go)
 	topicPeers map[p2p.PeerID]bool // at the last retry tick; nil before the first
 	newPeers   []p2p.PeerID        // members that appeared on the topic since: catch up from them
+	// losers are hashes of commits that lost a conflict (maybeSwitchBranch).
+	losers map[[32]byte]bool
+	// forked: a member's message of a past or current epoch did not
+	// verify, so a member may be on another branch: the next catch-up
+	// starts further back (deepSyncFrom), at most once per deepSyncGap.
+	forked       bool
+	lastDeepSync time.Time
 
 	// Read receipts (reads.go).
 	readPending crdt.ID   // a read receipt waiting for readEvery
@@ -216,11 +222,6 @@ func restoreState(n *Node, cs store.ChannelState) (*chanState, error) {
 	s.needSync, s.syncRounds = true, syncRounds // catch up on what was sent while we were away
 	if k := len(cs.PastEpochs); k > 0 && cs.PastEpochs[k-1].Epoch+1 == g.Epoch() {
 		s.prevState = cs.PastEpochs[k-1].Data
-	}
-	for _, seq := range s.meta.Branch {
-		if e, ok := s.crdt.Event(crdt.ID{Author: n.id.peerID, Seq: seq}); ok {
-			s.branch = append(s.branch, e)
-		}
 	}
 	return s, nil
 }

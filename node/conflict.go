@@ -2,9 +2,15 @@ package node
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
 	"slices"
+	"time"
 
 	"github.com/spacepanda/spacepanda/crdt"
+	"github.com/spacepanda/spacepanda/store"
 )
 
 // commitRank orders the commits that compete for one epoch
@@ -49,10 +55,22 @@ type commitRecord struct {
 	Intent string    `json:"intent,omitempty"`
 	Member string    `json:"member,omitempty"`
 	Role   crdt.Role `json:"role,omitempty"`
+	// Sent are the counters of our events sent in the epoch this commit
+	// left (Epoch-1): re-sent if a conflict is resolved before it.
+	Sent []uint64 `json:"sent,omitempty"`
 }
 
+// branchDepth is how many epochs back a commit conflict is resolved
+// (docs/protocol.md, "Commit conflicts"): a channel keeps the records of
+// its last branchDepth commits and the group states of the branchDepth
+// epochs they left (the store's past-epoch records), so a commit for any
+// of those epochs can be processed on the state it was made in and
+// compared with the one this node applied. A competing commit older than
+// that is ignored as stale: the node stays on its branch.
+const branchDepth = 16
+
 // keepCommits is how many commit records a channel keeps.
-const keepCommits = 16
+const keepCommits = branchDepth
 
 // recordCommit adds r to the metadata, keeping the last keepCommits.
 func (s *chanState) recordCommit(r commitRecord) {
@@ -72,5 +90,226 @@ func (s *chanState) commitOf(e uint64) (commitRecord, bool) {
 	return commitRecord{}, false
 }
 
+// pastState returns the stored group state of epoch e of the current
+// branch, nil if it is no longer (or was never) kept.
+func (s *chanState) pastState(ctx context.Context, e uint64) ([]byte, error) {
+	if s.prevState != nil && s.group.Active() && e+1 == s.group.Epoch() {
+		return s.prevState, nil
+	}
+	st, err := s.n.db.PastEpoch(ctx, store.ChannelID(s.id), e)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return st, err
+}
+
+// maxLosers bounds the hashes of commits known to lose (chanState.losers).
+const maxLosers = 256
+
+// maybeSwitchBranch applies the commit-conflict rule (docs/protocol.md,
+// "Commit conflicts") to a commit for an epoch e this node has left, at
+// most branchDepth epochs back: of two valid commits for one epoch, the
+// one of higher rank (commitRank) wins. If it beats the commit this node
+// applied at e, the node goes back to the state of e, applies it, and
+// drops every later epoch of the losing branch; our events sent on that
+// branch are re-sent, and the changes we committed there are proposed
+// again. A commit for e that does not verify on our state of e (another
+// branch further back, or junk) is ignored, not punished: an honest member
+// on another branch sends such commits.
+func (s *chanState) maybeSwitchBranch(ctx context.Context, env envelope) error {
+	e := env.epoch
+	ours, ok := s.commitOf(e + 1)
+	if !ok {
+		return nil // beyond the depth, or an epoch before we joined
+	}
+	h := sha256.Sum256(env.msg)
+	if bytes.Equal(h[:], ours.Rank.Hash) || s.losers[h] {
+		return nil // the commit we applied, or one that lost already
+	}
+	state, err := s.pastState(ctx, e)
+	if err != nil || state == nil {
+		return err
+	}
+	g, err := s.n.eng.Load(state)
+	if err != nil {
+		return fmt.Errorf("node: load the state of epoch %d: %w", e, err)
+	}
+	res, err := g.Process(env.msg)
+	if err != nil {
+		if errors.Is(err, errUnauthorized) {
+			return fmt.Errorf("%w: competing commit: %w", errMLS, err)
+		}
+		return nil
+	}
+	if !res.Commit {
+		return nil
+	}
+	rank := res.Rank
+	rank.Hash = h[:]
+	if !rank.beats(ours.Rank) {
+		s.noteLoser(h)
+		return nil
+	}
+	return s.switchBranch(ctx, env, g, state, res)
+}
+
+// noteLoser remembers a commit that lost, so that it costs no state load
+// when it comes again (a sync serves it from a peer's log).
+func (s *chanState) noteLoser(h [32]byte) {
+	if s.losers == nil || len(s.losers) >= maxLosers {
+		s.losers = map[[32]byte]bool{}
+	}
+	s.losers[h] = true
+}
+
+// switchBranch moves the channel onto the winning commit env, processed
+// into g on the state of its epoch.
+func (s *chanState) switchBranch(ctx context.Context, env envelope, g group, state []byte, res processed) error {
+	e := env.epoch
+	s.n.log.Info("commit conflict: switching to the winning commit", "channel", s.id, "epoch", e,
+		"depth", s.lastRecordEpoch()-e)
+	lost, mine := s.lostEvents(e), s.ownCommitsAfter(e)
+	oldGroup, oldStored, oldPrev, oldRemoved := s.group, s.stored, s.prevState, s.meta.Removed
+	s.group, s.stored, s.meta.Removed = g, state, false
+	if s.c != nil {
+		s.c.members.Store(nil) // maybe the same epoch number, another tree: publishEpoch refreshes it
+	}
+	if err := s.accept(ctx, env, res, e); err != nil {
+		s.group, s.stored, s.prevState, s.meta.Removed = oldGroup, oldStored, oldPrev, oldRemoved
+		s.publishEpoch()
+		return err
+	}
+	// Messages of the winning branch that arrived before the switch did not
+	// decrypt; the members who sent them hold them in their logs. Several
+	// rounds, as the first peer to answer may not have them yet.
+	s.needSync, s.syncRounds = true, max(s.syncRounds, 2)
+	if err := s.resend(ctx, lost); err != nil {
+		return err
+	}
+	for _, r := range mine {
+		s.repropose(ctx, r)
+	}
+	return nil
+}
+
+// lastRecordEpoch is the epoch made by the last recorded commit.
+func (s *chanState) lastRecordEpoch() uint64 {
+	var last uint64
+	for _, r := range s.meta.Commits {
+		last = max(last, r.Epoch)
+	}
+	return last
+}
+
+// lostEvents returns our events sent in the epochs after e, which a switch
+// to another commit for e takes off the branch.
+func (s *chanState) lostEvents(e uint64) []crdt.Event {
+	var seqs []uint64
+	for _, r := range s.meta.Commits {
+		if r.Epoch > e+1 {
+			seqs = append(seqs, r.Sent...)
+		}
+	}
+	seqs = append(seqs, s.meta.Branch...)
+	slices.Sort(seqs)
+	var out []crdt.Event
+	for _, seq := range slices.Compact(seqs) {
+		if ev, ok := s.crdt.Event(crdt.ID{Author: s.n.id.peerID, Seq: seq}); ok {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// ownCommitsAfter returns, by epoch, our commits that made the epochs
+// after e and carry an intent to propose again.
+func (s *chanState) ownCommitsAfter(e uint64) []commitRecord {
+	var out []commitRecord
+	for _, r := range s.meta.Commits {
+		if r.Epoch > e && r.Committer == s.n.id.peerID && r.Intent != "" {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b commitRecord) int { return int(a.Epoch) - int(b.Epoch) })
+	return out
+}
+
+// repropose commits again, on the winning branch, the change our losing
+// commit made, if it still applies and is still allowed.
+func (s *chanState) repropose(ctx context.Context, r commitRecord) {
+	var err error
+	switch r.Intent {
+	case "remove":
+		if containsMember(s.group.Members(), r.Member) {
+			err = s.removeMember(ctx, r.Member)
+		}
+	case "role":
+		if containsMember(s.group.Members(), r.Member) {
+			err = s.setRole(ctx, r.Member, r.Role)
+		}
+	default:
+		return
+	}
+	if err != nil {
+		s.n.log.Warn("propose again after a lost commit conflict", "channel", s.id, "intent", r.Intent, "err", err)
+	}
+}
+
+// resend sends again, in the current epoch, the events we authored on a
+// losing branch: same IDs, so replicas that had them drop the duplicates.
+func (s *chanState) resend(ctx context.Context, events []crdt.Event) error {
+	if len(events) == 0 || s.gone() != nil {
+		return nil
+	}
+	err := s.runResend(ctx, events)
+	if errors.Is(err, ErrProtocol) {
+		return nil
+	}
+	return err
+}
+
+// deepSyncGap is the least time between two catch-ups that start
+// branchDepth epochs back (deepSyncFrom).
+const deepSyncGap = 10 * time.Second
+
+// deepSyncFrom returns the epoch a catch-up asks from: the one before ours,
+// or, when a member's message of a past or current epoch did not verify (a
+// sign that it is on another branch, forked maybe several epochs back), the
+// oldest epoch whose commit this node could still switch, at most once per
+// deepSyncGap.
+func (s *chanState) deepSyncFrom(now time.Time) uint64 {
+	from := s.group.Epoch()
+	if from > 0 {
+		from--
+	}
+	if !s.forked || now.Sub(s.lastDeepSync) < deepSyncGap {
+		return from
+	}
+	s.forked, s.lastDeepSync = false, now
+	for _, r := range s.meta.Commits {
+		if r.Epoch > 0 {
+			from = min(from, r.Epoch-1)
+		}
+	}
+	return from
+}
+
 // contentCommit is the content type of a commit (RFC 9420 §6).
 const contentCommit = 3
+
+// keepPastEpoch adds to b the state of the epoch a commit leaves, and
+// deletes the states older than branchDepth epochs: forward secrecy wants
+// them gone, and no conflict is resolved further back.
+func (s *chanState) keepPastEpoch(b *store.Batch, left uint64) {
+	id := store.ChannelID(s.id)
+	b.PutPastEpoch(id, store.EpochState{Epoch: left, Data: s.stored})
+	if left+1 > branchDepth {
+		b.DeletePastEpochsBelow(id, left+1-branchDepth)
+	}
+}
+
+// oldCommit reports whether env is a commit for an epoch older than the
+// validator's window but recent enough for the conflict rule.
+func oldCommit(env envelope, cur uint64) bool {
+	return env.epoch+branchDepth >= cur && isCommit(env.msg)
+}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/spacepanda/spacepanda/mls"
 	"github.com/spacepanda/spacepanda/p2p"
 	"github.com/spacepanda/spacepanda/store"
 )
@@ -251,7 +250,7 @@ func (n *Node) validator(c *channel) p2p.Validator {
 			return p2p.Ignore
 		}
 		cur := c.epoch.Load()
-		if env.epoch+pastEpochWindow < cur || env.epoch > cur+maxEpochsAhead {
+		if env.epoch > cur+maxEpochsAhead || env.epoch+pastEpochWindow < cur && !oldCommit(env, cur) {
 			return p2p.Ignore
 		}
 		return n.validate(ctx, c, from, env)
@@ -291,13 +290,13 @@ func (n *Node) validate(ctx context.Context, c *channel, from p2p.PeerID, env en
 // verdict: Reject for what MLS refuses (a bad signature, a forged or
 // malformed message) and for a panic; Ignore for our own failures (the
 // store), for what an honest member may send in a race (a message of a
-// branch we have not seen: ErrDecryption; a membership event whose commit
+// branch we have not seen: ErrDecryption, ErrInvalidMembershipTag; a membership event whose commit
 // we did not process: ErrProtocol), and for what is stale.
 func verdictFor(err error) p2p.Verdict {
 	switch {
 	case errors.Is(err, errPanic):
 		return p2p.Reject
-	case errors.Is(err, mls.ErrDecryption):
+	case otherBranch(err):
 		return p2p.Ignore
 	case errors.Is(err, errMLS):
 		if verdictOf(err) == verdictReject {

@@ -109,7 +109,8 @@ func (s *chanState) run(ctx context.Context, st step) error {
 		rank := lc.Rank
 		rank.Hash = hashOf(st.commit)
 		s.recordCommit(commitRecord{Epoch: st.commitEpoch + 1, Committer: s.n.id.peerID, Added: lc.Added,
-			Removed: lc.Removed, Rank: rank, Intent: st.intent.Intent, Member: st.intent.Member, Role: st.intent.Role})
+			Removed: lc.Removed, Rank: rank, Intent: st.intent.Intent, Member: st.intent.Member, Role: st.intent.Role,
+			Sent: oldBranch})
 		s.noteFormer(st.commitEpoch, lc.Removed)
 		st.metaChanged = true
 	}
@@ -126,9 +127,8 @@ func (s *chanState) run(ctx context.Context, st step) error {
 	s.lastSeq, s.stored = seq, state
 	s.publishEpoch()
 	if st.commit != nil {
-		s.prevState, s.branch = prev, nil
+		s.prevState = prev
 	}
-	s.branch = append(s.branch, st.events...)
 	for _, e := range st.events {
 		if !st.resend {
 			s.commitApplied(e)
@@ -163,8 +163,7 @@ func (s *chanState) stepBatch(st step) (b *store.Batch, items []store.OutboxItem
 		items = append(items, it)
 	}
 	if st.commit != nil {
-		b.PutPastEpoch(id, store.EpochState{Epoch: st.commitEpoch, Data: s.stored})
-		b.DeletePastEpochsBelow(id, st.commitEpoch)
+		s.keepPastEpoch(b, st.commitEpoch)
 		// A commit that removes the last other member is published all the
 		// same, so that the removed member learns it (flushOutbox).
 		queue(st.commitEpoch, st.commit, !alone || len(s.group.LastCommit().Removed) > 0)

@@ -29,6 +29,11 @@ const (
 // Stale and duplicate messages are dropped without error.
 func (s *chanState) receive(ctx context.Context, env envelope) error {
 	if s.meta.Removed || !s.group.Active() {
+		if !s.untrusted && isCommit(env.msg) {
+			// A commit that beats the one that removed us puts us back
+			// on its branch (a leave that lost a conflict).
+			return s.maybeSwitchBranch(ctx, env)
+		}
 		return nil
 	}
 	cur := s.group.Epoch()
@@ -38,23 +43,22 @@ func (s *chanState) receive(ctx context.Context, env envelope) error {
 	}
 	res, err := s.group.Process(env.msg)
 	if err != nil {
-		if verdictOf(err) != verdictIgnore {
-			if errors.Is(err, mls.ErrDecryption) && env.epoch == cur && !s.untrusted {
-				// Possibly a message of a branch we have not switched to
-				// yet (a commit conflict): catch up from a member's log.
-				// Only a member's forwarding counts: a stranger's junk
-				// never makes us sync.
-				s.needSync = true
-			}
-			return fmt.Errorf("%w: %w", errMLS, err)
-		}
-		if s.untrusted {
-			return fmt.Errorf("%w: %w", errMLS, err)
-		}
-		if env.epoch+1 == cur && isCommit(env.msg) {
+		switch {
+		case s.untrusted:
+		case otherBranch(err):
+			// Possibly a message of a branch we have not switched to yet
+			// (a commit conflict, maybe several epochs back): catch up
+			// from a member's log, further back than usual. Only a
+			// member's forwarding counts: a stranger's junk never makes
+			// us sync.
+			s.needSync, s.forked = true, true
+		case verdictOf(err) != verdictIgnore:
+		case env.epoch < cur && isCommit(env.msg):
 			return s.maybeSwitchBranch(ctx, env)
+		default:
+			return nil
 		}
-		return nil
+		return fmt.Errorf("%w: %w", errMLS, err)
 	}
 	if res.Proposal && res.Leave {
 		if r := s.group.Roles(); r.of(res.Sender) == crdt.RoleOwner && r.owners() == 1 {
@@ -94,14 +98,15 @@ func (s *chanState) accept(ctx context.Context, env envelope, res processed, pre
 		}
 		ev = e
 	case res.Commit:
-		b.PutPastEpoch(id, store.EpochState{Epoch: prevEpoch, Data: s.stored})
-		b.DeletePastEpochsBelow(id, prevEpoch)
+		s.keepPastEpoch(b, prevEpoch)
+		// Past states after prevEpoch, if any, are of a branch we leave.
+		b.DeletePastEpochsFrom(id, prevEpoch+1)
 		if res.SelfRemoved {
 			s.meta.Removed = true
 		}
 		rank := res.Rank
 		rank.Hash = hashOf(env.msg)
-		s.recordCommit(commitRecord{Epoch: prevEpoch + 1, Committer: res.Sender, Added: res.Added, Removed: res.Removed, Rank: rank})
+		s.recordCommit(commitRecord{Epoch: prevEpoch + 1, Committer: res.Sender, Added: res.Added, Removed: res.Removed, Rank: rank, Sent: s.meta.Branch})
 		s.meta.Branch = nil
 		s.noteFormer(prevEpoch, res.Removed)
 		b.PutChannel(id, s.metaBytes())
@@ -180,7 +185,7 @@ func (s *chanState) checkMirror(e crdt.Event) error {
 
 // afterCommit processes the messages that waited for the new epoch.
 func (s *chanState) afterCommit(ctx context.Context, prev []byte) {
-	s.prevState, s.branch = prev, nil
+	s.prevState = prev
 	if s.meta.Leaving && s.group.Active() {
 		// Our leave was not in that commit: propose it again in the new
 		// epoch.
@@ -205,6 +210,14 @@ func (s *chanState) buffer(env envelope) {
 	}
 	s.future = append(s.future, env)
 	s.futureBytes += len(env.msg)
+}
+
+// otherBranch reports whether MLS refused a message in a way an honest
+// member's message of another branch causes: its epoch's keys are not
+// ours (a PrivateMessage that does not decrypt, a PublicMessage whose
+// membership tag does not verify).
+func otherBranch(err error) bool {
+	return errors.Is(err, mls.ErrDecryption) || errors.Is(err, mls.ErrInvalidMembershipTag)
 }
 
 // isCommit reports whether msg is an MLS commit, from its header alone:
@@ -236,90 +249,4 @@ func (s *chanState) drainFuture(ctx context.Context) {
 	for _, env := range s.future {
 		s.futureBytes += len(env.msg)
 	}
-}
-
-// maybeSwitchBranch applies the commit-conflict rule (docs/protocol.md,
-// "Commit conflicts"): of two valid commits for one epoch, the one of
-// higher rank (commitRank) wins. A commit for the epoch we just left that
-// beats the one we applied takes us back to that epoch's state and onto its
-// branch; our events sent on the losing branch are re-sent, and a change we
-// committed there is proposed again.
-func (s *chanState) maybeSwitchBranch(ctx context.Context, env envelope) error {
-	cur, ok := s.commitOf(s.group.Epoch())
-	if s.prevState == nil || !ok {
-		return nil
-	}
-	g, err := s.n.eng.Load(s.prevState)
-	if err != nil {
-		return fmt.Errorf("node: load previous epoch: %w", err)
-	}
-	res, err := g.Process(env.msg)
-	if err != nil {
-		if verdictOf(err) == verdictReject {
-			return fmt.Errorf("node: mls: competing commit: %w", err)
-		}
-		return nil
-	}
-	if !res.Commit {
-		return nil // not a competing commit: a late message we cannot read
-	}
-	rank := res.Rank
-	rank.Hash = hashOf(env.msg)
-	if !rank.beats(cur.Rank) {
-		return nil
-	}
-	s.n.log.Info("commit conflict: switching to the winning commit", "channel", s.id, "epoch", env.epoch)
-	lost := s.branch
-	s.group, s.stored = g, s.prevState
-	if s.c != nil {
-		s.c.members.Store(nil) // same epoch number, another tree: publishEpoch refreshes it
-	}
-	if err := s.accept(ctx, env, res, env.epoch); err != nil {
-		return err
-	}
-	// Messages of the winning branch that arrived before the switch did not
-	// decrypt; the members who sent them hold them in their logs. Several
-	// rounds, as the first peer to answer may not have them yet.
-	s.needSync, s.syncRounds = true, max(s.syncRounds, 2)
-	if err := s.resend(ctx, lost); err != nil {
-		return err
-	}
-	if cur.Committer == s.n.id.peerID {
-		s.repropose(ctx, cur)
-	}
-	return nil
-}
-
-// repropose commits again, on the winning branch, the change our losing
-// commit made, if it still applies and is still allowed.
-func (s *chanState) repropose(ctx context.Context, r commitRecord) {
-	var err error
-	switch r.Intent {
-	case "remove":
-		if containsMember(s.group.Members(), r.Member) {
-			err = s.removeMember(ctx, r.Member)
-		}
-	case "role":
-		if containsMember(s.group.Members(), r.Member) {
-			err = s.setRole(ctx, r.Member, r.Role)
-		}
-	default:
-		return
-	}
-	if err != nil {
-		s.n.log.Warn("propose again after a lost commit conflict", "channel", s.id, "intent", r.Intent, "err", err)
-	}
-}
-
-// resend sends again, in the current epoch, the events we authored on a
-// losing branch: same IDs, so replicas that had them drop the duplicates.
-func (s *chanState) resend(ctx context.Context, events []crdt.Event) error {
-	if len(events) == 0 {
-		return nil
-	}
-	err := s.runResend(ctx, events)
-	if errors.Is(err, ErrProtocol) {
-		return nil
-	}
-	return err
 }

@@ -50,6 +50,10 @@ type ChannelReader interface {
 	Log(ctx context.Context, id store.ChannelID, from uint64, limit int) ([]store.Entry, error)
 	// Events returns up to limit CRDT events with Seq > after.
 	Events(ctx context.Context, id store.ChannelID, after uint64, limit int) ([]store.Event, error)
+	// PastEpoch returns the retained state of a past epoch, or an error
+	// matching store.ErrNotFound: a commit conflict resolved further back
+	// than the last epoch reads it.
+	PastEpoch(ctx context.Context, id store.ChannelID, epoch uint64) ([]byte, error)
 	// Invites returns the invites issued for the channel.
 	Invites(ctx context.Context, id store.ChannelID) ([]store.Invite, error)
 }

@@ -322,11 +322,9 @@ func (s *chanState) maybeCatchUp() {
 	}
 	s.needSync, s.syncing, s.lastSync = false, true, time.Now()
 	// From the epoch before ours: a competing commit for it (a commit
-	// conflict during a partition) is what we must see to switch branches.
-	from := s.group.Epoch()
-	if from > 0 {
-		from--
-	}
+	// conflict during a partition) is what we must see to switch branches;
+	// further back when a member seems to be on another branch.
+	from := s.deepSyncFrom(time.Now())
 	c, n := s.c, s.n
 	n.wg.Add(1)
 	go func() {

@@ -151,6 +151,14 @@ func (b *Batch) DeletePastEpochsBelow(id ChannelID, epoch uint64) {
 	}
 }
 
+// DeletePastEpochsFrom deletes the retained states of epochs from epoch on:
+// those of a branch the node left (a commit conflict resolved further back).
+func (b *Batch) DeletePastEpochsFrom(id ChannelID, epoch uint64) {
+	if b.checkChannel(id) {
+		b.delRange(seqRange(id, subPastEpoch, epoch, 0))
+	}
+}
+
 // Append adds an entry to the channel's log. Sequence numbers have no gaps:
 // the first entry appended to a channel in a batch must follow the channel's
 // LastSeq when the batch is applied (or be 1 after DeleteChannel in the same

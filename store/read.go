@@ -74,6 +74,18 @@ func (rs reads) Channel(ctx context.Context, id ChannelID) (ChannelState, error)
 	return st, err
 }
 
+// PastEpoch returns the retained state of a past epoch of the channel, or
+// an error matching ErrNotFound.
+func (rs reads) PastEpoch(ctx context.Context, id ChannelID, epoch uint64) ([]byte, error) {
+	var out []byte
+	err := rs.v.view(ctx, func(r kvReader) error {
+		v, err := r.get(channelSeqKey(id, subPastEpoch, epoch))
+		out = clone(v)
+		return err
+	})
+	return out, err
+}
+
 // Log returns up to limit log entries of the channel with Seq >= from, in
 // order (all of them if limit <= 0).
 func (rs reads) Log(ctx context.Context, id ChannelID, from uint64, limit int) ([]Entry, error) {
@@ -190,8 +202,9 @@ func loadGroup(_ context.Context, r kvReader, st *ChannelState) error {
 }
 
 func loadPastEpochs(ctx context.Context, r kvReader, st *ChannelState) error {
+	// Only the latest: older ones are read when needed (PastEpoch).
 	lo, hi := seqRange(st.ID, subPastEpoch, 0, 0)
-	return r.scan(ctx, lo, hi, false, 0, func(k, v []byte) error {
+	return r.scan(ctx, lo, hi, true, 1, func(k, v []byte) error {
 		st.PastEpochs = append(st.PastEpochs, EpochState{Epoch: seqOf(k), Data: clone(v)})
 		return nil
 	})

@@ -73,7 +73,8 @@ type ChannelState struct {
 	// has been written.
 	Epoch uint64
 	Group []byte
-	// PastEpochs are the retained past-epoch states, by ascending epoch.
+	// PastEpochs holds the latest retained past-epoch state (none if
+	// none); DB.PastEpoch reads older ones.
 	PastEpochs []EpochState
 	// Snapshot is the latest CRDT snapshot, nil if none.
 	Snapshot *Snapshot
