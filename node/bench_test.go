@@ -1,8 +1,10 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"fmt"
 	mrand "math/rand/v2"
 	"sync"
@@ -196,16 +198,44 @@ func BenchmarkCommitCheck(b *testing.B) {
 			}
 		})
 	}
+	c, err := g0.Commit(rng, mls.CommitOptions{ForcePath: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	g0.DiscardPendingCommit() //nolint:errcheck
 	b.Run(fmt.Sprintf("members=%d/process", n), func(b *testing.B) {
-		c, err := g0.Commit(rng, mls.CommitOptions{ForcePath: true})
-		if err != nil {
-			b.Fatal(err)
-		}
-		g0.DiscardPendingCommit() //nolint:errcheck
 		for b.Loop() {
 			h := *g1
 			if _, err := h.ProcessMessage(c.Commit, time.Time{}); err != nil {
 				b.Fatal(err)
+			}
+		}
+	})
+	// What a member pays for a competing commit of an epoch it has left
+	// (maybeSwitchBranch): load the stored state of that epoch, process the
+	// commit on it. A duplicate of the commit it applied costs a hash.
+	state, err := g1.MarshalBinary()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run(fmt.Sprintf("members=%d/competing", n), func(b *testing.B) {
+		b.ReportMetric(float64(len(state)), "state-bytes")
+		for b.Loop() {
+			h, err := mls.UnmarshalGroup(state, cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := h.ProcessMessage(c.Commit, time.Time{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run(fmt.Sprintf("members=%d/duplicate", n), func(b *testing.B) {
+		rec := hashOf(c.Commit)
+		for b.Loop() {
+			h := sha256.Sum256(c.Commit)
+			if !bytes.Equal(h[:], rec) {
+				b.Fatal("hash differs")
 			}
 		}
 	})

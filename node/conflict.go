@@ -170,7 +170,7 @@ func (s *chanState) switchBranch(ctx context.Context, env envelope, g group, sta
 		"depth", s.lastRecordEpoch()-e)
 	lost, mine := s.lostEvents(e), s.ownCommitsAfter(e)
 	oldGroup, oldStored, oldPrev, oldRemoved := s.group, s.stored, s.prevState, s.meta.Removed
-	s.group, s.stored, s.meta.Removed = g, state, false
+	s.group, s.stored, s.meta.Removed, s.losers = g, state, false, nil
 	if s.c != nil {
 		s.c.members.Store(nil) // maybe the same epoch number, another tree: publishEpoch refreshes it
 	}
