@@ -179,6 +179,7 @@ type chanState struct {
 	// starts further back (deepSyncFrom), at most once per deepSyncGap.
 	forked       bool
 	lastDeepSync time.Time
+	switching    bool // accept runs for a branch switch (switchBranch)
 
 	// Read receipts (reads.go).
 	readPending crdt.ID   // a read receipt waiting for readEvery

@@ -174,7 +174,10 @@ func (s *chanState) switchBranch(ctx context.Context, env envelope, g group, sta
 	if s.c != nil {
 		s.c.members.Store(nil) // maybe the same epoch number, another tree: publishEpoch refreshes it
 	}
-	if err := s.accept(ctx, env, res, e); err != nil {
+	s.switching = true
+	err := s.accept(ctx, env, res, e)
+	s.switching = false
+	if err != nil {
 		s.group, s.stored, s.prevState, s.meta.Removed = oldGroup, oldStored, oldPrev, oldRemoved
 		s.publishEpoch()
 		return err
@@ -266,6 +269,31 @@ func (s *chanState) resend(ctx context.Context, events []crdt.Event) error {
 		return nil
 	}
 	return err
+}
+
+// Events re-sent for joiners: at most joinResendMax, sent at most
+// joinResendAge before the Add.
+const (
+	joinResendMax = 256
+	joinResendAge = time.Minute
+)
+
+// resendForJoiners sends again, after a commit that added members, our
+// recent events of the epoch it left (their counters are sent): one of
+// them may reach the admitter only after it made the joiner's history, and
+// the joiner cannot decrypt the epoch before its Add. Same IDs: the
+// others drop the duplicates. Older events were in the admitter's history.
+func (s *chanState) resendForJoiners(ctx context.Context, sent []uint64) {
+	since := s.n.nowMs() - joinResendAge.Milliseconds()
+	var recent []crdt.Event
+	for _, seq := range sent[max(0, len(sent)-joinResendMax):] {
+		if ev, ok := s.crdt.Event(crdt.ID{Author: s.n.id.peerID, Seq: seq}); ok && ev.Time.Wall >= since {
+			recent = append(recent, ev)
+		}
+	}
+	if err := s.resend(ctx, recent); err != nil {
+		s.n.log.Warn("re-send for a joiner", "channel", s.id, "err", err)
+	}
 }
 
 // deepSyncGap is the least time between two catch-ups that start

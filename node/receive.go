@@ -135,6 +135,9 @@ func (s *chanState) accept(ctx context.Context, env envelope, res processed, pre
 			s.notifyGone()
 		}
 		s.afterCommit(ctx, prev)
+		if len(res.Added) > 0 && !s.switching {
+			s.resendForJoiners(ctx, oldMeta.Branch)
+		}
 	case res.Proposal:
 		s.maybeCommitProposals(ctx, res.Sender)
 	}
