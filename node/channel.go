@@ -180,6 +180,9 @@ type chanState struct {
 	forked       bool
 	lastDeepSync time.Time
 	switching    bool // accept runs for a branch switch (switchBranch)
+	// syncFloor, if not 0, is one more than the epoch the next catch-up
+	// must start from at the latest (the epoch of the last switch).
+	syncFloor uint64
 
 	// Read receipts (reads.go).
 	readPending crdt.ID   // a read receipt waiting for readEvery

@@ -186,6 +186,11 @@ func (s *chanState) switchBranch(ctx context.Context, env envelope, g group, sta
 	// decrypt; the members who sent them hold them in their logs. Several
 	// rounds, as the first peer to answer may not have them yet.
 	s.needSync, s.syncRounds = true, max(s.syncRounds, 2)
+	// From the winning commit's epoch on, however far the node has moved
+	// when the catch-up starts (it processes more of the page first).
+	if s.syncFloor == 0 || e+1 < s.syncFloor {
+		s.syncFloor = e + 1
+	}
 	if err := s.resend(ctx, lost); err != nil {
 		return err
 	}
@@ -275,18 +280,24 @@ func (s *chanState) resend(ctx context.Context, events []crdt.Event) error {
 // joinResendAge before the Add.
 const (
 	joinResendMax = 256
-	joinResendAge = time.Minute
+	joinResendAge = 30 * time.Second
 )
 
 // resendForJoiners sends again, after a commit that added members, our
-// recent events of the epoch it left (their counters are sent): one of
-// them may reach the admitter only after it made the joiner's history, and
-// the joiner cannot decrypt the epoch before its Add. Same IDs: the
-// others drop the duplicates. Older events were in the admitter's history.
+// events of the last joinResendAge (on this branch): one of them may reach
+// the admitter only after it made the joiner's history, and the joiner
+// cannot decrypt the epochs before its Add. Same IDs: the others drop the
+// duplicates. Older events were in the admitter's history.
 func (s *chanState) resendForJoiners(ctx context.Context, sent []uint64) {
+	seqs := slices.Clone(sent)
+	for _, r := range s.meta.Commits {
+		seqs = append(seqs, r.Sent...)
+	}
+	slices.Sort(seqs)
+	seqs = slices.Compact(seqs)
 	since := s.n.nowMs() - joinResendAge.Milliseconds()
 	var recent []crdt.Event
-	for _, seq := range sent[max(0, len(sent)-joinResendMax):] {
+	for _, seq := range seqs[max(0, len(seqs)-joinResendMax):] {
 		if ev, ok := s.crdt.Event(crdt.ID{Author: s.n.id.peerID, Seq: seq}); ok && ev.Time.Wall >= since {
 			recent = append(recent, ev)
 		}
@@ -301,7 +312,8 @@ func (s *chanState) resendForJoiners(ctx context.Context, sent []uint64) {
 const deepSyncGap = 10 * time.Second
 
 // deepSyncFrom returns the epoch a catch-up asks from: the one before ours,
-// or, when a member's message of a past or current epoch did not verify (a
+// or the epoch of the last branch switch if that is older (the messages of
+// the winning branch dropped before the switch are from it on), or, when a member's message of a past or current epoch did not verify (a
 // sign that it is on another branch, forked maybe several epochs back), the
 // oldest epoch whose commit this node could still switch, at most once per
 // deepSyncGap.
@@ -309,6 +321,9 @@ func (s *chanState) deepSyncFrom(now time.Time) uint64 {
 	from := s.group.Epoch()
 	if from > 0 {
 		from--
+	}
+	if s.syncFloor > 0 {
+		from, s.syncFloor = min(from, s.syncFloor-1), 0
 	}
 	if !s.forked || now.Sub(s.lastDeepSync) < deepSyncGap {
 		return from

@@ -557,6 +557,40 @@ func (s *chanState) mirrorEvents(e crdt.Event) []crdt.Event {
 	return []crdt.Event{e}
 }
 
+// leaveLabels returns the timeline's "left" lines for the members our
+// commit st removed without a line of its own: the stored leaves that a
+// key update or a commit before a send committed. Every commit that
+// removes a member must carry its line, so that each replica's member
+// labels follow the winning branch (TestChurnOfflineConverges). Their IDs
+// follow those of the step's events.
+func (s *chanState) leaveLabels(st step) []crdt.Event {
+	if st.resend {
+		return nil
+	}
+	next := s.crdt.Next(s.n.id.peerID)
+	labelled := map[string]bool{}
+	for _, e := range st.events {
+		next.Seq = max(next.Seq, e.ID.Seq+1)
+		if e.Kind == crdt.KindLeft || e.Kind == crdt.KindRemoved {
+			labelled[e.Member] = true
+		}
+	}
+	var out []crdt.Event
+	for _, m := range s.group.LastCommit().Removed {
+		if labelled[m] {
+			continue
+		}
+		e := crdt.Event{Kind: crdt.KindLeft, Member: m, Epoch: st.commitEpoch + 1, ID: next, Time: s.clock.Now(s.n.nowMs())}
+		if err := s.crdt.Check(e); err != nil {
+			s.n.log.Info("timeline label left out", "channel", s.id, "kind", e.Kind.String(), "err", err)
+			continue
+		}
+		next.Seq++
+		out = append(out, e)
+	}
+	return out
+}
+
 // Leave proposes our own removal; the first member (by peer ID) to receive
 // it commits it, and any member commits it before sending. Until a commit
 // removes us, the node keeps following the channel (it sends nothing) and

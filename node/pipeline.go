@@ -93,6 +93,7 @@ func (s *chanState) run(ctx context.Context, st step) error {
 	oldCommits, oldBranch := slices.Clone(s.meta.Commits), s.meta.Branch
 	if st.commit != nil {
 		s.meta.Branch = nil
+		st.events = append(st.events, s.leaveLabels(st)...)
 	}
 	if len(st.events) > 0 {
 		// Our events on this branch, by ID, to re-send if it loses a
