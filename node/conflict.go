@@ -57,7 +57,7 @@ type commitRecord struct {
 	Role   crdt.Role `json:"role,omitempty"`
 	// Sent are the counters of our events sent in the epoch this commit
 	// left (Epoch-1): re-sent if a conflict is resolved before it.
-	Sent []uint64 `json:"sent,omitempty"`
+	Sent seqList `json:"sent,omitempty"`
 }
 
 // branchDepth is how many epochs back a commit conflict is resolved
