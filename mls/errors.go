@@ -30,6 +30,10 @@ var (
 	// ErrDuplicate: a message was already processed (its key generation
 	// was consumed, §9.2), or it is this member's own message.
 	ErrDuplicate = errors.New("mls: duplicate message")
+	// ErrGenerationGap: with ProcessOptions.KeepSkipped, a PrivateMessage
+	// whose processing would delete the keys of messages not received yet
+	// (§9.2): an ignore verdict, to process once those arrived.
+	ErrGenerationGap = errors.New("mls: generation gap beyond the skipped-key window")
 	// ErrUnknownSender: the sender is not a member of the epoch, or an
 	// external sender index outside the external_senders extension (§6.1,
 	// §12.1.8.1).

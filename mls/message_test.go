@@ -1,6 +1,7 @@
 package mls
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 	"time"
@@ -57,6 +58,58 @@ func TestOutOfOrder(t *testing.T) {
 		if i < 3 && VerdictOf(err) != Ignore {
 			t.Fatalf("message %d beyond the window: %v", i, err)
 		}
+	}
+}
+
+// TestKeepSkipped: with ProcessOptions.KeepSkipped, a message that would
+// delete the keys of messages not received yet is ignored with
+// ErrGenerationGap and changes nothing; once the missing ones are
+// processed, it is read, and nothing was lost.
+func TestKeepSkipped(t *testing.T) {
+	tg := newTestGroup(t, X25519_AES128GCM_SHA256_Ed25519, 2)
+	var msgs [][]byte
+	for range 40 { // beyond the default window of 32
+		m, err := tg.members[0].EncryptApplication(tg.rnd, []byte("x"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, m)
+	}
+	r := tg.members[1]
+	keep := ProcessOptions{KeepSkipped: true}
+	before, _ := r.MarshalBinary()
+	if _, err := r.ProcessMessageWith(msgs[39], time.Time{}, keep); !errors.Is(err, ErrGenerationGap) || VerdictOf(err) != Ignore {
+		t.Fatalf("message 39 first: err = %v, want ErrGenerationGap with an ignore verdict", err)
+	}
+	if after, _ := r.MarshalBinary(); !bytes.Equal(before, after) {
+		t.Fatal("a refused message changed the group")
+	}
+	if _, err := r.ProcessMessageWith(msgs[32], time.Time{}, keep); err != nil {
+		t.Fatalf("message 32 (32 skipped keys: the window): %v", err)
+	}
+	for i := range 32 {
+		if _, err := r.ProcessMessageWith(msgs[i], time.Time{}, keep); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	for i := 33; i < 40; i++ {
+		if _, err := r.ProcessMessageWith(msgs[i], time.Time{}, keep); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	// Without the option the same order loses the oldest keys (RFC 9420's
+	// bounded window), as before.
+	tg2 := newTestGroup(t, X25519_AES128GCM_SHA256_Ed25519, 2)
+	var m2 [][]byte
+	for range 40 {
+		m, _ := tg2.members[0].EncryptApplication(tg2.rnd, []byte("x"), nil)
+		m2 = append(m2, m)
+	}
+	if _, err := tg2.members[1].ProcessMessage(m2[39], time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tg2.members[1].ProcessMessage(m2[0], time.Time{}); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("message 0 after 39 without the option: err = %v, want ErrDuplicate (key deleted)", err)
 	}
 }
 

@@ -86,6 +86,24 @@ func (*CommitApplied) result()      {}
 // this member is accepted only if it is the pending commit (which is then
 // merged); another commit for the epoch discards the pending one.
 func (g *Group) ProcessMessage(data []byte, now time.Time) (Result, error) {
+	return g.ProcessMessageWith(data, now, ProcessOptions{})
+}
+
+// ProcessOptions change how ProcessMessageWith processes a message.
+type ProcessOptions struct {
+	// KeepSkipped refuses a PrivateMessage whose generation is so far
+	// ahead of its sender's ratchet that processing it would delete the
+	// keys of generations not received yet: those skipped beyond
+	// Config.MaxSkipped, or older skipped keys pushed out of that window
+	// (§9.2). The error matches ErrGenerationGap, its verdict is Ignore,
+	// and the group is unchanged. A member that can fetch the messages it
+	// missed (catching up after being offline) does so first and then
+	// processes this one, losing none; the window stays bounded.
+	KeepSkipped bool
+}
+
+// ProcessMessageWith is ProcessMessage with options.
+func (g *Group) ProcessMessageWith(data []byte, now time.Time, opts ProcessOptions) (Result, error) {
 	if !g.active {
 		return nil, ignore(ErrInactive)
 	}
@@ -107,7 +125,7 @@ func (g *Group) ProcessMessage(data []byte, now time.Time) (Result, error) {
 	case wire.WireFormatPublicMessage:
 		ac, err = g.openPublic(m.PublicMessage)
 	case wire.WireFormatPrivateMessage:
-		ac, err = g.openPrivate(m.PrivateMessage)
+		ac, err = g.openPrivate(m.PrivateMessage, opts.KeepSkipped)
 	default:
 		return nil, rejectf(ErrWrongContentType, "wire format %d", m.WireFormat)
 	}
@@ -210,7 +228,7 @@ func (g *Group) verify(key []byte, ac *wire.AuthenticatedContent, gc *wire.Group
 
 // openPrivate decrypts and verifies a PrivateMessage (§6.3) of the current
 // epoch or, for application data, of a kept past epoch.
-func (g *Group) openPrivate(pm *wire.PrivateMessage) (*wire.AuthenticatedContent, error) {
+func (g *Group) openPrivate(pm *wire.PrivateMessage, keepSkipped bool) (*wire.AuthenticatedContent, error) {
 	if !bytes.Equal(pm.GroupID, g.gc.GroupID) {
 		return nil, reject(ErrWrongGroup)
 	}
@@ -218,8 +236,14 @@ func (g *Group) openPrivate(pm *wire.PrivateMessage) (*wire.AuthenticatedContent
 	if err != nil {
 		return nil, err
 	}
-	ac, err := framing.DecryptPrivate(g.suite, st, senderData, pm)
+	decrypt := framing.DecryptPrivate
+	if keepSkipped {
+		decrypt = framing.DecryptPrivateKeepSkipped
+	}
+	ac, err := decrypt(g.suite, st, senderData, pm)
 	switch {
+	case errors.Is(err, schedule.ErrGap):
+		return nil, ignore(fmt.Errorf("%w: %w", ErrGenerationGap, err))
 	case errors.Is(err, schedule.ErrConsumed):
 		return nil, ignore(fmt.Errorf("%w: %w", ErrDuplicate, err))
 	case errors.Is(err, cipher.ErrDecryption):

@@ -149,6 +149,13 @@ type chanState struct {
 	outbox       []store.OutboxItem
 	future       []envelope // messages of epochs not reached yet
 	futureBytes  int        // the bytes of future's messages
+	// held are messages a generation gap keeps from being read without
+	// loss, until the catch-up fills it (hold.go).
+	held      []heldMsg
+	heldBytes int
+	releasing *heldMsg // the held message being tried again
+	forceGap  bool     // read across a generation gap (releaseHeld)
+	syncRuns  uint64   // catch-up runs that reached the end of a peer's log
 	// untrusted is set while the loop processes a gossip message that a
 	// non-member handed us: it may be processed, but it may not make us
 	// buffer it, sync, or load another epoch's state (issue 11, attack 3).

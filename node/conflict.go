@@ -134,7 +134,7 @@ func (s *chanState) maybeSwitchBranch(ctx context.Context, env envelope) error {
 	if err != nil {
 		return fmt.Errorf("node: load the state of epoch %d: %w", e, err)
 	}
-	res, err := g.Process(env.msg)
+	res, err := g.Process(env.msg, false)
 	if err != nil {
 		if errors.Is(err, errUnauthorized) {
 			return fmt.Errorf("%w: competing commit: %w", errMLS, err)

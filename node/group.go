@@ -31,8 +31,10 @@ type group interface {
 	Encrypt(plaintext []byte) ([]byte, error)
 	// Process verifies and applies a message: application data comes back
 	// with its sender; a commit moves the group to the next epoch. Errors
-	// carry the verdict: see verdictOf.
-	Process(msg []byte) (processed, error)
+	// carry the verdict: see verdictOf. With keepSkipped, a message whose
+	// reading would delete the keys of messages not received yet is
+	// refused with mls.ErrGenerationGap (mls.ProcessOptions).
+	Process(msg []byte, keepSkipped bool) (processed, error)
 	// Add commits the addition of a key package: the commit to publish,
 	// the Welcome and the ratchet tree for the joiner.
 	Add(kp []byte) (commit, welcome, tree []byte, err error)

@@ -130,9 +130,9 @@ func (m *mlsGroup) Encrypt(pt []byte) ([]byte, error) {
 
 func (m *mlsGroup) Marshal() ([]byte, error) { return m.g.MarshalBinary() }
 
-func (m *mlsGroup) Process(msg []byte) (processed, error) {
+func (m *mlsGroup) Process(msg []byte, keepSkipped bool) (processed, error) {
 	before := m.Roles()
-	res, err := m.g.ProcessMessage(msg, m.e.now())
+	res, err := m.g.ProcessMessageWith(msg, m.e.now(), mls.ProcessOptions{KeepSkipped: keepSkipped})
 	if err != nil {
 		return processed{}, err
 	}

@@ -114,6 +114,9 @@ func (n *Node) retryLoop() {
 				if s.memberCount(peers) < len(s.group.Members())-1 && !s.meta.Removed {
 					lonely = append(lonely, c.id)
 				}
+				if s.heldExpired() {
+					s.releaseHeld(n.ctx)
+				}
 				s.maybeCatchUp()
 				s.maybeAntiEntropy()
 				return nil
@@ -270,6 +273,8 @@ func (n *Node) validate(ctx context.Context, c *channel, from p2p.PeerID, env en
 		return s.receive(n.ctx, env)
 	})
 	switch {
+	case errors.Is(err, errHeld):
+		return p2p.Ignore // read once the catch-up filled the gap before it; not forwarded yet
 	case !member && (err != nil || future) && env.epoch != c.epoch.Load()+1 && !errors.Is(err, ErrClosed):
 		// A non-member has no reason to hand us anything but a message
 		// of the current epoch that MLS accepts (or one of the next

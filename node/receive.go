@@ -41,8 +41,11 @@ func (s *chanState) receive(ctx context.Context, env envelope) error {
 		s.buffer(env)
 		return nil
 	}
-	res, err := s.group.Process(env.msg)
+	res, err := s.group.Process(env.msg, !s.forceGap)
 	if err != nil {
+		if errors.Is(err, mls.ErrGenerationGap) && !s.untrusted {
+			return s.hold(env)
+		}
 		switch {
 		case s.untrusted:
 		case otherBranch(err):
@@ -129,6 +132,7 @@ func (s *chanState) accept(ctx context.Context, env envelope, res processed, pre
 		_ = s.clock.Observe(ev.Time, s.n.nowMs()) // a far-future time is applied, not followed
 		s.commitApplied(*ev)
 		s.maybeSnapshot(ctx)
+		s.releaseHeld(ctx) // it may have filled a held message's gap
 	case res.Commit:
 		if res.SelfRemoved {
 			s.n.log.Warn("removed from the channel", "channel", s.id, "by", res.Sender, "epoch", prevEpoch+1)
@@ -242,7 +246,7 @@ func (s *chanState) drainFuture(ctx context.Context) {
 				continue
 			}
 			progress = true
-			if err := s.receive(ctx, env); err != nil {
+			if err := s.receive(ctx, env); err != nil && !errors.Is(err, errHeld) {
 				s.n.log.Info("buffered message dropped", "channel", s.id, "err", err)
 			}
 		}

@@ -329,12 +329,17 @@ func (s *chanState) maybeCatchUp() {
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
+		var complete bool
 		func() {
 			defer recoverRemote(n, "sync", c.id)
-			n.catchUp(c, peers, from)
+			complete = n.catchUp(c, peers, from)
 		}()
 		c.do(n.ctx, func(s *chanState) error { //nolint:errcheck // ErrClosed at shutdown
 			s.syncing = false
+			if complete {
+				s.syncRuns++
+			}
+			s.releaseHeld(n.ctx)
 			return nil
 		})
 	}()
@@ -356,8 +361,9 @@ func (s *chanState) syncPeers() []p2p.PeerID {
 
 // catchUp pages through the log of the first peer that answers, handing
 // each page to the channel's loop before asking for the next. A peer that
-// fails mid-way is replaced by the next one, from the epoch reached.
-func (n *Node) catchUp(c *channel, peers []p2p.PeerID, epoch uint64) {
+// fails mid-way is replaced by the next one, from the epoch reached. It
+// reports whether it reached the end of a peer's log.
+func (n *Node) catchUp(c *channel, peers []p2p.PeerID, epoch uint64) bool {
 	pages := 0
 	for _, p := range peers {
 		req := syncRequest{Channel: c.id, Epoch: epoch}
@@ -369,21 +375,22 @@ func (n *Node) catchUp(c *channel, peers []p2p.PeerID, epoch uint64) {
 			}
 			pages++
 			if err := n.applyPage(c, page); err != nil {
-				return // the node is closing
+				return false // the node is closing
 			}
 			if !page.More || page.Next <= req.Cursor {
-				return
+				return true
 			}
 			req.Cursor = page.Next
 		}
 		if pages >= syncMaxPages {
-			return
+			return false
 		}
 		epoch = c.epoch.Load()
 		if epoch > 0 {
 			epoch--
 		}
 	}
+	return false
 }
 
 // fetchPage asks p for one page.
@@ -482,10 +489,11 @@ func (s *chanState) receiveBatch(ctx context.Context, envs [][]byte) {
 		if err != nil {
 			continue
 		}
-		if err := s.receive(ctx, env); err != nil {
+		if err := s.receive(ctx, env); err != nil && !errors.Is(err, errHeld) {
 			s.n.log.Info("synced message dropped", "channel", s.id, "err", err)
 		}
 	}
+	s.releaseHeld(ctx)
 }
 
 // apply stores b: synced, or, while a synced page is processed, handed to

@@ -136,6 +136,20 @@ func sealSenderData(s *cipher.Suite, senderDataSecret []byte, pm *wire.PrivateMe
 // non-zero padding), ErrContentType, ErrSenderLeaf, or the ratchet errors
 // of package schedule (schedule.ErrConsumed for a replay).
 func DecryptPrivate(s *cipher.Suite, tree *schedule.SecretTree, senderDataSecret []byte, pm *wire.PrivateMessage) (*wire.AuthenticatedContent, error) {
+	return decryptPrivate(s, tree.Open, senderDataSecret, tree.LeafCount(), pm)
+}
+
+// DecryptPrivateKeepSkipped is DecryptPrivate with the sender's ratchet
+// opened by SecretTree.OpenKeepSkipped: a generation that would delete
+// keys of generations not received yet gives schedule.ErrGap and changes
+// nothing.
+func DecryptPrivateKeepSkipped(s *cipher.Suite, tree *schedule.SecretTree, senderDataSecret []byte, pm *wire.PrivateMessage) (*wire.AuthenticatedContent, error) {
+	return decryptPrivate(s, tree.OpenKeepSkipped, senderDataSecret, tree.LeafCount(), pm)
+}
+
+type openFunc func(treemath.LeafIndex, schedule.RatchetType, uint32, func(schedule.KeyNonce) error) error
+
+func decryptPrivate(s *cipher.Suite, open openFunc, senderDataSecret []byte, leaves uint32, pm *wire.PrivateMessage) (*wire.AuthenticatedContent, error) {
 	typ, err := ratchetFor(pm.ContentType)
 	if err != nil {
 		return nil, err
@@ -144,11 +158,11 @@ func DecryptPrivate(s *cipher.Suite, tree *schedule.SecretTree, senderDataSecret
 	if err != nil {
 		return nil, err
 	}
-	if sd.LeafIndex >= tree.LeafCount() {
+	if sd.LeafIndex >= leaves {
 		return nil, ErrSenderLeaf
 	}
 	var c *wire.PrivateMessageContent
-	err = tree.Open(treemath.LeafIndex(sd.LeafIndex), typ, sd.Generation, func(kn schedule.KeyNonce) error {
+	err = open(treemath.LeafIndex(sd.LeafIndex), typ, sd.Generation, func(kn schedule.KeyNonce) error {
 		var openErr error
 		c, openErr = openContent(s, kn, sd.ReuseGuard, pm)
 		return openErr

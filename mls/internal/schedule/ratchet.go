@@ -22,6 +22,9 @@ var (
 	ErrExhausted = errors.New("mls: ratchet exhausted")
 	// ErrLeaf: the leaf index is outside the tree.
 	ErrLeaf = errors.New("mls: leaf index outside the tree")
+	// ErrGap: OpenKeepSkipped refused a generation so far ahead that
+	// opening it would delete keys of generations not received yet.
+	ErrGap = errors.New("mls: generation gap beyond the skipped-key window")
 )
 
 // Window bounds the out-of-order tolerance of every ratchet of a SecretTree
@@ -149,6 +152,22 @@ func (r *ratchet) advance(s *cipher.Suite, w Window, gen uint32) (advanced, erro
 	}
 	a.fresh = int(gen - keepFrom)
 	return a, nil
+}
+
+// lost returns how many keys of generations not received yet consuming
+// gen would delete: the generations skipped beyond w.MaxSkipped, and the
+// oldest skipped keys pushed out of the window.
+func (r *ratchet) lost(w Window, gen uint32) uint32 {
+	if gen < r.next || r.done {
+		return 0
+	}
+	skip := gen - r.next
+	kept := min(skip, w.MaxSkipped)
+	lost := skip - kept
+	if total := uint64(len(r.skipped)) + uint64(kept); total > uint64(w.MaxSkipped) {
+		lost += uint32(total - uint64(w.MaxSkipped))
+	}
+	return lost
 }
 
 // replace stores a computed position, zeroing what it consumed: the old

@@ -155,11 +155,28 @@ func (t *SecretTree) Next(leaf treemath.LeafIndex, typ RatchetType) (uint32, Key
 // skipped and since dropped, give ErrConsumed; generations more than
 // Window.MaxForward ahead give ErrTooFarAhead.
 func (t *SecretTree) Open(leaf treemath.LeafIndex, typ RatchetType, gen uint32, try func(KeyNonce) error) error {
+	return t.open(leaf, typ, gen, false, try)
+}
+
+// OpenKeepSkipped is Open, except that a generation whose opening would
+// delete the key of a generation not received yet (one skipped beyond
+// Window.MaxSkipped, or an older skipped key pushed out of the window)
+// gives ErrGap and leaves the tree unchanged: a receiver that can fetch the
+// missing messages first (a member catching up) loses none of them.
+func (t *SecretTree) OpenKeepSkipped(leaf treemath.LeafIndex, typ RatchetType, gen uint32, try func(KeyNonce) error) error {
+	return t.open(leaf, typ, gen, true, try)
+}
+
+func (t *SecretTree) open(leaf treemath.LeafIndex, typ RatchetType, gen uint32, keep bool, try func(KeyNonce) error) error {
 	p, err := t.leaf(leaf)
 	if err != nil {
 		return errorf(uint32(leaf), typ, gen, err)
 	}
 	r := &p.lr[typ]
+	if keep && r.lost(t.window, gen) > 0 && gen-r.next <= t.window.MaxForward {
+		p.discard()
+		return errorf(uint32(leaf), typ, gen, ErrGap)
+	}
 	if gen < r.next || r.done {
 		err := t.openSkipped(leaf, typ, r, gen, try)
 		if err != nil {
