@@ -173,6 +173,12 @@ type chanState struct {
 	ae         antiEntropy      // gaps in what gossip brought (antientropy.go)
 	lazy       bool             // apply without waiting for fsync (a synced page)
 	pending    []*store.Pending // what apply handed over while lazy
+	// chunk collects a synced chunk's application messages, stored with
+	// the group state in one batch (receiveBatch); nil otherwise.
+	chunk         *store.Batch
+	chunkDirty    bool   // the group changed since the chunk's last write
+	chunkSeq      uint64 // lastSeq and lastEventSeq at that write
+	chunkEventSeq uint64
 	subs       map[int]chan Message
 	admitted   []admission // join responses kept for retries (admit)
 	nextSub    int

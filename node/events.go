@@ -118,8 +118,10 @@ func (h *eventHub) publish(e Event) {
 		e.Time = h.now().UTC()
 	}
 	if len(h.mu.ring) == eventRing {
-		copy(h.mu.ring, h.mu.ring[1:])
-		h.mu.ring = h.mu.ring[:eventRing-1]
+		// Slide the window: append reallocates (and copies) once in a
+		// while, not a copy of the whole ring per event.
+		h.mu.ring[0] = Event{}
+		h.mu.ring = h.mu.ring[1:]
 	}
 	h.mu.ring = append(h.mu.ring, e)
 	for s := range h.mu.subs {

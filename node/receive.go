@@ -41,6 +41,14 @@ func (s *chanState) receive(ctx context.Context, env envelope) error {
 		s.buffer(env)
 		return nil
 	}
+	if s.chunkDirty && !isApplication(env.msg) {
+		// A commit or proposal is stored with the group state it leaves
+		// (and a commit with the state of the epoch before): write the
+		// chunk's first.
+		if err := s.flushChunk(ctx); err != nil {
+			return err
+		}
+	}
 	res, err := s.group.Process(env.msg, !s.forceGap)
 	if err != nil {
 		if errors.Is(err, mls.ErrGenerationGap) && !s.untrusted {
@@ -86,6 +94,9 @@ func (s *chanState) receive(ctx context.Context, env envelope) error {
 
 // accept stores and applies a processed message.
 func (s *chanState) accept(ctx context.Context, env envelope, res processed, prevEpoch uint64) error {
+	if s.chunk != nil && res.Application != nil {
+		return s.acceptInChunk(ctx, env, res, prevEpoch)
+	}
 	id := store.ChannelID(s.id)
 	oldMeta := s.meta
 	oldMeta.Commits, oldMeta.Branch = slices.Clone(s.meta.Commits), slices.Clone(s.meta.Branch)
@@ -146,6 +157,39 @@ func (s *chanState) accept(ctx context.Context, env envelope, res processed, pre
 		s.maybeCommitProposals(ctx, res.Sender)
 	}
 	return nil
+}
+
+// acceptInChunk is accept for an application message of a synced page:
+// its log entry and event join the chunk's batch, and the group state is
+// written once, at the end of the chunk, in the same batch (flushChunk).
+// A refused event is not rolled back: its key stays used, and is deleted
+// on disk with the chunk (as MLS does for a message refused after
+// decryption).
+func (s *chanState) acceptInChunk(ctx context.Context, env envelope, res processed, prevEpoch uint64) error {
+	ev, err := s.incomingEvent(res, s.chunk)
+	if err != nil {
+		s.chunkDirty = true
+		return err
+	}
+	s.chunk.Append(store.ChannelID(s.id), store.Entry{Seq: s.lastSeq + 1, Epoch: env.epoch, Data: env.msg})
+	s.lastSeq++
+	s.chunkDirty = true
+	s.onAccepted(res, prevEpoch)
+	_ = s.clock.Observe(ev.Time, s.n.nowMs())
+	s.commitApplied(*ev)
+	s.releaseHeld(ctx)
+	return nil
+}
+
+// contentApplication is the content type of application data (RFC 9420
+// §6).
+const contentApplication = 1
+
+// isApplication reports whether msg is an MLS application message, from
+// its header alone.
+func isApplication(msg []byte) bool {
+	h, err := mls.PeekMessage(msg)
+	return err == nil && h.ContentType == contentApplication
 }
 
 // incomingEvent decodes the event of an application message and adds it

@@ -360,27 +360,34 @@ func (s *chanState) syncPeers() []p2p.PeerID {
 }
 
 // catchUp pages through the log of the first peer that answers, handing
-// each page to the channel's loop before asking for the next. A peer that
-// fails mid-way is replaced by the next one, from the epoch reached. It
-// reports whether it reached the end of a peer's log.
+// each page to the channel's loop. The next page is fetched while the loop
+// processes this one (two pages in memory at most). A peer that fails
+// mid-way is replaced by the next one, from the epoch reached. It reports
+// whether it reached the end of a peer's log.
 func (n *Node) catchUp(c *channel, peers []p2p.PeerID, epoch uint64) bool {
 	pages := 0
 	for _, p := range peers {
 		req := syncRequest{Channel: c.id, Epoch: epoch}
+		next := n.fetchAsync(p, req)
 		for pages < syncMaxPages {
-			page, err := n.fetchPage(p, req)
-			if err != nil {
-				n.log.Debug("sync page", "channel", c.id, "peer", p, "err", err)
+			r := <-next
+			if r.err != nil {
+				n.log.Debug("sync page", "channel", c.id, "peer", p, "err", r.err)
 				break
 			}
 			pages++
-			if err := n.applyPage(c, page); err != nil {
-				return false // the node is closing
+			page, more := r.page, r.page.More && r.page.Next > req.Cursor
+			if more && pages < syncMaxPages {
+				req.Cursor = page.Next
+				next = n.fetchAsync(p, req)
 			}
-			if !page.More || page.Next <= req.Cursor {
-				return true
+			err := n.applyPage(c, page)
+			if err != nil || !more {
+				if more && pages < syncMaxPages {
+					<-next // the node is closing: wait for the fetch in flight
+				}
+				return err == nil
 			}
-			req.Cursor = page.Next
 		}
 		if pages >= syncMaxPages {
 			return false
@@ -391,6 +398,23 @@ func (n *Node) catchUp(c *channel, peers []p2p.PeerID, epoch uint64) bool {
 		}
 	}
 	return false
+}
+
+type fetched struct {
+	page syncPage
+	err  error
+}
+
+// fetchAsync fetches a page in a goroutine; the channel gets its result.
+func (n *Node) fetchAsync(p p2p.PeerID, req syncRequest) <-chan fetched {
+	ch := make(chan fetched, 1)
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		page, err := n.fetchPage(p, req)
+		ch <- fetched{page, err}
+	}()
+	return ch
 }
 
 // fetchPage asks p for one page.
@@ -421,7 +445,9 @@ var syncLimits = p2p.Limits{MaxFrame: syncMaxFrame, MaxRequest: syncMaxRequest, 
 const applyChunk = 64
 
 // applyPage processes a page's entries on the channel's loop, applyChunk
-// at a time; their store batches share fsyncs (receiveBatch).
+// at a time, each chunk stored in one batch (receiveBatch); the batches
+// are handed to the store without waiting, and the page waits once, at
+// its end, for all of them to be durable.
 func (n *Node) applyPage(c *channel, page syncPage) error {
 	for es := range slices.Chunk(page.Entries, applyChunk) {
 		err := c.do(n.ctx, func(s *chanState) error {
@@ -432,7 +458,10 @@ func (n *Node) applyPage(c *channel, page syncPage) error {
 			return err
 		}
 	}
-	return nil
+	return c.do(n.ctx, func(s *chanState) error {
+		s.waitLazy()
+		return nil
+	})
 }
 
 // memberCount returns how many of peers are members of the current epoch.
@@ -474,15 +503,26 @@ func (s *chanState) notePeers(peers []p2p.PeerID) {
 	s.topicPeers = seen
 }
 
-// receiveBatch processes synced envelopes, applying their store batches
-// without waiting for each fsync and waiting once at the end: a crash keeps
-// a prefix of them (batches are ordered), and the rest is synced again.
+// receiveBatch processes synced envelopes. The application messages among
+// them are stored in one batch, with the group state written once at its
+// end (acceptInChunk, flushChunk): a crash keeps all of it or none, so the
+// group state on disk is never older than the log and events; a commit or
+// proposal first writes what came before it. The batches are handed to
+// the store without waiting for fsync (apply); applyPage waits at the end
+// of the page. A crash keeps a prefix of them (batches are ordered), and
+// the rest is synced again.
 func (s *chanState) receiveBatch(ctx context.Context, envs [][]byte) {
 	s.lazy = true
+	s.chunk, s.chunkDirty = &store.Batch{}, false
+	s.chunkSeq, s.chunkEventSeq = s.lastSeq, s.lastEventSeq
+	done := false
 	defer func() {
-		s.lazy = false
-		s.waitLazy()
-		s.maybeSnapshot(ctx)
+		if !done {
+			// A panic (the loop recovers it and reloads the group from
+			// its stored state): what the chunk read is not stored.
+			s.lastSeq, s.lastEventSeq = s.chunkSeq, s.chunkEventSeq
+		}
+		s.chunk, s.chunkDirty, s.lazy = nil, false, false
 	}()
 	for _, raw := range envs {
 		env, err := decodeEnvelope(raw)
@@ -494,6 +534,37 @@ func (s *chanState) receiveBatch(ctx context.Context, envs [][]byte) {
 		}
 	}
 	s.releaseHeld(ctx)
+	if err := s.flushChunk(ctx); err != nil {
+		s.n.log.Warn("synced messages not stored", "channel", s.id, "err", err)
+	}
+	done = true
+	s.lazy = false
+	s.maybeSnapshot(ctx)
+}
+
+// flushChunk stores the chunk's log entries and events with the group
+// state they leave, in one batch. On a store failure the group is reloaded
+// from its last stored state and the chunk's sequence numbers are taken
+// back: those messages come again with the next sync.
+func (s *chanState) flushChunk(ctx context.Context) error {
+	if !s.chunkDirty {
+		return nil
+	}
+	b := s.chunk
+	s.chunk, s.chunkDirty = &store.Batch{}, false
+	state, err := s.putGroup(b)
+	if err == nil {
+		err = s.apply(ctx, b)
+	}
+	if err != nil {
+		s.lastSeq, s.lastEventSeq = s.chunkSeq, s.chunkEventSeq
+		s.rollback()
+		s.needSync = true
+		return fmt.Errorf("%w: %w", errStore, err)
+	}
+	s.stored = state
+	s.chunkSeq, s.chunkEventSeq = s.lastSeq, s.lastEventSeq
+	return nil
 }
 
 // apply stores b: synced, or, while a synced page is processed, handed to
