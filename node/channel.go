@@ -173,12 +173,6 @@ type chanState struct {
 	ae         antiEntropy      // gaps in what gossip brought (antientropy.go)
 	lazy       bool             // apply without waiting for fsync (a synced page)
 	pending    []*store.Pending // what apply handed over while lazy
-	// chunk collects a synced chunk's application messages, stored with
-	// the group state in one batch (receiveBatch); nil otherwise.
-	chunk         *store.Batch
-	chunkDirty    bool   // the group changed since the chunk's last write
-	chunkSeq      uint64 // lastSeq and lastEventSeq at that write
-	chunkEventSeq uint64
 	subs       map[int]chan Message
 	admitted   []admission // join responses kept for retries (admit)
 	nextSub    int
@@ -196,6 +190,13 @@ type chanState struct {
 	// syncFloor, if not 0, is one more than the epoch the next catch-up
 	// must start from at the latest (the epoch of the last switch).
 	syncFloor uint64
+
+	// chunk collects a synced chunk's application messages, stored with
+	// the group state in one batch (receiveBatch); nil otherwise.
+	chunk         *store.Batch
+	chunkDirty    bool   // the group changed since the chunk's last write
+	chunkSeq      uint64 // lastSeq and lastEventSeq at that write
+	chunkEventSeq uint64
 
 	// Read receipts (reads.go).
 	readPending crdt.ID   // a read receipt waiting for readEvery
