@@ -14,6 +14,4 @@ run --nodes 10 --rate 200 --duration 60s --json
 run --nodes 5 --rate 200 --duration 5s --offline 10000 --json
 run --nodes 5 --rate 50 --duration 20s --kill --partition --seed 11 --json
 run --nodes 5 --rate 50 --duration 20s --kill --partition --churn --seed 7 --procs --json
-echo "== go test -run TestSmallRun ./node/testbed/ (SPACEPANDA_SOAK=1)"
-SPACEPANDA_SOAK=1 go test -count=1 -run TestSmallRun ./node/testbed/ || status=1
 exit $status
