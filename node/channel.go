@@ -337,8 +337,28 @@ func (s *chanState) commitApplied(e crdt.Event) {
 // maybeSnapshot writes a CRDT snapshot every snapshotEvery events.
 func (s *chanState) maybeSnapshot(ctx context.Context) {
 	if s.sinceSnap < max(snapshotEvery, s.crdt.Len()/snapshotGrowth) || s.lazy {
-		return // while lazy (a synced page), receiveBatch snapshots at its end
+		return // while lazy (a synced page), applyPage snapshots at its end
 	}
+	s.snapshot(ctx)
+}
+
+// maybeSnapshotSync is maybeSnapshot at the end of a synced page: a
+// snapshot is the whole state in one value, whose write costs the store
+// several times its size in memory (a catch-up of 100,000 messages would
+// write sixteen of up to ~20 MB), so a catch-up writes one every
+// 1/snapshotSyncGrowth of the channel's events instead (restoring after a
+// crash in the middle of a catch-up reads up to that many events).
+func (s *chanState) maybeSnapshotSync(ctx context.Context) {
+	if s.sinceSnap >= max(snapshotEvery, s.crdt.Len()/snapshotSyncGrowth) {
+		s.snapshot(ctx)
+	}
+}
+
+// snapshotSyncGrowth: see maybeSnapshotSync.
+const snapshotSyncGrowth = 2
+
+// snapshot writes the CRDT state.
+func (s *chanState) snapshot(ctx context.Context) {
 	b := &store.Batch{}
 	b.PutSnapshot(store.ChannelID(s.id), store.Snapshot{EventSeq: s.lastEventSeq, LogSeq: s.lastSeq, Data: s.crdt.Snapshot()})
 	if err := s.n.db.Apply(ctx, b); err != nil {

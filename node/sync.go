@@ -460,6 +460,7 @@ func (n *Node) applyPage(c *channel, page syncPage) error {
 	}
 	return c.do(n.ctx, func(s *chanState) error {
 		s.waitLazy()
+		s.maybeSnapshotSync(n.ctx)
 		return nil
 	})
 }
@@ -538,8 +539,6 @@ func (s *chanState) receiveBatch(ctx context.Context, envs [][]byte) {
 		s.n.log.Warn("synced messages not stored", "channel", s.id, "err", err)
 	}
 	done = true
-	s.lazy = false
-	s.maybeSnapshot(ctx)
 }
 
 // flushChunk stores the chunk's log entries and events with the group
