@@ -3,6 +3,7 @@ package crdt
 import (
 	"fmt"
 	"slices"
+	"sort"
 )
 
 // Read receipts. A Read event says "I have read the channel up to this
@@ -98,4 +99,82 @@ func (s *State) checkRead(c *controlState, e *Event) error {
 		return fmt.Errorf("%w: %s", ErrUnknownMessage, e.Target)
 	}
 	return nil
+}
+
+// Change is a control event a reader's timeline shows as a system line.
+type Change struct {
+	Event
+	// Before is, for a Profile, the name it replaced.
+	Before string
+}
+
+// Changes returns, in total order, the membership events (Joined, Left,
+// Removed), the role changes and renames that took effect, and the
+// Profiles that changed a member's name, ordered after the post from (from
+// the start when zero) and before the post to (to the end when zero), at
+// most limit (the latest). Unknown posts are ErrUnknownMessage.
+func (s *State) Changes(from, to ID, limit int) ([]Change, error) {
+	lo, hi, err := s.bounds(from, to)
+	if err != nil {
+		return nil, err
+	}
+	in := func(e *Event) bool { return (lo == nil || before(lo, e)) && (hi == nil || before(e, hi)) }
+	c := s.controls()
+	var out []Change
+	start := 0
+	if lo != nil {
+		start = sort.Search(len(s.control), func(i int) bool { return before(lo, s.control[i]) })
+	}
+	for _, e := range s.control[start:] {
+		if !in(e) {
+			break
+		}
+		if s.shows(c, e) {
+			out = append(out, Change{Event: *e})
+		}
+	}
+	for _, list := range s.profiles {
+		for i, e := range list {
+			if i > 0 && in(e) && list[i-1].Text != e.Text && c.roleAt(e.ID.Author, e) >= RoleMember {
+				out = append(out, Change{Event: *e, Before: list[i-1].Text})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b Change) int { return compareEvents(&a.Event, &b.Event) })
+	if len(out) > limit {
+		out = out[len(out)-limit:]
+	}
+	return out, nil
+}
+
+// bounds returns the posts from and to (nil for zero IDs).
+func (s *State) bounds(from, to ID) (lo, hi *Event, err error) {
+	get := func(id ID) (*Event, error) {
+		if id.IsZero() {
+			return nil, nil
+		}
+		if p := s.events[id]; p != nil && p.Kind == KindPost {
+			return p, nil
+		}
+		return nil, fmt.Errorf("%w: %s", ErrUnknownMessage, id)
+	}
+	if lo, err = get(from); err != nil {
+		return nil, nil, err
+	}
+	hi, err = get(to)
+	return lo, hi, err
+}
+
+// shows reports whether a control event is a system line: membership
+// always (it mirrors a commit), roles and renames when their author could.
+func (s *State) shows(c *controlState, e *Event) bool {
+	switch e.Kind {
+	case KindJoined, KindLeft, KindRemoved:
+		return true
+	case KindRename:
+		return c.roleAt(e.ID.Author, e) >= RoleAdmin
+	case KindSetRole:
+		return c.roleAt(e.ID.Author, e) >= RoleOwner
+	}
+	return false
 }

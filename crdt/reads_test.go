@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -94,4 +95,43 @@ func TestCheckRead(t *testing.T) {
 	if err := s.Check(read("bob", 1, 3000, ID{})); !errors.Is(err, ErrInvalid) {
 		t.Errorf("read without a target: %v", err)
 	}
+}
+
+// TestChanges: the system lines of a stretch of the timeline, in order:
+// joins, effective renames and roles, name changes with the old name.
+func TestChanges(t *testing.T) {
+	p1, p2 := post("alice", 5, 2000, "one"), post("alice", 7, 3000, "two")
+	evs := append(channel(), p1, p2,
+		rename("alice", 6, 2500, "lobby"), rename("carol", 2, 2600, "not an admin"),
+		profile("carol", 1, 1500, "Carol"), profile("carol", 3, 2700, "Caz"), profile("carol", 4, 2800, "Caz"))
+	eachOrder(t, evs, func(t *testing.T, s *State) {
+		kinds := func(cs []Change) []string {
+			var out []string
+			for _, c := range cs {
+				out = append(out, c.Kind.String()+":"+c.Member+c.Text+"<"+c.Before)
+			}
+			return out
+		}
+		all, err := s.Changes(ID{}, ID{}, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"joined:bob<", "joined:carol<", "set-role:bob<", "rename:lobby<", "profile:Caz<Carol"}
+		if diff := cmp.Diff(want, kinds(all)); diff != "" {
+			t.Errorf("all (-want +got)\n%s", diff)
+		}
+		mid, err := s.Changes(p1.ID, p2.ID, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want[3:], kinds(mid)); diff != "" {
+			t.Errorf("between the posts (-want +got)\n%s", diff)
+		}
+		if early, _ := s.Changes(ID{}, p1.ID, 2); !slices.Equal(kinds(early), want[1:3]) {
+			t.Errorf("limited: %v", kinds(early))
+		}
+		if _, err := s.Changes(id("nobody", 1), ID{}, 10); !errors.Is(err, ErrUnknownMessage) {
+			t.Errorf("unknown bound: %v", err)
+		}
+	})
 }

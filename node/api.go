@@ -163,6 +163,11 @@ type Page struct {
 	// Before is the cursor of the page before this one; "" when this page
 	// starts the channel.
 	Before string `json:"before,omitempty"`
+	// Events are the system lines of the page's stretch of the timeline
+	// (from its first message to the next page's), in order: member and
+	// channel events as the event stream has them (joined, left, removed,
+	// role, profile with OldName; renamed), at most 1000, the latest.
+	Events []Event `json:"events,omitempty"`
 }
 
 // Reaction is one emoji on a message and who reacted with it.

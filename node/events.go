@@ -55,6 +55,9 @@ type Event struct {
 	Delivery   string    `json:"delivery,omitempty"`
 	Peer       string    `json:"peer,omitempty"`
 	Online     bool      `json:"online,omitempty"`
+	// OldName is, for a profile change read from history (Page.Events),
+	// the name the member had before.
+	OldName string `json:"old_name,omitempty"`
 }
 
 // EventCursor is where a client of the stream stopped: the zero cursor

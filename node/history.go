@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spacepanda/spacepanda/crdt"
 )
@@ -39,10 +40,13 @@ func (n *Node) History(ctx context.Context, channel, before string, limit int) (
 		for _, m := range ms {
 			p.Messages = append(p.Messages, s.view(m))
 		}
+		var from crdt.ID
 		if len(ms) == limit {
 			p.Before = cursorOf(ms[0].ID)
+			from = ms[0].ID
 		}
-		return nil
+		p.Events, err = s.changes(from, cur)
+		return err
 	})
 	return p, err
 }
@@ -84,4 +88,36 @@ func (n *Node) Reply(ctx context.Context, channel, message, text string) (SendRe
 		return nil
 	})
 	return res, err
+}
+
+// maxPageEvents bounds Page.Events.
+const maxPageEvents = 1000
+
+// changes returns the system lines between two posts as stream events.
+func (s *chanState) changes(from, to crdt.ID) ([]Event, error) {
+	cs, err := s.crdt.Changes(from, to, maxPageEvents)
+	if err != nil {
+		return nil, crdtError(err)
+	}
+	out := make([]Event, 0, len(cs))
+	for _, c := range cs {
+		e := Event{Channel: s.id, Time: time.UnixMilli(c.Time.Wall).UTC(), By: c.ID.Author}
+		switch c.Kind {
+		case crdt.KindJoined, crdt.KindLeft, crdt.KindRemoved:
+			e.Type, e.Member, e.Change = EventMember, c.Member, c.Kind.String()
+			e.MemberName = s.name(c.Member)
+		case crdt.KindSetRole:
+			e.Type, e.Member, e.Change, e.Name = EventMember, c.Member, "role", c.Role.String()
+			e.MemberName = s.name(c.Member)
+		case crdt.KindProfile:
+			e.Type, e.Member, e.Change, e.Name, e.OldName = EventMember, c.ID.Author, "profile", c.Text, c.Before
+			e.MemberName, e.By = c.Text, ""
+		case crdt.KindRename:
+			e.Type, e.Change, e.Name = EventChannel, "renamed", c.Text
+		default:
+			continue
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }

@@ -255,6 +255,23 @@ func (m *Model) renamed(i int, shown bool, e node.Event) {
 	m.pane.rename(e.Member, e.Name)
 }
 
+// systemLine is the pane's line for a member or channel event read from
+// history; "" for none.
+func systemLine(e node.Event) string {
+	switch {
+	case e.Type == node.EventMember && e.Change == "profile":
+		if e.OldName == "" || e.OldName == e.Name {
+			return ""
+		}
+		return e.OldName + " is now known as " + e.Name
+	case e.Type == node.EventMember:
+		return memberLine(e)
+	case e.Type == node.EventChannel && e.Change == "renamed":
+		return "channel renamed to " + e.Name
+	}
+	return ""
+}
+
 func memberLine(e node.Event) string {
 	who := e.MemberName
 	if who == "" {

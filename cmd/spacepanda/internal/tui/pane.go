@@ -52,11 +52,18 @@ func (p *pane) reset(channel string) {
 // prepend adds an older page above the loaded messages.
 func (p *pane) prepend(pg node.Page) {
 	old := p.items
-	p.items = make([]item, 0, len(pg.Messages)+len(old))
+	p.items = make([]item, 0, len(pg.Messages)+len(pg.Events)+len(old))
+	evs := pg.Events
 	for _, m := range pg.Messages {
+		for ; len(evs) > 0 && !evs[0].Time.After(m.Time); evs = evs[1:] {
+			p.systemEvent(evs[0])
+		}
 		if _, dup := p.index[m.ID]; !dup {
 			p.items = append(p.items, item{msg: m, time: m.Time})
 		}
+	}
+	for _, e := range evs {
+		p.systemEvent(e)
 	}
 	p.items = append(p.items, old...)
 	p.reindex()
@@ -133,6 +140,13 @@ func (p *pane) rename(author, name string) {
 		}
 	}
 	p.dirty = true
+}
+
+// systemEvent appends the system line of a member or channel event.
+func (p *pane) systemEvent(e node.Event) {
+	if l := systemLine(e); l != "" {
+		p.items = append(p.items, item{sys: l, time: e.Time})
+	}
 }
 
 func (p *pane) system(t time.Time, text string) {

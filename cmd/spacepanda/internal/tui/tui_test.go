@@ -372,3 +372,61 @@ func waitUnread(t *testing.T, n *node.Node, ch string, want int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestTUIHistorySystemLines: opening a channel shows the system lines of
+// its history (joins, renames of the channel and of members, roles) in
+// their place, also on older pages.
+func TestTUIHistorySystemLines(t *testing.T) {
+	ctx := context.Background()
+	a, b := openNode(t, "alice", true), openNode(t, "bob", true)
+	gen, err := a.CreateChannel(ctx, "general")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Send(ctx, gen.ID, "before bob"); err != nil {
+		t.Fatal(err)
+	}
+	code, err := a.Invite(ctx, gen.ID, node.InviteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Join(ctx, code); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetName(ctx, "robert"); err != nil {
+		t.Fatal(err)
+	}
+	waitMembers(t, a, gen.ID, b.PeerID(), "robert")
+	if _, err := a.Send(ctx, gen.ID, "after the rename"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Rename(ctx, gen.ID, "lobby"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range PageSize + 20 {
+		if _, err := a.Send(ctx, gen.ID, fmt.Sprintf("later %03d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tm := start(t, a)
+	waitScreen(t, tm, "#lobby", fmt.Sprintf("later %03d", PageSize+19))
+	for range 40 {
+		tm.Send(tea.KeyMsg{Type: tea.KeyPgUp})
+	}
+	waitScreen(t, tm, "start of the channel", "robert joined", "bob is now known as robert", "channel renamed to lobby")
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+	var order []string
+	for _, it := range tm.FinalModel(t).(*Model).pane.items {
+		switch {
+		case it.sys != "":
+			order = append(order, it.sys)
+		case it.msg.Text == "before bob", it.msg.Text == "after the rename", it.msg.Text == "later 000":
+			order = append(order, it.msg.Text)
+		}
+	}
+	want := []string{"before bob", "robert joined", "bob is now known as robert", "after the rename", "channel renamed to lobby", "later 000"}
+	if !slices.Equal(order, want) {
+		t.Errorf("pane order %q, want %q", order, want)
+	}
+}
