@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spacepanda/spacepanda/node/testbed"
@@ -17,6 +18,7 @@ var errChecksFailed = errors.New("testbed: the run failed its checks (see FAILUR
 
 func testbedCmd(g *globals) *cobra.Command {
 	var cfg testbed.Config
+	var cpuProfile string
 	c := &cobra.Command{
 		Use:   "testbed",
 		Short: "Run many nodes on loopback with a workload and faults; report delivery, latency and convergence",
@@ -43,6 +45,13 @@ explains every figure.`,
 				}
 			}
 			cfg.Logger = g.log
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			rep, err := testbed.Run(cmd.Context(), cfg)
 			if cfg.Progress != nil {
 				fmt.Fprintln(g.stderr)
@@ -80,7 +89,21 @@ explains every figure.`,
 	f.DurationVar(&cfg.Settle, "settle", 60*time.Second, "bound on waiting for delivery and convergence")
 	f.StringVar(&cfg.Dir, "dir", "", "directory for the homes and node logs (default: a temporary one, removed)")
 	f.BoolVar(&cfg.Keep, "keep", false, "keep the temporary directory (homes and node logs) after the run")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (every in-process node, the testbed and the baseline) to FILE")
 	return c
+}
+
+// startCPUProfile profiles this process's CPU into path until stop.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // isTerminal reports whether w is a terminal.

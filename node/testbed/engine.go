@@ -173,6 +173,7 @@ func (e *engine) execute() error {
 		h.run(hctx, topicOf(e.channel), max(e.cfg.Rate/2, 5))
 	}
 	e.workload(e.t0.Add(e.cfg.Duration), faultsDone)
+	e.drain()
 	if h != nil {
 		stopHostile()
 		h.close()

@@ -166,15 +166,41 @@ func (e *engine) follow(s *slot) {
 	s.sending.Store(true)
 }
 
-// startWorker starts the goroutine that sends s's share of the workload.
+// sendWorkers is how many sends a node has in progress at most: a Send
+// returns once the post is durable and a member took it (or after the
+// node's delivery wait), tens of milliseconds, so one sender at a time
+// could not keep up with a node's share of --rate.
+const sendWorkers = 8
+
+// startWorker starts the goroutines that send s's share of the workload.
 func (e *engine) startWorker(s *slot) {
-	e.bg.Add(1)
-	go func() {
-		defer e.bg.Done()
-		for text := range s.queue {
-			e.sendOne(s, text)
+	for range sendWorkers {
+		e.bg.Add(1)
+		go func() {
+			defer e.bg.Done()
+			for text := range s.queue {
+				e.sendOne(s, text)
+			}
+		}()
+	}
+}
+
+// drain waits, after the workload, until every node has sent what was
+// queued for it (bounded by Settle): settling starts after the last send.
+func (e *engine) drain() {
+	deadline := time.Now().Add(e.cfg.Settle)
+	for time.Now().Before(deadline) && e.ctx.Err() == nil {
+		idle := true
+		for _, s := range e.slots {
+			if len(s.queue) > 0 || s.busy.Load() > 0 {
+				idle = false
+			}
 		}
-	}()
+		if idle {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // sendOne sends text from s and records the outcome. A send that returns
