@@ -89,6 +89,7 @@ explains every figure.`,
 	f.DurationVar(&cfg.Settle, "settle", 60*time.Second, "bound on waiting for delivery and convergence")
 	f.StringVar(&cfg.Dir, "dir", "", "directory for the homes and node logs (default: a temporary one, removed)")
 	f.BoolVar(&cfg.Keep, "keep", false, "keep the temporary directory (homes and node logs) after the run")
+	f.IntVar(&cfg.Senders, "senders", 8, "sends in progress per node at most")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (every in-process node, the testbed and the baseline) to FILE")
 	return c
 }

@@ -60,6 +60,11 @@ type Config struct {
 	// Settle bounds the wait for delivery and convergence after the
 	// workload and after each fault; 0 means 60 s.
 	Settle time.Duration
+	// Senders is how many sends each node has in progress at most; 0
+	// means 1. A Send returns once the post is durable and a member took
+	// it (tens of milliseconds), so one at a time does not keep up with
+	// much more than 20 messages a second per node; the command uses 8.
+	Senders int
 
 	// Dir is where homes are made; empty means a new temporary directory,
 	// removed at the end unless Keep.
@@ -111,6 +116,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Settle <= 0 {
 		c.Settle = 60 * time.Second
+	}
+	if c.Senders <= 0 {
+		c.Senders = 1
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -166,15 +166,9 @@ func (e *engine) follow(s *slot) {
 	s.sending.Store(true)
 }
 
-// sendWorkers is how many sends a node has in progress at most: a Send
-// returns once the post is durable and a member took it (or after the
-// node's delivery wait), tens of milliseconds, so one sender at a time
-// could not keep up with a node's share of --rate.
-const sendWorkers = 8
-
 // startWorker starts the goroutines that send s's share of the workload.
 func (e *engine) startWorker(s *slot) {
-	for range sendWorkers {
+	for range e.cfg.Senders {
 		e.bg.Add(1)
 		go func() {
 			defer e.bg.Done()
