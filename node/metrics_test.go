@@ -93,6 +93,10 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		{"one delivery latency", am["spacepanda_delivery_latency_seconds_count"], func(v float64) bool { return v == 1 }},
 		{"bob fetched a sync page", bm["spacepanda_sync_pages_fetched_total"], func(v float64) bool { return v >= 0 }},
 		{"Go runtime metrics", am["go_goroutines"], func(v float64) bool { return v > 0 }},
+		{"gossipsub delivered >= 3 to bob", delta(bm, bBefore, `libp2p_pubsub_events_total{event="deliver"}`), func(v float64) bool { return v >= 3 }},
+		{"gossipsub rejected the junk at bob", bm[`libp2p_pubsub_events_total{event="reject"}`], func(v float64) bool { return v >= 1 }},
+		{"gossipsub joined alice's topic", am[`libp2p_pubsub_events_total{event="join"}`], func(v float64) bool { return v >= 1 }},
+		{"libp2p's own host metrics", float64(countPrefix(am, "libp2p_identify_") + countPrefix(am, "libp2p_swarm_")), func(v float64) bool { return v > 0 }},
 	}
 	for _, c := range checks {
 		if !c.ok(c.got) {
@@ -173,4 +177,15 @@ func TestLogsAtDebugHoldNoSecrets(t *testing.T) {
 			t.Errorf("the logs contain the %s", what)
 		}
 	}
+}
+
+// countPrefix counts the series whose name starts with prefix.
+func countPrefix(m map[string]float64, prefix string) int {
+	n := 0
+	for k := range m {
+		if strings.HasPrefix(k, prefix) {
+			n++
+		}
+	}
+	return n
 }

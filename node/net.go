@@ -46,7 +46,8 @@ func rendezvousOf(channelID string) []byte {
 // every channel, and the goroutine that retries the outbox and catches up.
 func (n *Node) startNetwork(ctx context.Context) error {
 	pcfg := p2p.Config{PrivateKey: n.id.key, ListenAddrs: n.cfg.Listen, Bootstrap: n.cfg.Bootstrap,
-		DisableMDNS: n.cfg.DisableMDNS, DisableNATPortMap: n.cfg.DisableMDNS, Logger: n.log, Gate: n.cfg.Gate}
+		DisableMDNS: n.cfg.DisableMDNS, DisableNATPortMap: n.cfg.DisableMDNS, Logger: n.log, Gate: n.cfg.Gate,
+		Metrics: n.metrics.reg}
 	if n.cfg.Relay {
 		pcfg.RelayService, pcfg.DHTMode = true, p2p.DHTServer
 	}

@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"time"
 
@@ -96,6 +97,11 @@ type Config struct {
 	// Gate, when set, refuses the connections it blocks (testbed
 	// partitions); nil allows every peer.
 	Gate *Gate
+	// Metrics, when set, receives libp2p's own Prometheus metrics (the
+	// host's: swarm, identify, hole punching, AutoNAT, relay) and
+	// gossipsub's event counters (libp2p_pubsub_events_total); nil turns
+	// them off.
+	Metrics prometheus.Registerer
 
 	// scoreInspectInterval overrides how often peer scores are sampled.
 	scoreInspectInterval time.Duration
@@ -168,7 +174,6 @@ func newLibp2pHost(cfg Config, relays autorelay.PeerSource) (host.Host, error) {
 		libp2p.ConnectionManager(cm),
 		libp2p.ResourceManager(rm),
 		libp2p.UserAgent("spacepanda"),
-		libp2p.DisableMetrics(),
 		libp2p.EnableNATService(),
 		libp2p.EnableAutoNATv2(),
 		libp2p.EnableRelay(),
@@ -189,6 +194,11 @@ func newLibp2pHost(cfg Config, relays autorelay.PeerSource) (host.Host, error) {
 	}
 	if cfg.Gate != nil {
 		opts = append(opts, libp2p.ConnectionGater(cfg.Gate))
+	}
+	if cfg.Metrics != nil {
+		opts = append(opts, libp2p.PrometheusRegisterer(cfg.Metrics))
+	} else {
+		opts = append(opts, libp2p.DisableMetrics())
 	}
 	h, err := libp2p.New(opts...)
 	if err != nil {

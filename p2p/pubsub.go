@@ -74,7 +74,15 @@ const validatorTimeout = 10 * time.Second
 const validateQueueSize = 256
 
 func (h *Host) newPubSub() (*pubsub.PubSub, error) {
-	ps, err := pubsub.NewGossipSub(h.ctx, limitedOK{h.h},
+	var opts []pubsub.Option
+	if h.cfg.Metrics != nil {
+		t, err := newGossipTracer(h.cfg.Metrics)
+		if err != nil {
+			return nil, fmt.Errorf("p2p: gossipsub metrics: %w", err)
+		}
+		opts = append(opts, pubsub.WithRawTracer(t))
+	}
+	ps, err := pubsub.NewGossipSub(h.ctx, limitedOK{h.h}, append(opts,
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
 		pubsub.WithNoAuthor(),
 		pubsub.WithMessageIdFn(messageID),
@@ -91,7 +99,7 @@ func (h *Host) newPubSub() (*pubsub.PubSub, error) {
 		pubsub.WithValidateQueueSize(validateQueueSize),
 		pubsub.WithPeerScore(peerScoreParams(h.cfg.PublicAddrsOnly), peerScoreThresholds()),
 		pubsub.WithPeerScoreInspect(pubsub.ExtendedPeerScoreInspectFn(h.recordScores), h.cfg.scoreInspectInterval),
-	)
+	)...)
 	if err != nil {
 		return nil, fmt.Errorf("p2p: gossipsub: %w", err)
 	}
