@@ -18,6 +18,13 @@ func TestRendezvousDiscovery(t *testing.T) {
 	for range n - 1 {
 		hosts = append(hosts, newTestHost(t, bootstrapTo(boot)))
 	}
+	// The DHT dials its bootstrap peer once at start; under load that
+	// handshake can time out, leaving a host with an empty routing table
+	// until the DHT's next low-peers check minutes later (seen once: "host
+	// 14: found 0 of 20 peers"). Make sure each host reached it.
+	for _, h := range hosts[1:] {
+		connect(t, h, boot)
+	}
 	key := []byte("channel-rendezvous-key")
 	for _, h := range hosts {
 		if err := h.Advertise(context.Background(), key); err != nil {
