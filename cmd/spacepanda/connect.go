@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spacepanda/spacepanda/node"
@@ -16,8 +17,20 @@ import (
 var ephemeralListen = []string{"/ip4/127.0.0.1/tcp/0"}
 
 // deliveryWait is how long a command without a daemon waits for a member to
-// take what it queued (docs/user-guide.md, "With and without the daemon").
-const deliveryWait = 5 * time.Second
+// take what it queued (docs/user-guide.md, "With and without the daemon"):
+// 5 s, or SPACEPANDA_DELIVERY_WAIT (a Go duration) for slow machines and
+// links.
+var deliveryWait = envDuration("SPACEPANDA_DELIVERY_WAIT", 5*time.Second)
+
+// envDuration reads a positive duration from the environment, or returns
+// def when it is unset or not one.
+func envDuration(name string, def time.Duration) time.Duration {
+	d, err := time.ParseDuration(os.Getenv(name))
+	if err != nil || d <= 0 {
+		return def
+	}
+	return d
+}
 
 // homeWait is how long a command waits for the process that holds the home
 // to start serving its control socket (a daemon starting) or let go of it

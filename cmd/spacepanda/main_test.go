@@ -37,6 +37,14 @@ func TestMain(m *testing.M) {
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
+		// Commands without a daemon wait 5 s for a member to take what
+		// they send; on a loaded machine starting the node and dialing
+		// alone can take that long (durable.txtar once said "queued"
+		// with bob's daemon running).
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("SPACEPANDA_DELIVERY_WAIT", "15s")
+			return nil
+		},
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"waitdaemon":    cmdWaitDaemon,
 			"waitmsg":       cmdWaitMsg,
