@@ -78,10 +78,17 @@ func (e *engine) setup(p plan) error {
 			errs <- err
 		}()
 	}
+	// Wait for every start, also after a failure: a node still starting
+	// when Run returns would never be closed and would write into a
+	// directory being removed (TestInterrupted saw "directory not empty").
+	var first error
 	for range e.slots[1:] {
-		if err := <-errs; err != nil {
-			return err
+		if err := <-errs; err != nil && first == nil {
+			first = err
 		}
+	}
+	if first != nil {
+		return first
 	}
 	for _, s := range e.slots[1:] {
 		if err := e.join(s); err != nil {
