@@ -190,6 +190,9 @@ type chanState struct {
 	// syncFloor, if not 0, is one more than the epoch the next catch-up
 	// must start from at the latest (the epoch of the last switch).
 	syncFloor uint64
+	// relabel holds our labels of a losing branch to re-send after the
+	// step that commits the same removal again (relabelLater).
+	relabel []crdt.Event
 
 	// chunk collects a synced chunk's application messages, stored with
 	// the group state in one batch (receiveBatch); nil otherwise.

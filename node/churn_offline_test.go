@@ -40,7 +40,10 @@ func TestChurnOfflineConverges(t *testing.T) {
 			if err := w.nodes["dave"].Leave(ctx, id); err != nil {
 				t.Fatal(err)
 			}
-			_ = sd // TODO: deliver dave's leave to bob here (labels of a losing branch)
+			// Bob has dave's leave when he updates his keys: his commit
+			// removes dave too, with a "left" line of its own, and may
+			// lose; the line must not stay on bob's replica alone.
+			deliver(t, w.nodes["bob"], id, outboxSince(t, w.nodes["dave"], id, sd))
 			if err := w.nodes["alice"].RemoveMember(ctx, id, w.nodes["erin"].PeerID()); err != nil {
 				t.Fatal(err)
 			}

@@ -307,6 +307,24 @@ func (s *chanState) resendForJoiners(ctx context.Context, sent []uint64) {
 	}
 }
 
+// relabelLater notes that our commit removes member m whose removal our
+// replica already shows, from our own label on a branch that lost: that
+// label is re-sent once the commit is stored (run), and the others accept
+// it because our commit on this branch backs it (checkMirror).
+func (s *chanState) relabelLater(m string) {
+	seqs := slices.Clone(s.meta.Branch)
+	for _, r := range s.meta.Commits {
+		seqs = append(seqs, r.Sent...)
+	}
+	for _, seq := range seqs {
+		ev, ok := s.crdt.Event(crdt.ID{Author: s.n.id.peerID, Seq: seq})
+		if ok && ev.Member == m && (ev.Kind == crdt.KindLeft || ev.Kind == crdt.KindRemoved) {
+			s.relabel = append(s.relabel, ev)
+			return
+		}
+	}
+}
+
 // deepSyncGap is the least time between two catch-ups that start
 // branchDepth epochs back (deepSyncFrom).
 const deepSyncGap = 10 * time.Second

@@ -582,7 +582,7 @@ func (s *chanState) leaveLabels(st step) []crdt.Event {
 		}
 		e := crdt.Event{Kind: crdt.KindLeft, Member: m, Epoch: st.commitEpoch + 1, ID: next, Time: s.clock.Now(s.n.nowMs())}
 		if err := s.crdt.Check(e); err != nil {
-			s.n.log.Info("timeline label left out", "channel", s.id, "kind", e.Kind.String(), "err", err)
+			s.relabelLater(m)
 			continue
 		}
 		next.Seq++

@@ -120,7 +120,7 @@ func (s *chanState) run(ctx context.Context, st step) error {
 		err = s.storeStep(ctx, b, st)
 	}
 	if err != nil {
-		s.meta.Commits, s.meta.Branch = oldCommits, oldBranch
+		s.meta.Commits, s.meta.Branch, s.relabel = oldCommits, oldBranch, nil
 		s.rollback()
 		return err
 	}
@@ -141,6 +141,10 @@ func (s *chanState) run(ctx context.Context, st step) error {
 	}
 	s.flushErr = s.flushOutbox(ctx)
 	s.maybeSnapshot(ctx)
+	if r := s.relabel; len(r) > 0 {
+		s.relabel = nil
+		return s.resend(ctx, r)
+	}
 	return nil
 }
 

@@ -223,15 +223,30 @@ func (s *chanState) checkMirror(e crdt.Event) error {
 	default:
 		return nil
 	}
-	ci, ok := s.commitOf(e.Epoch)
-	if !ok || ci.Committer != e.ID.Author {
-		return fmt.Errorf("%w: membership event without its commit (epoch %d)", ErrProtocol, e.Epoch)
+	if ci, ok := s.commitOf(e.Epoch); ok && labels(ci, e) {
+		return nil
 	}
-	if e.Kind == crdt.KindJoined && !slices.Contains(ci.Added, e.Member) ||
-		e.Kind != crdt.KindJoined && !slices.Contains(ci.Removed, e.Member) {
-		return fmt.Errorf("%w: membership event does not match its commit", ErrProtocol)
+	// A label re-sent after a branch switch names the epoch of the losing
+	// commit: the author's commit that made the same change on this
+	// branch backs it (conflict.go, relabel).
+	for _, ci := range s.meta.Commits {
+		if labels(ci, e) {
+			return nil
+		}
 	}
-	return nil
+	return fmt.Errorf("%w: membership event without its commit (epoch %d)", ErrProtocol, e.Epoch)
+}
+
+// labels reports whether membership event e mirrors commit ci: same
+// author, and the member it names was added (Joined) or removed by it.
+func labels(ci commitRecord, e crdt.Event) bool {
+	if ci.Committer != e.ID.Author {
+		return false
+	}
+	if e.Kind == crdt.KindJoined {
+		return slices.Contains(ci.Added, e.Member)
+	}
+	return slices.Contains(ci.Removed, e.Member)
 }
 
 // afterCommit processes the messages that waited for the new epoch.
