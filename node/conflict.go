@@ -341,7 +341,12 @@ func (s *chanState) deepSyncFrom(now time.Time) uint64 {
 		from--
 	}
 	if s.syncFloor > 0 {
-		from, s.syncFloor = min(from, s.syncFloor-1), 0
+		// For every round a switch asked for: the first peer to answer
+		// may not have the winning branch's messages yet.
+		from = min(from, s.syncFloor-1)
+		if s.syncRounds <= 1 {
+			s.syncFloor = 0
+		}
 	}
 	if !s.forked || now.Sub(s.lastDeepSync) < deepSyncGap {
 		return from
