@@ -68,21 +68,11 @@ func TestAntiEntropyRecoversDroppedGossip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	ci, err := a.CreateChannel(ctx, "general")
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, err := a.Invite(ctx, ci.ID, InviteOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.Join(ctx, code); err != nil {
-		t.Fatal(err)
-	}
+	id, _ := joinGeneral(t, a, b)
 	// The catch-up rounds that follow a join would fill the gaps too:
 	// start once they are over.
 	state := func(n *Node) (epoch uint64, gaps, runs int, quiet bool) {
-		n.channel(ci.ID).do(ctx, func(s *chanState) error { //nolint:errcheck // checked by the caller's wait
+		n.channel(id).do(ctx, func(s *chanState) error { //nolint:errcheck // checked by the caller's wait
 			epoch, gaps, runs = s.group.Epoch(), s.ae.gaps(), s.ae.runs
 			quiet = s.syncRounds == 0 && !s.syncing && !s.needSync
 			return nil
@@ -96,13 +86,13 @@ func TestAntiEntropyRecoversDroppedGossip(t *testing.T) {
 	var want []string
 	for i := range posts {
 		text := fmt.Sprintf("m%02d", i+1)
-		if _, err := a.Send(ctx, ci.ID, text); err != nil {
+		if _, err := a.Send(ctx, id, text); err != nil {
 			t.Fatal(err)
 		}
 		want = append(want, text)
 	}
 	waitFor(t, 60*time.Second, "every post at bob", func() bool {
-		ms, err := b.Messages(ctx, ci.ID, 0)
+		ms, err := b.Messages(ctx, id, 0)
 		return err == nil && slices.Equal(texts(ms), want)
 	})
 	d.mu.Lock()

@@ -22,17 +22,7 @@ func TestFaultBlockControl(t *testing.T) {
 	defer a.Close()
 	homeB := newHome(t, "bob")
 	b := open(t, homeB, true)
-	ci, err := a.CreateChannel(ctx, "general")
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, err := a.Invite(ctx, ci.ID, InviteOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.Join(ctx, code); err != nil {
-		t.Fatal(err)
-	}
+	id, _ := joinGeneral(t, a, b)
 	srvA, err := Serve(a, homeA)
 	if err != nil {
 		t.Fatal(err)
@@ -66,8 +56,8 @@ func TestFaultBlockControl(t *testing.T) {
 	// Healed: the nodes find each other again on their own (the lonely
 	// channel's discovery).
 	waitFor(t, 60*time.Second, "reconnected after unblock", func() bool { return connected(ca, b.PeerID()) })
-	if _, err := a.Send(context.Background(), ci.ID, "after the heal"); err != nil {
+	if _, err := a.Send(context.Background(), id, "after the heal"); err != nil {
 		t.Fatal(err)
 	}
-	waitTexts(t, b, ci.ID, "after the heal")
+	waitTexts(t, b, id, "after the heal")
 }

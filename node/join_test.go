@@ -38,14 +38,25 @@ func waitTexts(t testing.TB, n *Node, channel string, want ...string) {
 // pair returns two online nodes; a owns channel "general" and b joined it.
 func pair(t testing.TB) (a, b *Node, id string) {
 	t.Helper()
-	ctx := ctxT(t)
 	a = open(t, newHome(t, "alice"), true)
 	b = open(t, newHome(t, "bob"), true)
+	id, got := joinGeneral(t, a, b)
+	if got.ID != id || got.Name != "general" || got.Epoch != 1 {
+		t.Fatalf("joined %+v, want channel %s at epoch 1", got, id)
+	}
+	return a, b, id
+}
+
+// joinGeneral makes a create channel "general" and b join it with an
+// invite code; it returns the channel's ID and what b's Join returned.
+func joinGeneral(t testing.TB, a, b *Node) (string, ChannelInfo) {
+	t.Helper()
+	ctx := ctxT(t)
 	ci, err := a.CreateChannel(ctx, "general")
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, err := a.Invite(ctx, "general", InviteOptions{})
+	code, err := a.Invite(ctx, ci.ID, InviteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,10 +64,7 @@ func pair(t testing.TB) (a, b *Node, id string) {
 	if err != nil {
 		t.Fatalf("Join: %v", err)
 	}
-	if got.ID != ci.ID || got.Name != "general" || got.Epoch != 1 {
-		t.Fatalf("joined %+v, want channel %s at epoch 1", got, ci.ID)
-	}
-	return a, b, ci.ID
+	return ci.ID, got
 }
 
 // TestJoinAndTalk: invite, join, messages both ways, names, membership.
