@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -165,16 +166,25 @@ func cmdScrapeMetrics(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // cmdFreePort sets an environment variable to a TCP port free on loopback
-// right now: freeport NAME.
+// right now: freeport NAME. The port is taken below the kernel's ephemeral
+// range (32768 and up on Linux), where every other test's listener on port
+// 0 and every outgoing connection get their ports, so nothing else running
+// can take it between this check and the daemon's bind.
 func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: freeport NAME")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	ts.Check(err)
-	port := ln.Addr().(*net.TCPAddr).Port
-	ts.Check(ln.Close())
-	ts.Setenv(args[0], fmt.Sprint(port))
+	for range 200 {
+		port := 20000 + rand.IntN(12000)
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		ts.Check(ln.Close())
+		ts.Setenv(args[0], fmt.Sprint(port))
+		return
+	}
+	ts.Fatalf("freeport: no free port found in 20000-31999")
 }
 
 // cmdSendN sends N messages PREFIX1..PREFIXN, one process each, and fails
