@@ -3,6 +3,7 @@ package crdt
 import (
 	"errors"
 	"testing"
+	"unsafe"
 )
 
 func TestParseID(t *testing.T) {
@@ -47,5 +48,14 @@ func TestOrder(t *testing.T) {
 	b.Time.Logical = 0
 	if !before(&b, &a) || !before(&a, &c) || before(&a, &a) {
 		t.Error("order is HLC, then author, then counter")
+	}
+}
+
+// TestEventSize: a channel holds every event in memory, so the struct's
+// size is bytes per event (docs/benchmarks.md, "bytes per event"); its
+// fields are ordered to leave no padding between them.
+func TestEventSize(t *testing.T) {
+	if n := unsafe.Sizeof(Event{}); n > 176 {
+		t.Errorf("Event is %d bytes, want at most 176: reorder its fields", n)
 	}
 }

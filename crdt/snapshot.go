@@ -3,6 +3,7 @@ package crdt
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -16,13 +17,43 @@ const snapshotVersion = 1
 // authors written once in a table and times as deltas, then the erasure
 // marks. Replicas that received the same events produce the same bytes.
 func (s *State) Snapshot() []byte {
+	var out []byte
+	// One piece, the last: SnapshotTo no longer uses it, so no copy.
+	s.SnapshotTo(math.MaxInt, func(p []byte) error { //nolint:errcheck // emit never fails
+		out = p
+		return nil
+	})
+	return out
+}
+
+// SnapshotTo encodes the same bytes as Snapshot and hands them to emit in
+// consecutive pieces of at least chunk bytes (the last may be shorter; there
+// is at least one), so that a caller can store a large state without ever
+// holding its whole encoding: a snapshot of 100,000 messages is megabytes.
+// emit must not keep the slice it is given, which is reused, and must not
+// change the state; SnapshotTo stops at emit's first error and returns it.
+func (s *State) SnapshotTo(chunk int, emit func([]byte) error) error {
+	chunk = max(chunk, 1)
 	evs := s.ordered()
 	authors, index := s.authorTable(evs)
-	b := make([]byte, 0, 64*len(evs)) // about the size at 100,000 messages
+	// Cap the buffer at about one chunk plus one event, so that it
+	// never grows by copying; a whole snapshot is about 64 bytes a message.
+	b := make([]byte, 0, min(chunk, 64*len(evs)+1024-MaxEventSize)+MaxEventSize+64)
+	flush := func(force bool) error {
+		if len(b) < chunk && !force {
+			return nil
+		}
+		err := emit(b)
+		b = b[:0]
+		return err
+	}
 	b = append(append(b, snapshotMagic...), snapshotVersion)
 	b = binary.AppendUvarint(b, uint64(len(authors)))
 	for _, a := range authors {
 		b = appendString(b, a)
+		if err := flush(false); err != nil {
+			return err
+		}
 	}
 	b = binary.AppendUvarint(b, uint64(len(evs)))
 	var prev int64
@@ -34,8 +65,15 @@ func (s *State) Snapshot() []byte {
 		b = binary.AppendUvarint(b, uint64(e.Time.Logical))
 		b = appendFields(b, e)
 		prev = e.Time.Wall
+		if err := flush(false); err != nil {
+			return err
+		}
 	}
-	return s.appendErasures(b)
+	if err := flush(false); err != nil {
+		return err
+	}
+	b = s.appendErasures(b)
+	return flush(true)
 }
 
 // ordered returns every event held, in total order. Posts and control

@@ -109,3 +109,47 @@ func TestSnapshotHoldsEveryEvent(t *testing.T) {
 		}
 	}
 }
+
+// TestSnapshotToPieces: SnapshotTo hands out exactly Snapshot's bytes, in
+// pieces of at least the chunk size but the last, for a simulated channel
+// with every kind of event and erasures; emit's error stops it.
+func TestSnapshotToPieces(t *testing.T) {
+	for seed := range uint64(3) {
+		sm := newSim(t, seed, 4)
+		sm.run(600)
+		s := sm.nodes[0].state
+		s.markErased(ID{Author: "someone", Seq: 3}) // an erasure mark of a post not held
+		want := s.Snapshot()
+		for _, chunk := range []int{0, 1, 7, 100, 4096, len(want), len(want) + 1} {
+			var got []byte
+			var pieces []int
+			err := s.SnapshotTo(chunk, func(p []byte) error {
+				got = append(got, p...)
+				pieces = append(pieces, len(p))
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("seed %d chunk %d: pieces differ from Snapshot", seed, chunk)
+			}
+			for i, n := range pieces[:len(pieces)-1] {
+				if n < chunk {
+					t.Fatalf("seed %d chunk %d: piece %d has %d bytes", seed, chunk, i, n)
+				}
+			}
+			if len(pieces) == 0 {
+				t.Fatalf("seed %d chunk %d: no piece", seed, chunk)
+			}
+			if chunk == 100 && len(pieces) < len(want)/(100+MaxEventSize) {
+				t.Fatalf("seed %d: %d pieces of %d bytes", seed, len(pieces), len(want))
+			}
+		}
+		stop := errors.New("stop")
+		calls := 0
+		if err := s.SnapshotTo(16, func([]byte) error { calls++; return stop }); err != stop || calls != 1 {
+			t.Fatalf("emit error: got %v after %d calls", err, calls)
+		}
+	}
+}
