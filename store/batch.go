@@ -1,6 +1,9 @@
 package store
 
-import "fmt"
+import (
+	"bytes"
+	"fmt"
+)
 
 // opKind is the kind of one write in a Batch.
 type opKind uint8
@@ -224,16 +227,29 @@ func (b *Batch) TruncateEvents(id ChannelID, seq uint64) {
 // PutSnapshot replaces the channel's CRDT snapshot. When the batch is
 // applied, the DB's Retention decides which events and log entries the
 // snapshot makes redundant and deletes them in the same batch.
+// The snapshot is stored inline, in one value: DB.WriteSnapshot stores a
+// large one in pieces.
 func (b *Batch) PutSnapshot(id ChannelID, s Snapshot) {
 	if !b.checkChannel(id) {
 		return
 	}
+	if bytes.HasPrefix(s.Data, []byte(chunkedMarker)) {
+		b.fail("snapshot data starts with the chunked marker")
+		return
+	}
+	// The chunks of a snapshot written by WriteSnapshot, if any.
+	b.delRange(chunkKey(id, 0, 0), prefixEnd(channelKey(id, subSnapChunk)))
+	b.putSnapshotRecord(id, s.EventSeq, s.LogSeq, s.Data)
+}
+
+// putSnapshotRecord sets the channel's snapshot record.
+func (b *Batch) putSnapshotRecord(id ChannelID, eventSeq, logSeq uint64, data []byte) {
 	b.markReseq(id)
 	b.ops = append(b.ops, op{
 		kind:  opSet,
 		key:   channelKey(id, subSnapshot),
-		value: withU64(s.Data, s.EventSeq, s.LogSeq),
-		snap:  &snapshotOp{ch: id, eventSeq: s.EventSeq, logSeq: s.LogSeq},
+		value: withU64(data, eventSeq, logSeq),
+		snap:  &snapshotOp{ch: id, eventSeq: eventSeq, logSeq: logSeq},
 	})
 }
 

@@ -28,6 +28,7 @@ const (
 	subSnapshot  = 0x05 // -> CRDT snapshot
 	subOutbox    = 0x06 // + seq(8) -> outbox item
 	subInvite    = 0x07 // + invite ID -> invite
+	subSnapChunk = 0x08 // + generation<<24|index (8) -> a piece of a chunked snapshot
 )
 
 // Limits on the IDs that become parts of keys.

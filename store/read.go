@@ -222,7 +222,19 @@ func loadSnapshotAndEvents(ctx context.Context, r kvReader, st *ChannelState) er
 		if err != nil {
 			return err
 		}
-		st.Snapshot = &Snapshot{EventSeq: ns[0], LogSeq: ns[1], Data: clone(data)}
+		h, chunked, err := parseChunkHeader(k, data)
+		switch {
+		case err != nil:
+			return err
+		case chunked:
+			data, err = readChunks(ctx, r, st.ID, h)
+			if err != nil {
+				return err
+			}
+		default:
+			data = clone(data)
+		}
+		st.Snapshot = &Snapshot{EventSeq: ns[0], LogSeq: ns[1], Data: data}
 		st.LastEventSeq = ns[0]
 	}
 	var after uint64
