@@ -7,6 +7,8 @@ import (
 	"crypto/sha256"
 	"fmt"
 	mrand "math/rand/v2"
+	"os"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -133,6 +135,11 @@ func BenchmarkCatchUp(b *testing.B) {
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/msg")
 	peak := stop()
 	after := liveHeap()
+	if p := os.Getenv("HEAPPROF"); p != "" {
+		f, _ := os.Create(p + ".after")
+		pprof.WriteHeapProfile(f)
+		f.Close()
+	}
 	b.ReportMetric(float64(b.N)/took.Seconds(), "msg/s")
 	b.ReportMetric(float64(int64(peak)-int64(after))/(1<<20), "MiB-transient")
 	b.ReportMetric(float64(int64(peak)-int64(idle))/(1<<20), "MiB-over-idle")

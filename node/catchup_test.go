@@ -85,7 +85,14 @@ func heapWatch() (stop func() uint64) {
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
+		first := true
 		for {
+			if p := os.Getenv("HEAPPROF"); p != "" && first {
+				first = false
+				f, _ := os.Create(p + ".idle")
+				pprof.WriteHeapProfile(f)
+				f.Close()
+			}
 			if h := liveHeap(); h > peak.Load() {
 				peak.Store(h)
 				if p := os.Getenv("HEAPPROF"); p != "" {

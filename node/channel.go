@@ -346,11 +346,11 @@ func (s *chanState) maybeSnapshot(ctx context.Context) {
 }
 
 // maybeSnapshotSync is maybeSnapshot at the end of a synced page: a
-// snapshot is the whole state in one value, whose write costs the store
-// several times its size in memory (a catch-up of 100,000 messages would
+// snapshot encodes the whole state (a catch-up of 100,000 messages would
 // write sixteen of up to ~20 MB), so a catch-up writes one every
-// 1/snapshotSyncGrowth of the channel's events instead (restoring after a
-// crash in the middle of a catch-up reads up to that many events).
+// 1/snapshotSyncGrowth of the channel's events instead, which keeps the
+// bytes written linear in the events (restoring after a crash in the
+// middle of a catch-up reads up to that many events).
 func (s *chanState) maybeSnapshotSync(ctx context.Context) {
 	if s.sinceSnap >= max(snapshotEvery, s.crdt.Len()/snapshotSyncGrowth) {
 		s.snapshot(ctx)
@@ -360,11 +360,18 @@ func (s *chanState) maybeSnapshotSync(ctx context.Context) {
 // snapshotSyncGrowth: see maybeSnapshotSync.
 const snapshotSyncGrowth = 2
 
-// snapshot writes the CRDT state.
+// snapshotPiece is the size of the pieces a snapshot is written in: the
+// memory a snapshot costs, whatever the channel's size.
+const snapshotPiece = 256 << 10
+
+// snapshot writes the CRDT state, in pieces: a channel of 100,000 messages
+// is megabytes of snapshot, which the store would hold several copies of
+// at once as one value.
 func (s *chanState) snapshot(ctx context.Context) {
-	b := &store.Batch{}
-	b.PutSnapshot(store.ChannelID(s.id), store.Snapshot{EventSeq: s.lastEventSeq, LogSeq: s.lastSeq, Data: s.crdt.Snapshot()})
-	if err := s.n.db.Apply(ctx, b); err != nil {
+	err := s.n.db.WriteSnapshot(ctx, store.ChannelID(s.id), s.lastEventSeq, s.lastSeq, func(put func([]byte) error) error {
+		return s.crdt.SnapshotTo(snapshotPiece, put)
+	})
+	if err != nil {
 		s.n.log.Warn("snapshot", "channel", s.id, "err", err)
 		return
 	}

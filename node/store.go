@@ -35,6 +35,9 @@ type Store interface {
 type Committer interface {
 	Apply(ctx context.Context, b *store.Batch) error
 	ApplyNoWait(ctx context.Context, b *store.Batch) (*store.Pending, error)
+	// WriteSnapshot replaces a channel's CRDT snapshot with one written in
+	// pieces, never held whole (store.DB.WriteSnapshot).
+	WriteSnapshot(ctx context.Context, id store.ChannelID, eventSeq, logSeq uint64, write func(put func([]byte) error) error) error
 }
 
 // ChannelReader reads channels. Channels and Channel cost per channel, not
