@@ -1,7 +1,10 @@
 package spacepanda_test
 
 import (
+	"io/fs"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -202,5 +205,23 @@ func TestLayoutRulesReject(t *testing.T) {
 		if !r.permits("crypto/sha256") {
 			t.Errorf("rule %s refuses the standard library", r.pkg)
 		}
+	}
+}
+
+// TestWriteRawOnlyInTests: p2p.Stream.WriteRaw sends unframed bytes for the
+// adversary tests' hostile hosts; no product code may call it.
+func TestWriteRawOnlyInTests(t *testing.T) {
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err == nil && strings.Contains(string(b), ".WriteRaw(") {
+			t.Errorf("%s calls WriteRaw: only adversary tests may", path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -274,3 +274,118 @@ func TestAttackSybilAdvertisers(t *testing.T) {
 		}
 	}
 }
+
+// attackStream is one stream a hostile host opened to the target.
+type attackStream struct {
+	s        *p2p.Stream
+	proto    string
+	announce uint32 // the frame length its header announced
+}
+
+// openLyingStreams opens, from each stranger, perPeer streams on each of the
+// node's request protocols. Each announces a frame (8 MiB, the old limit,
+// or the largest request the protocol accepts), sends a few bytes of it
+// and stalls: a half-sent frame.
+func openLyingStreams(t *testing.T, target *Node, xs []*hostile, perPeer int) []attackStream {
+	t.Helper()
+	protos := []struct {
+		name string
+		max  uint32 // the largest request the protocol reads
+	}{{JoinProtocol, 64 << 10}, {SyncProtocol, syncMaxRequest}, {DeliverProtocol, 64 << 10}}
+	var out []attackStream
+	for _, x := range xs {
+		for _, pr := range protos {
+			for k := range perPeer {
+				s, err := x.h.OpenStream(ctxT(t), target.host.ID(), pr.name, p2p.Limits{Timeout: 90 * time.Second})
+				if err != nil {
+					continue // refused: also a bound
+				}
+				t.Cleanup(func() { s.Reset() })
+				announce := uint32(8 << 20)
+				if k%2 == 1 {
+					announce = pr.max
+				}
+				hdr := binary.BigEndian.AppendUint32(nil, announce)
+				if err := s.WriteRaw(ctxT(t), append(hdr, "partial"...)); err != nil {
+					continue // reset already
+				}
+				out = append(out, attackStream{s: s, proto: pr.name, announce: announce})
+			}
+		}
+	}
+	return out
+}
+
+// TestAttackAnnouncedFrames is attack 1, against a real node, together
+// with attack 2 (a future-epoch flood on the topic): strangers (peer IDs
+// are free) open streams on the join, sync and deliver protocols, each
+// announcing a frame of 8 MiB or of the protocol's largest request, send 7
+// bytes of it and stall. Bound: the node's live heap stays within 64 MiB of
+// idle during the attack (the old code allocated every announced 8 MiB: 40
+// streams held 320 MiB); honest messages between the members still arrive
+// both ways; every hostile stream is reset (an oversized announcement at
+// once, a half-sent request at the protocol's RequestTimeout) and the heap
+// is back near idle.
+func TestAttackAnnouncedFrames(t *testing.T) {
+	ctx := ctxT(t)
+	a, b, id := pair(t)
+	flood := newHostile(t, b, id)
+	var xs []*hostile
+	for range 10 {
+		xs = append(xs, newStranger(t, b, id, false))
+	}
+	idle := liveHeap()
+	streams := openLyingStreams(t, b, xs, p2p.DefaultMaxStreamsPerPeer+1)
+	if len(streams) < 40 {
+		t.Fatalf("only %d hostile streams opened", len(streams))
+	}
+	cur := epochOf(b, id)
+	for i := range 100 {
+		flood.publish(t, flood.junk(wireFormatPrivate, cur+2+uint64(i%8), 100<<10))
+	}
+	const bound = 64 << 20
+	var peak uint64
+	check := func() {
+		h := liveHeap()
+		peak = max(peak, h)
+		if h > idle+bound {
+			t.Fatalf("live heap %d MiB above idle with %d hostile streams (bound %d MiB)", (h-idle)>>20, len(streams), bound>>20)
+		}
+	}
+	// The old code allocated each announced frame as soon as the header
+	// arrived: give the handlers time to read the headers.
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		check()
+	}
+	if _, err := a.Send(ctx, id, "honest from alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Send(ctx, id, "honest from bob"); err != nil {
+		t.Fatal(err)
+	}
+	waitTexts(t, b, id, "honest from alice", "honest from bob")
+	waitTexts(t, a, id, "honest from alice", "honest from bob")
+	check()
+	// Every hostile stream ends with a reset: none is answered, none is
+	// held beyond the protocol's request timeout.
+	for _, as := range streams {
+		rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		got, err := as.s.ReadFrame(rctx)
+		open := rctx.Err() != nil
+		cancel()
+		if err == nil {
+			t.Fatalf("%s stream announcing %d bytes was answered: %q", as.proto, as.announce, got)
+		}
+		if open {
+			t.Fatalf("%s stream announcing %d bytes still open after 60 s", as.proto, as.announce)
+		}
+	}
+	after := liveHeap()
+	t.Logf("%d hostile streams, 100 future-epoch messages of 100 KiB: idle %d MiB, peak %+.1f MiB, after %+.1f MiB",
+		len(streams), idle>>20, mib(int64(peak)-int64(idle)), mib(int64(after)-int64(idle)))
+	if after > idle+16<<20 {
+		t.Fatalf("live heap %d MiB above idle after the attack", (after-idle)>>20)
+	}
+}
+
+func mib(n int64) float64 { return float64(n) / (1 << 20) }

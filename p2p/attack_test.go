@@ -110,3 +110,37 @@ func TestHandlerPanicRecovered(t *testing.T) {
 		t.Fatalf("after a panic: %q, %v", got, err)
 	}
 }
+
+// TestHalfSentRequestReset: a peer that sends half a request holds its
+// stream slot only until RequestTimeout, not for the whole Timeout a
+// handler may use; then the stream is reset, unanswered.
+func TestHalfSentRequestReset(t *testing.T) {
+	a, b := newTestHost(t), newTestHost(t)
+	connect(t, a, b)
+	const proto = "/test/halfsent/1"
+	lim := Limits{MaxFrame: 1 << 20, Timeout: 10 * time.Minute, RequestTimeout: time.Second}
+	err := b.HandleRequest(proto, lim, func(context.Context, PeerID, []byte) ([]byte, error) {
+		return []byte("ok"), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := a.OpenStream(context.Background(), b.ID(), proto, Limits{Timeout: 10 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Reset()
+	if err := s.WriteRaw(context.Background(), append(binary.BigEndian.AppendUint32(nil, 100), "half"...)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	got, err := s.ReadFrame(ctx)
+	switch {
+	case ctx.Err() != nil:
+		t.Fatal("a half-sent request held its stream for 60 s (RequestTimeout 1 s)")
+	case err == nil:
+		t.Fatalf("a half-sent request was answered: %q", got)
+	}
+	waitFor(t, 60*time.Second, "the slot to be released", func() bool { return b.activeStreams(proto) == 0 })
+}

@@ -11,8 +11,9 @@ import (
 type RequestHandler func(ctx context.Context, from PeerID, req []byte) ([]byte, error)
 
 // HandleRequest registers fn for request/response exchanges on protocolID:
-// one request frame in (at most limits.MaxRequest bytes), one response
-// frame out (at most limits.MaxFrame), both bounded by limits.
+// one request frame in (at most limits.MaxRequest bytes, within
+// limits.RequestTimeout), one response frame out (at most limits.MaxFrame),
+// both bounded by limits.
 func (h *Host) HandleRequest(protocolID string, limits Limits, fn RequestHandler) error {
 	if fn == nil {
 		return ErrNoHandler
@@ -20,7 +21,9 @@ func (h *Host) HandleRequest(protocolID string, limits Limits, fn RequestHandler
 	limits = limits.withDefaults()
 	return h.HandleStream(protocolID, limits, func(ctx context.Context, s *Stream) {
 		s.limits.MaxFrame = limits.MaxRequest
-		req, err := s.ReadFrame(ctx)
+		rctx, cancel := context.WithTimeout(ctx, limits.RequestTimeout)
+		req, err := s.ReadFrame(rctx)
+		cancel()
 		s.limits.MaxFrame = limits.MaxFrame
 		if err != nil {
 			h.log.Debug("p2p: bad request", "protocol", protocolID, "peer", s.Peer(), "err", err)

@@ -32,11 +32,14 @@ const (
 	// DefaultStreamTimeout bounds a whole stream exchange when
 	// Limits.Timeout is 0.
 	DefaultStreamTimeout = 30 * time.Second
-	frameHeaderLen       = 4
-	frameFirstChunk      = 64 << 10
-	maxErrorText         = 1024
-	statusOK             = 0
-	statusError          = 1
+	// DefaultRequestTimeout bounds the arrival of a request frame when
+	// Limits.RequestTimeout is 0.
+	DefaultRequestTimeout = 10 * time.Second
+	frameHeaderLen        = 4
+	frameFirstChunk       = 64 << 10
+	maxErrorText          = 1024
+	statusOK              = 0
+	statusError           = 1
 )
 
 // Limits bound a stream protocol.
@@ -49,6 +52,11 @@ type Limits struct {
 	// MaxRequest bounds the request frame HandleRequest reads; 0 means
 	// MaxFrame. Responses may be larger than requests (a join's Welcome).
 	MaxRequest int
+	// RequestTimeout bounds the time HandleRequest waits for the whole
+	// request frame (at most Timeout); 0 means DefaultRequestTimeout. A
+	// stranger that sends half a request holds a stream slot this long,
+	// not for the whole Timeout that a handler may need.
+	RequestTimeout time.Duration
 	// MaxStreams bounds the incoming streams of the protocol served at
 	// once, from all peers; 0 means DefaultMaxStreams. Streams beyond it
 	// are reset before anything is read.
@@ -75,6 +83,10 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxRequest <= 0 || l.MaxRequest > l.MaxFrame {
 		l.MaxRequest = l.MaxFrame
 	}
+	if l.RequestTimeout <= 0 {
+		l.RequestTimeout = DefaultRequestTimeout
+	}
+	l.RequestTimeout = min(l.RequestTimeout, l.Timeout)
 	if l.MaxStreams <= 0 {
 		l.MaxStreams = DefaultMaxStreams
 	}
@@ -115,6 +127,18 @@ func (s *Stream) WriteFrame(ctx context.Context, b []byte) error {
 	buf := make([]byte, frameHeaderLen, frameHeaderLen+len(b))
 	binary.BigEndian.PutUint32(buf, uint32(len(b)))
 	if _, err := s.s.Write(append(buf, b...)); err != nil {
+		return s.ioError(ctx, "write", err)
+	}
+	return nil
+}
+
+// WriteRaw sends b as it is, without a frame header. It exists for the
+// adversary tests, whose hostile hosts send lying or half-sent frames
+// (issue 11); the node never calls it (layout_test.go checks that only
+// test files do).
+func (s *Stream) WriteRaw(ctx context.Context, b []byte) error {
+	defer s.watch(ctx)()
+	if _, err := s.s.Write(b); err != nil {
 		return s.ioError(ctx, "write", err)
 	}
 	return nil
