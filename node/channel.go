@@ -130,6 +130,11 @@ type channelMeta struct {
 	// Read is the local read position (reads.go): the CRDT ID of the
 	// last post the user has read.
 	Read string `json:"read,omitempty"`
+	// Admitted are the members whose join response this node keeps in
+	// the store for a retry (admit), with when it expires (Unix ms).
+	// Replaced, never changed in place, so that a copy of the meta taken
+	// before a step stays as it was.
+	Admitted map[string]int64 `json:"admitted,omitempty"`
 }
 
 // chanState is a channel's state. Only the channel's loop touches it.
@@ -174,7 +179,6 @@ type chanState struct {
 	lazy       bool             // apply without waiting for fsync (a synced page)
 	pending    []*store.Pending // what apply handed over while lazy
 	subs       map[int]chan Message
-	admitted   []admission // join responses kept for retries (admit)
 	nextSub    int
 	dlv        *deliveries         // own posts' delivery states (events.go)
 	topicPeers map[p2p.PeerID]bool // at the last retry tick; nil before the first

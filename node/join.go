@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -347,33 +346,19 @@ func (n *Node) serveJoin(ctx context.Context, from p2p.PeerID, raw []byte) (_ []
 	return resp, coded(err)
 }
 
-// admission is a join response kept for a retry: the requester, the key
-// package it presented and the response.
-type admission struct {
-	from string
-	kp   []byte
-	resp []byte
-}
-
-// maxAdmissions bounds the admissions a channel keeps for retries.
-const maxAdmissions = 16
-
 // admit runs on the channel's loop: every check first, then the Add commit,
-// the response built and size-checked, and only then the commit and the
-// Joined event that mirrors it stored and published in one step. The
-// response is kept, so that the same request after a lost response gets
-// the same Welcome (in memory: after a restart, a retry gets
-// already_member).
+// the response built and size-checked, and only then the commit, the
+// Joined event that mirrors it and the response stored in one step and
+// published. The response is kept (admission.go), so that the same request
+// after a lost response gets the same Welcome, also after a restart.
 func (s *chanState) admit(ctx context.Context, from string, req joinRequest, inv invite) ([]byte, error) {
 	if s.meta.Removed || !s.group.Active() {
 		return nil, errRemoved
 	}
-	for _, a := range s.admitted {
-		if a.from == from && bytes.Equal(a.kp, req.KeyPackage) && containsMember(s.group.Members(), from) {
-			return a.resp, nil
-		}
-	}
 	if containsMember(s.group.Members(), from) {
+		if resp, err := s.keptResponse(ctx, from, req.KeyPackage); resp != nil || err != nil {
+			return resp, err
+		}
 		return nil, fmt.Errorf("%w: %s", ErrAlreadyMember, from)
 	}
 	if s.group.Roles().of(s.n.id.peerID) < crdt.RoleAdmin {
@@ -421,13 +406,10 @@ func (s *chanState) admit(ctx context.Context, from string, req joinRequest, inv
 		s.rollback()
 		return nil, err
 	}
-	if err := s.run(ctx, step{commit: commit, commitEpoch: epoch, events: []crdt.Event{e}, metaChanged: named}); err != nil {
+	kept := &admission{peer: from, kp: req.KeyPackage, resp: resp, expires: s.admissionExpiry(inv)}
+	if err := s.run(ctx, step{commit: commit, commitEpoch: epoch, events: []crdt.Event{e}, metaChanged: named, admission: kept}); err != nil {
 		return nil, err
 	}
-	if len(s.admitted) >= maxAdmissions {
-		s.admitted = s.admitted[1:]
-	}
-	s.admitted = append(s.admitted, admission{from: from, kp: req.KeyPackage, resp: resp})
 	return resp, nil
 }
 

@@ -2,15 +2,19 @@ package node
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/spacepanda/spacepanda/crdt"
 	"github.com/spacepanda/spacepanda/p2p"
+	"github.com/spacepanda/spacepanda/store"
 )
 
 // TestJoinForgedGroupRefused is scenario 4 of issue 10: a non-member that
@@ -163,4 +167,179 @@ func TestJoinRequestHoldsNoSecret(t *testing.T) {
 	if ep, _ := groupState(t, a, ci.ID); ep != epoch {
 		t.Fatal("a refused request changed the group")
 	}
+}
+
+// openAt is open (offline) with a clock that the test moves.
+func openAt(t *testing.T, home string, now *atomic.Int64) *Node {
+	t.Helper()
+	n, err := Open(context.Background(), Config{Home: home, Logger: quiet, DisableMDNS: true,
+		Now: func() time.Time { return time.UnixMilli(now.Load()) }})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+// lostAdmission makes a create a channel and admit b with a fresh invite
+// whose response is lost (never given to b); it returns what b needs to
+// retry and to join.
+func lostAdmission(t *testing.T, a, b *Node, opts InviteOptions) (id string, req joinRequest, inv invite, key joinKey, first []byte) {
+	t.Helper()
+	ctx := ctxT(t)
+	ci, err := a.CreateChannel(ctx, "general")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := a.Invite(ctx, ci.ID, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv = mustParse(t, code)
+	if key, err = b.keyFor(inv); err != nil {
+		t.Fatal(err)
+	}
+	req = joinRequest{Version: joinRequestVersion, Invite: inv.token(), Name: "bob", KeyPackage: key.kp, Proof: inv.proveJoin(key.kp)}
+	first, err = admitOn(t, a, ci.ID, b.PeerID(), req, inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ci.ID, req, inv, key, first
+}
+
+func admitOn(t *testing.T, a *Node, id, from string, req joinRequest, inv invite) ([]byte, error) {
+	var raw []byte
+	err := a.channel(id).do(ctxT(t), func(s *chanState) error {
+		var err error
+		raw, err = s.admit(ctxT(t), from, req, inv)
+		return err
+	})
+	return raw, err
+}
+
+// TestJoinRetryAfterAdmitterRestart (issue 11, item 3): the admitting
+// member commits the Add, the response is lost, and the member restarts
+// (real Pebble on disk) before the joiner retries: the retry gets the same
+// Welcome, the Add is not committed again, and the joiner joins with it.
+func TestJoinRetryAfterAdmitterRestart(t *testing.T) {
+	ctx := ctxT(t)
+	homeA := newHome(t, "alice")
+	a, b := open(t, homeA, false), open(t, newHome(t, "bob"), false)
+	id, req, inv, key, first := lostAdmission(t, a, b, InviteOptions{})
+	epoch, _ := groupState(t, a, id)
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a = open(t, homeA, false)
+	second, err := admitOn(t, a, id, b.PeerID(), req, inv)
+	if err != nil {
+		t.Fatalf("retry after a lost response and a restart: %v", err)
+	}
+	if !bytes.Equal(first, second) {
+		t.Fatal("the retry got another response")
+	}
+	if ep, _ := groupState(t, a, id); ep != epoch {
+		t.Fatalf("the retry committed again: epoch %d -> %d", epoch, ep)
+	}
+	var resp joinResponse
+	if err := json.Unmarshal(second, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.finishJoin(ctx, id, resp, key.bundle, inv, a.PeerID()); err != nil {
+		t.Fatalf("joining with the retried response: %v", err)
+	}
+	if _, err := b.Send(ctx, id, "hello"); err != nil {
+		t.Fatalf("the joiner posts: %v", err)
+	}
+}
+
+// TestKeptAdmissionDoesNotResurrect: a kept join response is served only
+// while its member is in the channel and its time (the invite's expiry) is
+// not up, and is deleted from the store once either ends: a removed
+// member's retry, or one after the expiry, never gets the old Welcome,
+// also after a restart.
+func TestKeptAdmissionDoesNotResurrect(t *testing.T) {
+	ctx := ctxT(t)
+	var now atomic.Int64
+	now.Store(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC).UnixMilli())
+	kept := func(n *Node, id, peer string) bool {
+		_, err := n.db.Admission(ctx, store.ChannelID(id), admissionID(peer))
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+	t.Run("removed", func(t *testing.T) {
+		homeA := newHome(t, "alice")
+		a, b := openAt(t, homeA, &now), open(t, newHome(t, "bob"), false)
+		id, req, inv, _, first := lostAdmission(t, a, b, InviteOptions{})
+		if !kept(a, id, b.PeerID()) {
+			t.Fatal("the response is not kept")
+		}
+		if err := a.RemoveMember(ctx, id, b.PeerID()); err != nil {
+			t.Fatal(err)
+		}
+		if kept(a, id, b.PeerID()) {
+			t.Fatal("the removed member's response is still kept")
+		}
+		if err := a.Close(); err != nil {
+			t.Fatal(err)
+		}
+		a = openAt(t, homeA, &now)
+		resp, err := admitOn(t, a, id, b.PeerID(), req, inv)
+		if err == nil || bytes.Equal(resp, first) {
+			t.Fatalf("a removed member's retry was answered (%d bytes, the old response: %v); err %v",
+				len(resp), bytes.Equal(resp, first), err)
+		}
+	})
+	t.Run("removed by another member", func(t *testing.T) {
+		a, b, c, id := offlineTrio(t) // alice admitted carol, bob saw it
+		if !kept(a, id, c.PeerID()) {
+			t.Fatal("carol's response is not kept")
+		}
+		before := outboxLen(a, id)
+		if err := a.SetRole(ctx, id, b.PeerID(), "admin"); err != nil {
+			t.Fatal(err)
+		}
+		deliver(t, b, id, outboxSince(t, a, id, before))
+		before = outboxLen(b, id)
+		if err := b.RemoveMember(ctx, id, c.PeerID()); err != nil {
+			t.Fatal(err)
+		}
+		deliver(t, a, id, outboxSince(t, b, id, before))
+		if ea, _ := groupState(t, a, id); ea != 4 {
+			t.Fatalf("alice at epoch %d, want 4 (bob's removal of carol)", ea)
+		}
+		if kept(a, id, c.PeerID()) {
+			t.Fatal("carol's response is still kept after bob's commit removed her")
+		}
+	})
+	t.Run("expired", func(t *testing.T) {
+		homeA := newHome(t, "alice")
+		a, b := openAt(t, homeA, &now), open(t, newHome(t, "bob"), false)
+		id, req, inv, _, _ := lostAdmission(t, a, b, InviteOptions{Expires: time.Hour})
+		epoch, _ := groupState(t, a, id)
+		now.Add(time.Hour.Milliseconds() + 1)
+		for _, restart := range []bool{false, true} {
+			if restart {
+				if err := a.Close(); err != nil {
+					t.Fatal(err)
+				}
+				a = openAt(t, homeA, &now)
+			}
+			if _, err := admitOn(t, a, id, b.PeerID(), req, inv); !errors.Is(err, ErrAlreadyMember) {
+				t.Fatalf("a retry after the invite expired (restart %v): %v, want ErrAlreadyMember", restart, err)
+			}
+		}
+		if ep, _ := groupState(t, a, id); ep != epoch {
+			t.Fatalf("the expired retry committed: epoch %d -> %d", epoch, ep)
+		}
+		// The next commit deletes it from the store.
+		if err := a.SetRole(ctx, id, b.PeerID(), "admin"); err != nil {
+			t.Fatal(err)
+		}
+		if kept(a, id, b.PeerID()) {
+			t.Fatal("an expired response is still kept after a commit")
+		}
+	})
 }

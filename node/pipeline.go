@@ -83,6 +83,9 @@ type step struct {
 	// intent is what the commit means, to propose again if it loses a
 	// conflict (commitRecord.Intent).
 	intent commitRecord
+	// admission is the join response of the Add this step commits, kept
+	// in the same batch (admission.go).
+	admission *admission
 }
 
 // run stores the step (group state, log entries, events, outbox items and
@@ -90,7 +93,7 @@ type step struct {
 // in-memory state, and publishes the outbox. On a store failure the group
 // is reloaded from its last stored state, so memory never runs ahead of disk.
 func (s *chanState) run(ctx context.Context, st step) error {
-	oldCommits, oldBranch := slices.Clone(s.meta.Commits), s.meta.Branch
+	oldCommits, oldBranch, oldAdmitted := slices.Clone(s.meta.Commits), s.meta.Branch, s.meta.Admitted
 	if st.commit != nil {
 		s.meta.Branch = nil
 		st.events = append(st.events, s.leaveLabels(st)...)
@@ -120,7 +123,7 @@ func (s *chanState) run(ctx context.Context, st step) error {
 		err = s.storeStep(ctx, b, st)
 	}
 	if err != nil {
-		s.meta.Commits, s.meta.Branch, s.relabel = oldCommits, oldBranch, nil
+		s.meta.Commits, s.meta.Branch, s.meta.Admitted, s.relabel = oldCommits, oldBranch, oldAdmitted, nil
 		s.rollback()
 		return err
 	}
@@ -169,6 +172,8 @@ func (s *chanState) stepBatch(st step) (b *store.Batch, items []store.OutboxItem
 	}
 	if st.commit != nil {
 		s.keepPastEpoch(b, st.commitEpoch)
+		s.dropAdmissions(b)
+		s.keepAdmission(b, st.admission)
 		// A commit that removes the last other member is published all the
 		// same, so that the removed member learns it (flushOutbox).
 		queue(st.commitEpoch, st.commit, !alone || len(s.group.LastCommit().Removed) > 0)

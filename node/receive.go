@@ -123,6 +123,7 @@ func (s *chanState) accept(ctx context.Context, env envelope, res processed, pre
 		s.recordCommit(commitRecord{Epoch: prevEpoch + 1, Committer: res.Sender, Added: res.Added, Removed: res.Removed, Rank: rank, Sent: s.meta.Branch})
 		s.meta.Branch = nil
 		s.noteFormer(prevEpoch, res.Removed)
+		s.dropAdmissions(b)
 		b.PutChannel(id, s.metaBytes())
 	}
 	state, err := s.putGroup(b)

@@ -59,4 +59,7 @@ type ChannelReader interface {
 	PastEpoch(ctx context.Context, id store.ChannelID, epoch uint64) ([]byte, error)
 	// Invites returns the invites issued for the channel.
 	Invites(ctx context.Context, id store.ChannelID) ([]store.Invite, error)
+	// Admission returns the join response kept under admissionID, or an
+	// error matching store.ErrNotFound.
+	Admission(ctx context.Context, id store.ChannelID, admissionID []byte) ([]byte, error)
 }

@@ -281,6 +281,22 @@ func (b *Batch) DeleteInvite(id ChannelID, inviteID []byte) {
 	}
 }
 
+// PutAdmission keeps a join response for the channel, replacing the one
+// with the same ID.
+func (b *Batch) PutAdmission(id ChannelID, a Admission) {
+	if b.checkChannel(id) && b.checkRef("admission ID", a.ID) {
+		b.set(channelRefKey(id, subAdmission, a.ID), a.Data)
+	}
+}
+
+// DeleteAdmission deletes a kept join response (expired, or its member
+// removed). DeleteChannel deletes them all.
+func (b *Batch) DeleteAdmission(id ChannelID, admissionID []byte) {
+	if b.checkChannel(id) && b.checkRef("admission ID", admissionID) {
+		b.del(channelRefKey(id, subAdmission, admissionID))
+	}
+}
+
 // PutKeyPackage stores the private bundle of a key package under its
 // reference.
 func (b *Batch) PutKeyPackage(ref, bundle []byte) {

@@ -79,6 +79,7 @@ func writeSecrets(t *testing.T, db *DB) map[string][]byte {
 		"group":       needle("epoch-secret"),
 		"kp":          needle("init-private-key"),
 		"snapshot":    needle("snapshot text"),
+		"admission":   needle("welcome secrets"),
 	}
 	b := &Batch{}
 	b.PutIdentity(Identity{PrivateKey: needles["private key"], Name: "alice"})
@@ -86,6 +87,7 @@ func writeSecrets(t *testing.T, db *DB) map[string][]byte {
 	b.SetGroup("c", 1, needles["group"])
 	b.PutKeyPackage([]byte("ref"), needles["kp"])
 	b.PutSnapshot("c", Snapshot{Data: needles["snapshot"]})
+	b.PutAdmission("c", Admission{ID: []byte("requester"), Data: needles["admission"]})
 	for i := range 50 {
 		name := fmt.Sprintf("message %d", i)
 		needles[name] = needle("hello from alice")

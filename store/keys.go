@@ -29,6 +29,7 @@ const (
 	subOutbox    = 0x06 // + seq(8) -> outbox item
 	subInvite    = 0x07 // + invite ID -> invite
 	subSnapChunk = 0x08 // + generation<<24|index (8) -> a piece of a chunked snapshot
+	subAdmission = 0x09 // + admission ID -> join response kept for a retry
 )
 
 // Limits on the IDs that become parts of keys.

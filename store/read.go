@@ -129,6 +129,18 @@ func (rs reads) Invites(ctx context.Context, id ChannelID) ([]Invite, error) {
 	return out, err
 }
 
+// Admission returns the join response kept under admissionID in the
+// channel, or an error matching ErrNotFound.
+func (rs reads) Admission(ctx context.Context, id ChannelID, admissionID []byte) ([]byte, error) {
+	var out []byte
+	err := rs.v.view(ctx, func(r kvReader) error {
+		v, err := r.get(channelRefKey(id, subAdmission, admissionID))
+		out = clone(v)
+		return err
+	})
+	return out, err
+}
+
 // KeyPackage returns the private bundle stored under ref, or an error
 // matching ErrNotFound.
 func (rs reads) KeyPackage(ctx context.Context, ref []byte) ([]byte, error) {

@@ -56,6 +56,13 @@ type Invite struct {
 	Data []byte
 }
 
+// Admission is a join response a member keeps so that a retry after a lost
+// response gets the same one, also after a restart.
+type Admission struct {
+	ID   []byte // chosen by the caller, e.g. a hash of the requester
+	Data []byte
+}
+
 // Peer is a known peer and its addresses.
 type Peer struct {
 	ID   string // the libp2p peer ID
