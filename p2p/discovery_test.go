@@ -3,9 +3,12 @@ package p2p
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // TestRendezvousDiscovery starts 21 hosts that know only the bootstrap host,
@@ -128,4 +131,48 @@ func TestAdvertiseWaitsForRoutingTableAndStops(t *testing.T) {
 	if err := lonely.Advertise(context.Background(), nil); err == nil {
 		t.Error("Advertise accepted an empty key")
 	}
+}
+
+// TestBootstrapLate: a host whose bootstrap peer is down when it starts
+// keeps dialling it (with backoff) while its routing table is empty, so it
+// joins the DHT soon after the bootstrap peer comes up, not at kad-dht's
+// next low-peers check (2 minutes later).
+func TestBootstrapLate(t *testing.T) {
+	key := newKey(t)
+	first := newTestHost(t, func(c *Config) { c.PrivateKey = key })
+	addrs := first.Addrs()
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b := newTestHost(t, func(c *Config) { c.Bootstrap = addrs })
+	// b's first bootstrap dial fails: the peer is down.
+	waitFor(t, 30*time.Second, "b's first bootstrap attempt", func() bool { return b.bootAttempts.Load() > 0 })
+	if n := b.dht.RoutingTable().Size(); n != 0 {
+		t.Fatalf("routing table of %d peers with the bootstrap peer down", n)
+	}
+	// The bootstrap peer comes back on the same address and identity.
+	listen := strings.TrimSuffix(addrs[0], "/p2p/"+string(first.ID()))
+	var late *Host
+	waitFor(t, 30*time.Second, "the bootstrap peer to listen again", func() bool {
+		cfg := testConfig(t)
+		cfg.PrivateKey, cfg.ListenAddrs = key, []string{listen}
+		h, err := New(context.Background(), cfg)
+		if err != nil {
+			return false // the port is not free yet
+		}
+		late = h
+		return true
+	})
+	t.Cleanup(func() { late.Close() })
+	waitFor(t, 60*time.Second, "b's routing table to hold the late bootstrap peer", func() bool {
+		return b.dht.RoutingTable().Find(mustDecode(t, late.ID())) != ""
+	})
+}
+
+func mustDecode(t *testing.T, p PeerID) peer.ID {
+	id, err := p.decode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

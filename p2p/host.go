@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	dht "github.com/libp2p/go-libp2p-kad-dht"
@@ -30,6 +31,8 @@ type Host struct {
 	ps   *pubsub.PubSub
 	mdns io.Closer // nil when mDNS is off
 	boot []peer.AddrInfo
+	// bootAttempts counts the rounds of bootstrap dials (bootstrap.go).
+	bootAttempts atomic.Int64
 
 	// ctx lives until Close; every goroutine the Host starts watches it.
 	ctx    context.Context
@@ -100,6 +103,7 @@ func (h *Host) start(cfg Config) error {
 	if h.ps, err = h.newPubSub(); err != nil {
 		return err
 	}
+	h.keepBootstrapped()
 	if !cfg.DisableMDNS {
 		// LAN discovery is a convenience: a machine without a multicast
 		// interface still runs, with the DHT and bootstrap peers only.
