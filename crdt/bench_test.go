@@ -3,6 +3,7 @@ package crdt
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -151,6 +152,74 @@ func BenchmarkSnapshot100k(b *testing.B) {
 	}
 	b.ReportMetric(float64(size), "bytes")
 	b.ReportMetric(float64(size)/float64(s.timeline.len()), "bytes/message")
+}
+
+// BenchmarkSnapshotTo100k encodes the same channel in 256 KiB pieces, as
+// the node writes its snapshots: B/op is what the encoding holds at once,
+// against BenchmarkSnapshot100k's whole encoding.
+func BenchmarkSnapshotTo100k(b *testing.B) {
+	s := benchChannel(b)
+	var size, pieces int
+	b.ReportAllocs()
+	for b.Loop() {
+		size, pieces = 0, 0
+		err := s.SnapshotTo(256<<10, func(p []byte) error {
+			size += len(p)
+			pieces++
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(size), "bytes")
+	b.ReportMetric(float64(pieces), "pieces")
+}
+
+// BenchmarkHeld100k measures what a 100,000-message channel keeps in
+// memory, per event held (the texts here are ~40 bytes): restored from a
+// snapshot (a node's start), and applied one event at a time (gossip, a
+// catch-up).
+func BenchmarkHeld100k(b *testing.B) {
+	b.Run("restore", func(b *testing.B) {
+		snap := benchChannel(b).Snapshot()
+		var per float64
+		for b.Loop() {
+			before := liveHeap()
+			s, err := Restore(snap)
+			if err != nil {
+				b.Fatal(err)
+			}
+			per = float64(liveHeap()-before) / float64(s.Len())
+			runtime.KeepAlive(s)
+		}
+		b.ReportMetric(per, "heap-bytes/event")
+	})
+	b.Run("apply", func(b *testing.B) {
+		var per float64
+		for b.Loop() {
+			before := liveHeap()
+			evs := benchEvents(117_000)
+			s := New()
+			for _, e := range evs {
+				if err := s.Apply(e); err != nil {
+					b.Fatal(err)
+				}
+			}
+			evs = nil // the input goes; its texts stay, held by s
+			per = float64(int64(liveHeap())-int64(before)) / float64(s.Len())
+			runtime.KeepAlive(s)
+		}
+		b.ReportMetric(per, "heap-bytes/event")
+	})
+}
+
+// liveHeap returns the live heap after a collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }
 
 // BenchmarkRestore100k decodes a 100,000-message channel's snapshot.
