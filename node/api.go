@@ -155,6 +155,13 @@ type Message struct {
 	// SeenBy are the members whose read receipt covers this post; only
 	// for our own posts.
 	SeenBy []string `json:"seen_by,omitempty"`
+	// Delivery is, for our own posts only, where the post is: queued (in
+	// the outbox: no member has taken it yet), sent (a member took it, or
+	// nobody else is in the channel) or seen (a member's read receipt
+	// covers it, or a member reacted to it). It is derived from the
+	// outbox and the channel state, so it survives restarts
+	// (docs/protocol.md, "Delivery state").
+	Delivery string `json:"delivery,omitempty"`
 }
 
 // Page is a page of a channel's history (API.History).

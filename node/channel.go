@@ -236,6 +236,7 @@ func restoreState(n *Node, cs store.ChannelState) (*chanState, error) {
 	s.sinceSnap = len(cs.Events)
 	s.clock = s.crdt.RestoreClock(n.nowMs(), 0)
 	s.lastSeq, s.lastEventSeq, s.outbox = cs.LastSeq, cs.LastEventSeq, cs.Outbox
+	s.deliveries() // which posts the restored outbox carries, before anything is queued
 	if cs.Group == nil {
 		return nil, fmt.Errorf("node: channel %s has no group state", cs.ID)
 	}
@@ -331,13 +332,17 @@ func (s *chanState) nextOutboxSeq() uint64 {
 
 // commitApplied applies a stored event to the in-memory state.
 func (s *chanState) commitApplied(e crdt.Event) {
+	var prevRead crdt.ID
+	if e.Kind == crdt.KindRead && e.ID.Author != s.n.id.peerID {
+		prevRead, _ = s.crdt.ReadPosition(e.ID.Author) // which of our posts it newly covers (onRead)
+	}
 	if err := s.crdt.Apply(e); err != nil && !errors.Is(err, crdt.ErrDuplicate) {
 		s.n.log.Warn("apply stored event", "channel", s.id, "err", err)
 	}
 	s.lastEventSeq++
 	s.sinceSnap++
 	s.notify(e)
-	s.onApplied(e)
+	s.onApplied(e, prevRead)
 	s.noteApplied(e)
 }
 

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/spacepanda/spacepanda/crdt"
-	"github.com/spacepanda/spacepanda/store"
 )
 
 // Event types of the node's event stream (docs/protocol.md, "Events").
@@ -225,8 +224,9 @@ func (n *Node) drain(ctx context.Context, s *eventSub, backlog []Event, from *Ev
 }
 
 // onApplied turns an applied CRDT event into stream events; it runs on the
-// channel's loop, after the event is stored and applied.
-func (s *chanState) onApplied(e crdt.Event) {
+// channel's loop, after the event is stored and applied. prevRead is, for
+// a read receipt, the author's read position before it.
+func (s *chanState) onApplied(e crdt.Event, prevRead crdt.ID) {
 	n := s.n
 	ev := Event{Channel: s.id}
 	switch e.Kind {
@@ -254,7 +254,7 @@ func (s *chanState) onApplied(e crdt.Event) {
 	case crdt.KindRename:
 		ev.Type, ev.Change, ev.Name, ev.By = EventChannel, "renamed", e.Text, e.ID.Author
 	case crdt.KindRead:
-		s.onRead(e)
+		s.onRead(e, prevRead)
 		return
 	default:
 		return
@@ -272,92 +272,6 @@ func (s *chanState) onApplied(e crdt.Event) {
 		ev.Message = &v
 	}
 	n.events.publish(ev)
-}
-
-// deliveries tracks our posts between queueing and their first receipt.
-// Only the channel's loop touches it.
-type deliveries struct {
-	pending map[uint64]string   // outbox seq -> message ID
-	sentAt  map[string]sentPost // message ID -> our post, until first seen
-}
-
-// sentPost is an own post waiting for its first receipt.
-type sentPost struct {
-	at time.Time // when it was queued
-	id crdt.ID
-}
-
-// maxTracked bounds the posts a channel tracks for the latency histogram.
-const maxTracked = 1024
-
-func (s *chanState) deliveries() *deliveries {
-	if s.dlv == nil {
-		s.dlv = &deliveries{pending: map[uint64]string{}, sentAt: map[string]sentPost{}}
-	}
-	return s.dlv
-}
-
-// onQueued runs when a step's outbox items are stored: each own post is
-// queued until its item is published (onPublished).
-func (s *chanState) onQueued(st step, items []store.OutboxItem) {
-	if st.commit != nil {
-		s.n.log.Debug("commit applied", "channel", s.id, "epoch", st.commitEpoch+1, "committer", s.n.id.peerID, "own", true)
-	}
-	if len(items) < len(st.events) || st.resend || len(s.group.Members()) <= 1 {
-		return // alone, posts are not queued (stepBatch): the items are others'
-	}
-	d := s.deliveries()
-	items = items[len(items)-len(st.events):]
-	for i, e := range st.events {
-		if e.Kind != crdt.KindPost {
-			continue
-		}
-		id := s.messageID(e.ID)
-		d.pending[items[i].Seq] = id
-		if len(d.sentAt) < maxTracked {
-			d.sentAt[id] = sentPost{at: s.n.cfg.Now(), id: e.ID}
-		}
-		s.n.events.publish(Event{Type: EventDelivery, Channel: s.id, MessageID: id, Delivery: DeliveryQueued})
-	}
-}
-
-// onPublished runs when an outbox item was published (or dropped because
-// the channel has nobody else in it).
-func (s *chanState) onPublished(it store.OutboxItem, alone bool) {
-	if !alone {
-		s.n.metrics.sent.Inc()
-		s.n.log.Debug("outbox delivered", "channel", s.id, "seq", it.Seq, "bytes", len(it.Data))
-	}
-	d := s.deliveries()
-	id, ok := d.pending[it.Seq]
-	if !ok {
-		return
-	}
-	delete(d.pending, it.Seq)
-	if !alone {
-		s.n.events.publish(Event{Type: EventDelivery, Channel: s.id, MessageID: id, Delivery: DeliverySent})
-	}
-}
-
-// sawReference records that another member's event e refers to our post
-// target: proof that they received it. The first such receipt ends the
-// post's delivery latency.
-func (s *chanState) sawReference(e crdt.Event, target crdt.ID) {
-	if target.IsZero() || target.Author != s.n.id.peerID || e.ID.Author == s.n.id.peerID {
-		return
-	}
-	s.seen(s.messageID(target), e.ID.Author)
-}
-
-// seen publishes that member by has our post id; the first receipt ends
-// the post's delivery latency.
-func (s *chanState) seen(id, by string) {
-	d := s.deliveries()
-	if p, ok := d.sentAt[id]; ok {
-		delete(d.sentAt, id)
-		s.n.metrics.deliveryLatency.Observe(s.n.cfg.Now().Sub(p.at).Seconds())
-	}
-	s.n.events.publish(Event{Type: EventDelivery, Channel: s.id, MessageID: id, Delivery: DeliverySeen, By: by})
 }
 
 // onChannel announces a channel added to the node (created, joined or

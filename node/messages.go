@@ -100,6 +100,7 @@ func (s *chanState) view(m crdt.Message) Message {
 	}
 	if m.Author == s.n.id.peerID {
 		v.SeenBy = s.crdt.ReadBy(m.ID)
+		v.Delivery = s.delivery(m, v.SeenBy)
 	}
 	return v
 }

@@ -139,8 +139,8 @@ func TestEditDeleteReactRename(t *testing.T) {
 	}
 	want := []Message{
 		{ID: r.ID, Author: n.PeerID(), AuthorName: "alice", Text: "hello", Edited: true,
-			Reactions: []Reaction{{Emoji: "👍", Authors: []string{n.PeerID()}}}},
-		{ID: r2.ID, Author: n.PeerID(), AuthorName: "alice", Deleted: true},
+			Reactions: []Reaction{{Emoji: "👍", Authors: []string{n.PeerID()}}}, Delivery: DeliverySent}, // alone: stored is sent
+		{ID: r2.ID, Author: n.PeerID(), AuthorName: "alice", Deleted: true, Delivery: DeliverySent},
 	}
 	if diff := cmp.Diff(want, ms, cmpIgnoreTime); diff != "" {
 		t.Errorf("timeline (-want +got):\n%s", diff)

@@ -133,6 +133,7 @@ func (s *chanState) run(ctx context.Context, st step) error {
 	if st.commit != nil {
 		s.prevState = prev
 	}
+	s.countQueued(items) // before the message events: our posts show queued
 	for _, e := range st.events {
 		if !st.resend {
 			s.commitApplied(e)
@@ -159,13 +160,13 @@ func (s *chanState) stepBatch(st step) (b *store.Batch, items []store.OutboxItem
 	// Alone in the channel there is nobody to deliver to: the log has it,
 	// and a member who joins later gets the history.
 	alone := len(s.group.Members()) <= 1
-	queue := func(epoch uint64, msg []byte, publish bool) {
+	queue := func(epoch uint64, msg []byte, publish bool, ref []byte) {
 		seq++
 		b.Append(id, store.Entry{Seq: seq, Epoch: epoch, Data: msg})
 		if !publish {
 			return
 		}
-		it := store.OutboxItem{Seq: out, Data: envelope{epoch: epoch, msg: msg}.encode()}
+		it := store.OutboxItem{Seq: out, Data: envelope{epoch: epoch, msg: msg}.encode(), Ref: ref}
 		out++
 		b.PutOutbox(id, it)
 		items = append(items, it)
@@ -176,10 +177,10 @@ func (s *chanState) stepBatch(st step) (b *store.Batch, items []store.OutboxItem
 		s.keepAdmission(b, st.admission)
 		// A commit that removes the last other member is published all the
 		// same, so that the removed member learns it (flushOutbox).
-		queue(st.commitEpoch, st.commit, !alone || len(s.group.LastCommit().Removed) > 0)
+		queue(st.commitEpoch, st.commit, !alone || len(s.group.LastCommit().Removed) > 0, nil)
 	}
 	if st.proposal != nil {
-		queue(s.group.Epoch(), st.proposal, true)
+		queue(s.group.Epoch(), st.proposal, true, nil)
 	}
 	for i, e := range st.events {
 		bin, err := e.MarshalBinary()
@@ -197,7 +198,11 @@ func (s *chanState) stepBatch(st step) (b *store.Batch, items []store.OutboxItem
 		if err != nil {
 			return nil, nil, 0, nil, fmt.Errorf("node: encrypt: %w", err)
 		}
-		queue(s.group.Epoch(), msg, !alone)
+		var ref []byte
+		if e.Kind == crdt.KindPost && e.ID.Author == s.n.id.peerID {
+			ref = postRef(e.ID) // its delivery state (delivery.go)
+		}
+		queue(s.group.Epoch(), msg, !alone, ref)
 	}
 	if st.metaChanged {
 		b.PutChannel(id, s.metaBytes())

@@ -113,24 +113,20 @@ func (s *chanState) flushRead(ctx context.Context) {
 	}
 }
 
-// onRead publishes another member's read position and takes it as the
-// receipt of our tracked posts up to it (delivery seen, latency).
-func (s *chanState) onRead(e crdt.Event) {
+// onRead publishes another member's read position and announces our posts
+// it newly covers (delivery seen; the first receipt ends a post's delivery
+// latency). prev is the member's position before this receipt.
+func (s *chanState) onRead(e crdt.Event, prev crdt.ID) {
 	if e.ID.Author == s.n.id.peerID {
 		return
 	}
 	pos, ok := s.crdt.ReadPosition(e.ID.Author)
-	if !ok || pos != e.Target {
+	if !ok || pos != e.Target || pos == prev {
 		return // an older Read, or one of a post we lack: no news
 	}
 	s.n.events.publish(Event{Type: EventRead, Channel: s.id, Member: e.ID.Author, MemberName: s.name(e.ID.Author),
 		MessageID: s.messageID(pos)})
-	d := s.deliveries()
-	for id, p := range d.sentAt {
-		if p.id == pos || s.crdt.After(pos, p.id) {
-			s.seen(id, e.ID.Author)
-		}
-	}
+	s.onReadSeen(e.ID.Author, prev, pos)
 }
 
 // MarkRead records a read position through the daemon.

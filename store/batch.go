@@ -257,6 +257,11 @@ func (b *Batch) putSnapshotRecord(id ChannelID, eventSeq, logSeq uint64, data []
 func (b *Batch) PutOutbox(id ChannelID, it OutboxItem) {
 	if b.checkChannel(id) {
 		b.set(channelSeqKey(id, subOutbox, it.Seq), it.Data)
+		if it.Ref != nil {
+			b.set(channelSeqKey(id, subOutboxRef, it.Seq), it.Ref)
+		} else {
+			b.del(channelSeqKey(id, subOutboxRef, it.Seq)) // a reused seq loses an old reference
+		}
 	}
 }
 
@@ -264,6 +269,7 @@ func (b *Batch) PutOutbox(id ChannelID, it OutboxItem) {
 func (b *Batch) DeleteOutbox(id ChannelID, seq uint64) {
 	if b.checkChannel(id) {
 		b.del(channelSeqKey(id, subOutbox, seq))
+		b.del(channelSeqKey(id, subOutboxRef, seq))
 	}
 }
 

@@ -61,6 +61,43 @@ func compareReads(t *testing.T, want, got interface {
 	}
 }
 
+// TestOutboxRef: an outbox item's reference is stored, loaded and deleted
+// with it; an item put again under the same seq without one has none.
+func TestOutboxRef(t *testing.T) {
+	db, _ := newMemHome(t)
+	ch := ChannelID("general")
+	b := &Batch{}
+	b.PutChannel(ch, []byte("meta"))
+	b.PutOutbox(ch, OutboxItem{Seq: 1, Data: []byte("o1"), Ref: []byte("post-1")})
+	b.PutOutbox(ch, OutboxItem{Seq: 2, Data: []byte("o2")})
+	b.PutOutbox(ch, OutboxItem{Seq: 3, Data: []byte("o3"), Ref: []byte("post-3")})
+	mustApply(t, db, b)
+	outbox := func() []OutboxItem {
+		t.Helper()
+		st, err := db.Channel(ctx, ch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Outbox
+	}
+	want := []OutboxItem{{Seq: 1, Data: []byte("o1"), Ref: []byte("post-1")}, {Seq: 2, Data: []byte("o2")},
+		{Seq: 3, Data: []byte("o3"), Ref: []byte("post-3")}}
+	if diff := cmp.Diff(want, outbox()); diff != "" {
+		t.Errorf("outbox (-want +got):\n%s", diff)
+	}
+	b = &Batch{}
+	b.DeleteOutbox(ch, 1)
+	b.DeleteOutbox(ch, 3)
+	mustApply(t, db, b)
+	b = &Batch{}
+	b.PutOutbox(ch, OutboxItem{Seq: 3, Data: []byte("o3 again")})
+	mustApply(t, db, b)
+	want = []OutboxItem{{Seq: 2, Data: []byte("o2")}, {Seq: 3, Data: []byte("o3 again")}}
+	if diff := cmp.Diff(want, outbox()); diff != "" {
+		t.Errorf("outbox after deletes (-want +got):\n%s", diff)
+	}
+}
+
 func TestApplyAndRead(t *testing.T) {
 	db, _ := newMemHome(t)
 	ch := ChannelID("general")
@@ -83,7 +120,7 @@ func TestApplyAndRead(t *testing.T) {
 		ID: ch, Meta: []byte("meta"), Epoch: 7, Group: []byte("group-7"),
 		PastEpochs: []EpochState{{6, []byte("group-6")}},
 		Events:     []Event{{1, []byte("e1")}}, LastSeq: 2, LastEventSeq: 1,
-		Outbox: []OutboxItem{{9, []byte("o9")}},
+		Outbox: []OutboxItem{{Seq: 9, Data: []byte("o9")}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Channel (-want +got):\n%s", diff)

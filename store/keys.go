@@ -30,6 +30,7 @@ const (
 	subInvite    = 0x07 // + invite ID -> invite
 	subSnapChunk = 0x08 // + generation<<24|index (8) -> a piece of a chunked snapshot
 	subAdmission = 0x09 // + admission ID -> join response kept for a retry
+	subOutboxRef = 0x0a // + seq(8) -> the caller's reference of an outbox item
 )
 
 // Limits on the IDs that become parts of keys.

@@ -319,8 +319,23 @@ func lastSeq(ctx context.Context, r kvReader, id ChannelID) (uint64, error) {
 
 func loadOutbox(ctx context.Context, r kvReader, st *ChannelState) error {
 	lo, hi := seqRange(st.ID, subOutbox, 0, 0)
-	return r.scan(ctx, lo, hi, false, 0, func(k, v []byte) error {
+	if err := r.scan(ctx, lo, hi, false, 0, func(k, v []byte) error {
 		st.Outbox = append(st.Outbox, OutboxItem{Seq: seqOf(k), Data: clone(v)})
+		return nil
+	}); err != nil {
+		return err
+	}
+	// References, by the same ascending seq: one merge pass.
+	lo, hi = seqRange(st.ID, subOutboxRef, 0, 0)
+	i := 0
+	return r.scan(ctx, lo, hi, false, 0, func(k, v []byte) error {
+		seq := seqOf(k)
+		for i < len(st.Outbox) && st.Outbox[i].Seq < seq {
+			i++
+		}
+		if i < len(st.Outbox) && st.Outbox[i].Seq == seq {
+			st.Outbox[i].Ref = clone(v)
+		}
 		return nil
 	})
 }

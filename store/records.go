@@ -48,6 +48,10 @@ type EpochState struct {
 type OutboxItem struct {
 	Seq  uint64 // chosen by the caller, unique in the channel's outbox
 	Data []byte
+	// Ref is the caller's own reference for the item, nil if none (node:
+	// the own post the item carries, since Data is encrypted). It is
+	// written, loaded and deleted with the item.
+	Ref []byte
 }
 
 // Invite is an invite this node issued for a channel.

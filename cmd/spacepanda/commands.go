@@ -211,7 +211,9 @@ func (g *globals) follow(ctx context.Context, ch string, limit int) error {
 	for {
 		err := g.followOnce(ctx, ch, limit, func(m node.Message) error {
 			key := m.Type + "/" + m.ID + "/" + m.Author
-			line := g.messageLine(m)
+			k := m
+			k.Delivery, k.SeenBy = "", nil // a change of delivery alone is not printed again
+			line := g.messageLine(k)
 			if printed[key] == line {
 				return nil
 			}

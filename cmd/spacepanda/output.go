@@ -111,7 +111,24 @@ func (g *globals) messageLine(m node.Message) string {
 	if len(reacts) > 0 {
 		line += "  [" + clean(strings.Join(reacts, " ")) + "]"
 	}
+	if d := deliveryMark(m); d != "" {
+		line += "  " + d
+	}
 	return line
+}
+
+// deliveryMark says where our own post is: (queued), (sent), (seen by N
+// members); "" for others' posts.
+func deliveryMark(m node.Message) string {
+	switch {
+	case m.Delivery == node.DeliverySeen && len(m.SeenBy) == 1:
+		return "(seen by 1 member)"
+	case m.Delivery == node.DeliverySeen && len(m.SeenBy) > 1:
+		return fmt.Sprintf("(seen by %d members)", len(m.SeenBy))
+	case m.Delivery != "":
+		return "(" + m.Delivery + ")"
+	}
+	return ""
 }
 
 // short abbreviates a peer ID for human output.

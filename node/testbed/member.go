@@ -55,6 +55,7 @@ func apiDigest(ctx context.Context, api node.API, channel string) (node.Digest, 
 	}
 	for i := range tl {
 		tl[i].AuthorName, tl[i].Time = "", tl[i].Time.UTC()
+		tl[i].Delivery, tl[i].SeenBy = "", nil // the author's own view of its posts
 	}
 	b, _ := json.Marshal(tl)
 	h := sha256.Sum256(b)

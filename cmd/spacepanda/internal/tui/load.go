@@ -179,10 +179,7 @@ func (m *Model) event(e node.Event) tea.Cmd {
 		}
 	case node.EventDelivery:
 		if shown {
-			if e.Delivery != node.DeliveryQueued || m.pane.delivery[e.MessageID] == "" {
-				m.pane.delivery[e.MessageID] = e.Delivery
-				m.pane.dirty = true
-			}
+			m.pane.setDelivery(e.MessageID, e.Delivery)
 			if e.Delivery == node.DeliverySeen && e.By != "" {
 				m.pane.seenBy(e.MessageID, e.By)
 			}

@@ -14,12 +14,12 @@ import (
 )
 
 // pane is the message pane of one channel: the pages loaded so far (oldest
-// first), system lines, and the delivery state of our posts.
+// first) and system lines. The delivery state of our posts is the node's
+// (node.Message.Delivery), kept current by delivery events.
 type pane struct {
 	channel  string
 	items    []item
 	index    map[string]int    // message ID -> index in items
-	delivery map[string]string // message ID -> queued, sent, seen
 	before   string            // cursor of the page before the loaded ones; "" at the start
 	loaded   bool              // the first page arrived
 	loading  bool              // a page is being fetched
@@ -40,7 +40,7 @@ type item struct {
 }
 
 func newPane() pane {
-	return pane{index: map[string]int{}, delivery: map[string]string{}, names: map[string]string{}, dirty: true}
+	return pane{index: map[string]int{}, names: map[string]string{}, dirty: true}
 }
 
 func (p *pane) reset(channel string) {
@@ -78,6 +78,9 @@ func (p *pane) upsert(m node.Message) {
 				m.SeenBy = append(m.SeenBy, by)
 			}
 		}
+		if p.items[i].msg.Delivery == node.DeliverySeen && m.Delivery != "" {
+			m.Delivery = node.DeliverySeen
+		}
 		p.items[i].msg = m
 	} else {
 		p.items = append(p.items, item{msg: m, time: m.Time})
@@ -110,6 +113,16 @@ func (p *pane) setNames(ms []node.MemberInfo) {
 func (p *pane) seenBy(id, member string) {
 	if i, ok := p.index[id]; ok && !slices.Contains(p.items[i].msg.SeenBy, member) {
 		p.items[i].msg.SeenBy = append(p.items[i].msg.SeenBy, member)
+		p.items[i].msg.Delivery = node.DeliverySeen
+		p.dirty = true
+	}
+}
+
+// setDelivery records a delivery event of our message id. Seen stays seen
+// (a member has it); queued and sent follow the node's outbox.
+func (p *pane) setDelivery(id, d string) {
+	if i, ok := p.index[id]; ok && p.items[i].msg.Delivery != node.DeliverySeen && p.items[i].msg.Delivery != d {
+		p.items[i].msg.Delivery = d
 		p.dirty = true
 	}
 }
@@ -217,8 +230,8 @@ func (p *pane) render(it item, width int, st styles, self string) []string {
 	if m.Author == self {
 		if len(m.SeenBy) > 0 {
 			b.WriteString(" " + st.dim.Render(p.seenMark(m.SeenBy)))
-		} else if d, ok := p.delivery[m.ID]; ok {
-			b.WriteString(" " + st.dim.Render(deliveryMark(d)))
+		} else if d := deliveryMark(m.Delivery); d != "" {
+			b.WriteString(" " + st.dim.Render(d))
 		}
 	}
 	return hang(b.String(), width)

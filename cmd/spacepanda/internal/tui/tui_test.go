@@ -432,3 +432,69 @@ func TestTUIHistorySystemLines(t *testing.T) {
 		t.Errorf("pane order %q, want %q", order, want)
 	}
 }
+
+// openHome opens the node of an existing home (a restart), closed when the
+// test ends.
+func openHome(t *testing.T, home string, bootstrap []string) *node.Node {
+	t.Helper()
+	n, err := node.Open(context.Background(), node.Config{Home: home, Network: true, Logger: quiet,
+		Listen: []string{"/ip4/127.0.0.1/tcp/0"}, DisableMDNS: true, Bootstrap: bootstrap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+// TestTUIDeliveryAfterRestart: the delivery marks of our posts are the
+// node's, not the TUI session's: a post typed while no member is
+// reachable shows queued in the next TUI, after the node restarted too,
+// and turns sent there when the member comes back and takes it.
+func TestTUIDeliveryAfterRestart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	aHome, bHome := filepath.Join(dir, "alice"), filepath.Join(dir, "bob")
+	for _, h := range []string{aHome, bHome} {
+		if _, err := node.Init(ctx, h, filepath.Base(h), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := openHome(t, aHome, nil), openHome(t, bHome, nil)
+	ci, err := a.CreateChannel(ctx, "general")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := a.Invite(ctx, ci.ID, node.InviteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Join(ctx, code); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Send(ctx, ci.ID, "while you are here"); err != nil {
+		t.Fatal(err)
+	}
+	waitMessages(t, b, ci.ID, func(ms []node.Message) bool { return len(ms) > 0 && last(ms).Text == "while you are here" })
+	b.Close()
+
+	tm := start(t, a)
+	waitScreen(t, tm, "alice: while you are here (sent)")
+	typeLine(tm, "while you are away")
+	waitScreen(t, tm, "alice: while you are away (queued)")
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+
+	// The node restarts, then a new TUI starts: the post is still queued.
+	a.Close()
+	a = openHome(t, aHome, nil)
+	tm = start(t, a)
+	waitScreen(t, tm, "alice: while you are here (sent)", "alice: while you are away (queued)")
+	st, err := a.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	openHome(t, bHome, st.Addrs) // bob is back and takes it
+	waitScreen(t, tm, "alice: while you are away (sent)")
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
+}
