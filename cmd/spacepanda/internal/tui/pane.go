@@ -17,15 +17,15 @@ import (
 // first) and system lines. The delivery state of our posts is the node's
 // (node.Message.Delivery), kept current by delivery events.
 type pane struct {
-	channel  string
-	items    []item
-	index    map[string]int    // message ID -> index in items
-	before   string            // cursor of the page before the loaded ones; "" at the start
-	loaded   bool              // the first page arrived
-	loading  bool              // a page is being fetched
-	offset   int               // lines scrolled up from the bottom
-	marked   string            // the last message marked read (Model.markRead)
-	names    map[string]string // member ID -> display name, for "seen by"
+	channel string
+	items   []item
+	index   map[string]int    // message ID -> index in items
+	before  string            // cursor of the page before the loaded ones; "" at the start
+	loaded  bool              // the first page arrived
+	loading bool              // a page is being fetched
+	offset  int               // lines scrolled up from the bottom
+	marked  string            // the last message marked read (Model.markRead)
+	names   map[string]string // member ID -> display name, for "seen by"
 
 	cache      []string // rendered lines of items
 	cacheWidth int
