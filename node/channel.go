@@ -183,8 +183,12 @@ type chanState struct {
 	dlv        *deliveries         // own posts' delivery states (events.go)
 	topicPeers map[p2p.PeerID]bool // at the last retry tick; nil before the first
 	newPeers   []p2p.PeerID        // members that appeared on the topic since: catch up from them
-	// losers are hashes of commits that lost a conflict (maybeSwitchBranch).
-	losers map[[32]byte]bool
+	// losers are hashes of commits that lost a conflict (maybeSwitchBranch),
+	// with their committers.
+	losers map[[32]byte]string
+	// announced is when we last published again the commit that made an
+	// epoch, after seeing it win a conflict (announceWinner).
+	announced map[uint64]time.Time
 	// forked: a member's message of a past or current epoch did not
 	// verify, so a member may be on another branch: the next catch-up
 	// starts further back (deepSyncFrom), at most once per deepSyncGap.

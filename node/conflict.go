@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/spacepanda/spacepanda/crdt"
+	"github.com/spacepanda/spacepanda/p2p"
 	"github.com/spacepanda/spacepanda/store"
 )
 
@@ -123,8 +125,14 @@ func (s *chanState) maybeSwitchBranch(ctx context.Context, env envelope) error {
 		return nil // beyond the depth, or an epoch before we joined
 	}
 	h := sha256.Sum256(env.msg)
-	if bytes.Equal(h[:], ours.Rank.Hash) || s.losers[h] {
-		return nil // the commit we applied, or one that lost already
+	if bytes.Equal(h[:], ours.Rank.Hash) {
+		return nil // the commit we applied
+	}
+	if committer, ok := s.losers[h]; ok {
+		// One that lost already, seen again (a catch-up served it from a
+		// member's log): its committer may still be on the losing branch.
+		s.announceWinner(ctx, ours, committer)
+		return nil
 	}
 	state, err := s.pastState(ctx, e)
 	if err != nil || state == nil {
@@ -147,19 +155,95 @@ func (s *chanState) maybeSwitchBranch(ctx context.Context, env envelope) error {
 	rank := res.Rank
 	rank.Hash = h[:]
 	if !rank.beats(ours.Rank) {
-		s.noteLoser(h)
+		s.noteLoser(h, res.Sender)
+		s.announceWinner(ctx, ours, res.Sender)
 		return nil
 	}
 	return s.switchBranch(ctx, env, g, state, res)
 }
 
+// announceGap is the least time between two publications of the commit
+// that won an epoch (announceWinner).
+const announceGap = 3 * time.Second
+
+// announceWinner hands our branch's commit r (the one that made epoch
+// r.Epoch), which a competing commit of loser just lost against, straight
+// to loser (or, if we have no connection to it, to every member we are
+// connected to) on the delivery protocol: loser is on the losing branch
+// and may never have received our commit (gossip drops it under load, and
+// a node whose validator ignored it once never takes the same bytes from
+// gossip again: message IDs are content hashes), and nothing else would
+// ever show it the commit it must switch to — its catch-ups ask for its
+// own, later epochs. A member that has our commit already takes it as
+// stale. At most once per announceGap per epoch; best effort.
+func (s *chanState) announceWinner(ctx context.Context, r commitRecord, loser string) {
+	now := time.Now()
+	if t, ok := s.announced[r.Epoch]; ok && now.Sub(t) < announceGap || s.n.host == nil {
+		return
+	}
+	peers := s.deliveryPeers()
+	if slices.Contains(peers, p2p.PeerID(loser)) {
+		peers = []p2p.PeerID{p2p.PeerID(loser)}
+	}
+	if len(peers) == 0 {
+		return
+	}
+	if s.announced == nil || len(s.announced) >= branchDepth {
+		s.announced = map[uint64]time.Time{}
+	}
+	s.announced[r.Epoch] = now
+	msg, err := s.n.commitMessage(ctx, store.ChannelID(s.id), r.Epoch-1, r.Rank.Hash, s.lastSeq)
+	if err != nil || msg == nil {
+		s.n.log.Debug("announce a winning commit: not in the log", "channel", s.id, "epoch", r.Epoch-1, "err", err)
+		return
+	}
+	env := envelope{epoch: r.Epoch - 1, msg: msg}.encode()
+	req, _ := json.Marshal(deliverRequest{Channel: s.id, Envelopes: [][]byte{env}})
+	n, id := s.n, s.id
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		for _, p := range peers {
+			taken := n.deliverTo([]p2p.PeerID{p}, req)
+			n.log.Debug("announced a winning commit", "channel", id, "epoch", r.Epoch-1, "peer", p, "taken", taken)
+		}
+	}()
+}
+
+// commitMessage finds in the log the commit of epoch e whose message has
+// the SHA-256 hash h, looking up to entry last; nil if it is not there.
+func (n *Node) commitMessage(ctx context.Context, id store.ChannelID, e uint64, h []byte, last uint64) ([]byte, error) {
+	start, err := n.firstSeqOfEpoch(ctx, id, e, last)
+	if err != nil {
+		return nil, err
+	}
+	for next := start; next <= last; {
+		es, err := n.db.Log(ctx, id, next, syncReadChunk)
+		if err != nil || len(es) == 0 {
+			return nil, err
+		}
+		for _, en := range es {
+			if en.Epoch > e+1 {
+				return nil, nil // past the epoch, allowing for slack
+			}
+			if en.Epoch == e && isCommit(en.Data) {
+				if sum := sha256.Sum256(en.Data); bytes.Equal(sum[:], h) {
+					return en.Data, nil
+				}
+			}
+			next = en.Seq + 1
+		}
+	}
+	return nil, nil
+}
+
 // noteLoser remembers a commit that lost, so that it costs no state load
 // when it comes again (a sync serves it from a peer's log).
-func (s *chanState) noteLoser(h [32]byte) {
+func (s *chanState) noteLoser(h [32]byte, committer string) {
 	if s.losers == nil || len(s.losers) >= maxLosers {
-		s.losers = map[[32]byte]bool{}
+		s.losers = map[[32]byte]string{}
 	}
-	s.losers[h] = true
+	s.losers[h] = committer
 }
 
 // switchBranch moves the channel onto the winning commit env, processed
