@@ -135,10 +135,15 @@ func TestDirectConnectionRetiresRelayed(t *testing.T) {
 		}
 		done <- err
 	}()
-	waitFor(t, 10*time.Second, "the request stream on the relayed connection", func() bool {
+	// The request's own stream: the relayed connection carries gossip's
+	// streams from the start, so any stream would not do (under load the
+	// request could then open its stream on the direct connection only).
+	waitFor(t, 30*time.Second, "the request stream on the relayed connection", func() bool {
 		for _, cn := range c.h.Network().ConnsToPeer(b.h.ID()) {
-			if len(cn.GetStreams()) > 0 {
-				return true
+			for _, st := range cn.GetStreams() {
+				if st.Protocol() == "/test/slow/1" {
+					return true
+				}
 			}
 		}
 		return false
