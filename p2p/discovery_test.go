@@ -86,12 +86,21 @@ func findAll(h *Host, key []byte, want map[PeerID]*Host) error {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
+	// Under load a dial (the DHT's own, or one of these) can fail, and the
+	// swarm then refuses new dials to that peer for a while ("dial
+	// backoff"): retry, as a node's dial loop does.
 	for _, pi := range found {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := h.Connect(ctx, pi)
-		cancel()
-		if err != nil {
-			return err
+		for try := 0; ; try++ {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err := h.Connect(ctx, pi)
+			cancel()
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("after %d tries: %w", try+1, err)
+			}
+			time.Sleep(time.Second)
 		}
 	}
 	return nil
