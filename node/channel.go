@@ -43,6 +43,7 @@ type channel struct {
 	// groupID is the MLS group ID, for the topic validator; immutable.
 	groupID []byte
 	sends   sendQueue // posts waiting for the loop (sendbatch.go)
+	recvs   recvQueue // gossip waiting for the loop (receivelive.go)
 	// members holds the peer IDs of the group's members at the current
 	// epoch, for checks made off the loop (the sync server, the
 	// validator); replaced, never changed, by publishEpoch.
@@ -206,8 +207,11 @@ type chanState struct {
 	// the group state in one batch (receiveBatch); nil otherwise.
 	chunk         *store.Batch
 	chunkDirty    bool   // the group changed since the chunk's last write
-	chunkSeq      uint64 // lastSeq and lastEventSeq at that write
+	chunkSeq      uint64 // lastSeq and lastEventSeq before the chunk's first message
 	chunkEventSeq uint64
+	// noSync: the chunk holds live gossip, stored without an fsync
+	// (receivelive.go).
+	noSync bool
 
 	// Read receipts (reads.go).
 	readPending crdt.ID   // a read receipt waiting for readEvery
@@ -506,6 +510,25 @@ func crdtError(err error) error {
 		return fmt.Errorf("%w: %v", ErrInvalidInput, err)
 	}
 	return fmt.Errorf("node: %w", err)
+}
+
+// applyNoSync stores a batch of received messages without an fsync
+// (receivelive.go); retryLoop syncs it within retryEvery.
+func (n *Node) applyNoSync(ctx context.Context, b *store.Batch) error {
+	if err := n.db.ApplyNoSync(ctx, b); err != nil {
+		return err
+	}
+	n.unsynced.Store(true)
+	return nil
+}
+
+// syncUnsynced makes what applyNoSync stored durable, if anything.
+func (n *Node) syncUnsynced() {
+	if n.unsynced.Swap(false) {
+		if err := n.db.Sync(n.ctx); err != nil && n.ctx.Err() == nil {
+			n.log.Warn("sync received messages", "err", err)
+		}
+	}
 }
 
 // applyLazy applies a batch whose loss in a crash is harmless (removing a

@@ -197,6 +197,14 @@ func (s meteredStore) ApplyNoWait(ctx context.Context, b *store.Batch) (*store.P
 	return p, err
 }
 
+func (s meteredStore) ApplyNoSync(ctx context.Context, b *store.Batch) error {
+	start := time.Now()
+	err := s.Store.ApplyNoSync(ctx, b)
+	s.m.storeLatency.Observe(time.Since(start).Seconds())
+	s.m.storeOps.Observe(float64(b.Len()))
+	return err
+}
+
 // metered wraps a topic validator to count its verdicts.
 func (m *metrics) metered(v p2p.Validator) p2p.Validator {
 	return func(ctx context.Context, from p2p.PeerID, data []byte) p2p.Verdict {

@@ -98,6 +98,7 @@ func (n *Node) retryLoop() {
 			return
 		case <-t.C:
 		}
+		n.syncUnsynced()
 		// lonely are the channels that miss members on their topic: none
 		// at all, or some that may be on the other side of a healed
 		// partition (nothing else makes the two sides dial each other).
@@ -265,14 +266,19 @@ func (n *Node) validator(c *channel) p2p.Validator {
 // MLS's verdict. A panic while processing (a bug reached by remote input)
 // drops the message and rejects it.
 func (n *Node) validate(ctx context.Context, c *channel, from p2p.PeerID, env envelope) p2p.Verdict {
-	member := c.isMember(from.String())
-	var future bool
+	r := &recvReq{env: env, member: c.isMember(from.String()), done: make(chan struct{})}
+	c.recvs.push(r)
+	// The loop reads what is queued in one turn (receivelive.go): this
+	// turn, or an earlier one that took r already.
 	err := c.do(ctx, func(s *chanState) error {
-		s.untrusted = !member
-		defer func() { s.untrusted = false }()
-		future = env.epoch > s.group.Epoch()
-		return s.receive(n.ctx, env)
+		s.receiveQueued(n.ctx)
+		return nil
 	})
+	if err == nil || !c.recvs.remove(r) {
+		<-r.done // taken by a turn, which answers it
+		err = r.err
+	}
+	member, future := r.member, r.future
 	switch {
 	case errors.Is(err, errHeld):
 		return p2p.Ignore // read once the catch-up filled the gap before it; not forwarded yet

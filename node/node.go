@@ -85,6 +85,7 @@ type Node struct {
 	metrics     *metrics    // Prometheus metrics (metrics.go)
 	syncLimit   syncLimiter // sync pages served per peer
 	discovering atomic.Bool // a discovery round is running
+	unsynced    atomic.Bool // applyNoSync wrote since the last syncUnsynced
 
 	quit      chan struct{}
 	ctx       context.Context // ends when the node closes

@@ -167,6 +167,12 @@ func (s *chanState) accept(ctx context.Context, env envelope, res processed, pre
 // on disk with the chunk (as MLS does for a message refused after
 // decryption).
 func (s *chanState) acceptInChunk(ctx context.Context, env envelope, res processed, prevEpoch uint64) error {
+	if !s.chunkDirty {
+		// What to take back if the chunk is not stored: the sequence
+		// numbers before its first message (a commit stored since the
+		// last flush advanced them).
+		s.chunkSeq, s.chunkEventSeq = s.lastSeq, s.lastEventSeq
+	}
 	ev, err := s.incomingEvent(res, s.chunk)
 	if err != nil {
 		s.chunkDirty = true

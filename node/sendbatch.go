@@ -23,23 +23,27 @@ type sendReq struct {
 	done chan struct{} // closed once res and err are set
 }
 
-// sendQueue holds the posts waiting for the channel's loop. Concurrent
-// sends to one channel share a step: while the loop is busy, the next sends
-// queue up, and the loop's next turn stores them all in one batch (group
-// commit). It is safe for concurrent use.
-type sendQueue struct {
+// waitQueue holds requests waiting for the channel's loop: posts
+// (sendQueue) and gossip messages to read (recvQueue, receivelive.go).
+// Concurrent callers share a turn of the loop: while the loop is busy, the
+// next requests queue up, and its next turn takes them all and stores them
+// in one batch (group commit). It is safe for concurrent use.
+type waitQueue[R comparable] struct {
 	mu   sync.Mutex
-	reqs []*sendReq
+	reqs []R
 }
 
-func (q *sendQueue) push(r *sendReq) {
+// sendQueue holds the posts waiting for the loop.
+type sendQueue = waitQueue[*sendReq]
+
+func (q *waitQueue[R]) push(r R) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.reqs = append(q.reqs, r)
 }
 
 // take removes and returns up to max waiting requests, oldest first.
-func (q *sendQueue) take(max int) []*sendReq {
+func (q *waitQueue[R]) take(max int) []R {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := min(len(q.reqs), max)
@@ -49,7 +53,7 @@ func (q *sendQueue) take(max int) []*sendReq {
 }
 
 // remove withdraws r if no loop has taken it yet, and reports that.
-func (q *sendQueue) remove(r *sendReq) bool {
+func (q *waitQueue[R]) remove(r R) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for i, x := range q.reqs {

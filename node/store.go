@@ -32,9 +32,15 @@ type Store interface {
 // before it returns. ApplyNoWait lets one channel loop keep several batches
 // in one fsync: it returns once the batch is ordered after every earlier
 // one, and the batch may be acknowledged only when Pending.Wait returns nil.
+// ApplyNoSync writes a batch whose loss in a crash is harmless (received
+// messages, which peers send again): ordered like the others, durable with
+// the next synced batch or Sync; what a crash keeps is always a prefix of
+// the batches in order (docs/storage.md, "Durability").
 type Committer interface {
 	Apply(ctx context.Context, b *store.Batch) error
 	ApplyNoWait(ctx context.Context, b *store.Batch) (*store.Pending, error)
+	ApplyNoSync(ctx context.Context, b *store.Batch) error
+	Sync(ctx context.Context) error
 	// WriteSnapshot replaces a channel's CRDT snapshot with one written in
 	// pieces, never held whole (store.DB.WriteSnapshot).
 	WriteSnapshot(ctx context.Context, id store.ChannelID, eventSeq, logSeq uint64, write func(put func([]byte) error) error) error

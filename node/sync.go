@@ -552,7 +552,11 @@ func (s *chanState) flushChunk(ctx context.Context) error {
 	b := s.chunk
 	s.chunk, s.chunkDirty = &store.Batch{}, false
 	state, err := s.putGroup(b)
-	if err == nil {
+	switch {
+	case err != nil:
+	case s.noSync:
+		err = s.n.applyNoSync(ctx, b) // live gossip (receivelive.go)
+	default:
 		err = s.apply(ctx, b)
 	}
 	if err != nil {

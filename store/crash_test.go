@@ -31,8 +31,10 @@ type crashPoint struct {
 // of the unsynced data), and reopens each: every writer's records must equal
 // a model of that writer after some prefix of its batches that includes
 // every batch whose Apply had returned. Writers use disjoint IDs, so each
-// is checked on its own. Writers use Apply or keep up to four ApplyNoWait
-// batches pending. Run more seeds with -crash.seeds=1000.
+// is checked on its own. Writers use Apply, keep up to four ApplyNoWait
+// batches pending, or apply with ApplyNoSync and every second or third
+// batch with Apply (an ApplyNoSync batch counts as acked only once a later
+// synced one returned). Run more seeds with -crash.seeds=1000.
 func TestCrash(t *testing.T) {
 	for i := range uint64(*crashSeeds) {
 		seed := *crashSeedBase + i
@@ -56,7 +58,12 @@ func runCrash(t *testing.T, seed uint64) {
 	var wg sync.WaitGroup
 	for w := range nw {
 		wg.Add(1)
-		depth := rng.IntN(5) // 0: Apply; else ApplyNoWait with this many pending
+		// 0: Apply; 1..4: ApplyNoWait with this many pending; -2, -3:
+		// ApplyNoSync, every second or third batch with Apply.
+		depth := rng.IntN(7)
+		if depth > 4 {
+			depth = 3 - depth
+		}
 		go func() {
 			defer wg.Done()
 			if err := runWriter(db, work[w], depth, &acked[w], &started[w]); err != nil {
@@ -73,10 +80,27 @@ func runCrash(t *testing.T, seed uint64) {
 	}
 }
 
-// runWriter applies batches in order, with Apply (depth 0) or with up to
-// depth ApplyNoWait batches pending; a batch counts as acked only once its
-// sync has returned.
+// runWriter applies batches in order, with Apply (depth 0), with up to
+// depth ApplyNoWait batches pending, or (depth -k) with ApplyNoSync and
+// every k-th batch and the last with Apply; a batch counts as acked only
+// once its sync, or a later batch's, has returned.
 func runWriter(db *DB, batches []*Batch, depth int, acked, started *atomic.Int64) error {
+	if depth < 0 {
+		for i, b := range batches {
+			started.Add(1)
+			if (i+1)%-depth != 0 && i != len(batches)-1 {
+				if err := db.ApplyNoSync(ctx, b); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := db.Apply(ctx, b); err != nil {
+				return err
+			}
+			acked.Store(int64(i + 1))
+		}
+		return nil
+	}
 	if depth == 0 {
 		for _, b := range batches {
 			started.Add(1)

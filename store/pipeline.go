@@ -143,3 +143,66 @@ func (m *MemDB) ApplyNoWait(ctx context.Context, b *Batch) (*Pending, error) {
 	}
 	return done(nil), nil
 }
+
+// ApplyNoSync writes b like Apply — atomically, in order after every batch
+// applied before it, with the same checks — but does not ask for an fsync:
+// it returns once the batch is in Pebble's write-ahead log buffer and
+// memtable, and reads see it. It becomes durable with the next synced
+// batch (Apply, ApplyNoWait, Sync) or Close. A crash before that, of the
+// machine or of the process (Pebble buffers unsynced log records in
+// memory), may lose it and every later batch, never an earlier one: what
+// survives a crash is always a prefix of the batches in the order they were
+// applied. Use it only for writes whose loss is harmless because they are
+// redone (the node's received messages, which peers send again).
+func (db *DB) ApplyNoSync(ctx context.Context, b *Batch) error {
+	ops, err := b.expand(db.retention)
+	if err != nil || len(ops) == 0 {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: apply: %w", err)
+	}
+	done, err := db.enter()
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := db.checkAppendsEntered(ctx, b); err != nil {
+		return err
+	}
+	pb := db.pdb.NewBatch()
+	defer pb.Close()
+	if err := db.fill(pb, ops); err != nil {
+		return err
+	}
+	err = pb.Commit(pebble.NoSync)
+	db.noteApplied(b, err == nil)
+	if err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// Sync makes every batch applied so far durable (ApplyNoSync's).
+func (db *DB) Sync(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("store: sync: %w", err)
+	}
+	done, err := db.enter()
+	if err != nil {
+		return err
+	}
+	defer done()
+	// An empty log-only record, committed with Sync: Pebble's log writer
+	// writes out and syncs everything buffered before it.
+	if err := db.pdb.LogData(nil, pebble.Sync); err != nil {
+		return fmt.Errorf("store: sync: %w", err)
+	}
+	return nil
+}
+
+// ApplyNoSync is Apply: a MemDB has no fsync to skip.
+func (m *MemDB) ApplyNoSync(ctx context.Context, b *Batch) error { return m.Apply(ctx, b) }
+
+// Sync does nothing on a MemDB.
+func (m *MemDB) Sync(ctx context.Context) error { return ctx.Err() }
