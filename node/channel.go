@@ -61,8 +61,20 @@ func (c *channel) isMember(peer string) bool {
 }
 
 // do runs fn on the channel's loop and returns its error. It honours ctx
-// while waiting; fn itself always runs to completion once started.
+// while waiting; fn itself always runs to completion once started. The
+// open batch of live gossip, if any, is stored first (closeLive), so that
+// fn finds the store holding everything the channel's state holds.
 func (c *channel) do(ctx context.Context, fn func(*chanState) error) error {
+	return c.turn(ctx, false, fn)
+}
+
+// doLive is do without storing the open batch of live gossip first, for
+// turns that only read memory or add to that batch (receivelive.go).
+func (c *channel) doLive(ctx context.Context, fn func(*chanState) error) error {
+	return c.turn(ctx, true, fn)
+}
+
+func (c *channel) turn(ctx context.Context, live bool, fn func(*chanState) error) error {
 	errc := make(chan error, 1)
 	run := func(s *chanState) {
 		defer func() {
@@ -70,11 +82,19 @@ func (c *channel) do(ctx context.Context, fn func(*chanState) error) error {
 			// down: log it, drop the input (reload the group from its
 			// stored state), and keep the channel running.
 			if r := recover(); r != nil {
-				s.n.log.Error("recovered from a panic in the channel loop", "channel", c.id, "panic", fmt.Sprint(r))
-				s.rollback()
+				if s.liveOpen() {
+					s.dropChunk(r)
+					s.closeChunk()
+				} else {
+					s.n.log.Error("recovered from a panic in the channel loop", "channel", c.id, "panic", fmt.Sprint(r))
+					s.rollback()
+				}
 				errc <- errPanic
 			}
 		}()
+		if !live {
+			s.closeLive()
+		}
 		errc <- fn(s)
 	}
 	select {
@@ -102,9 +122,11 @@ func (c *channel) loop(s *chanState) {
 		case fn := <-c.reqs:
 			fn(s)
 		case <-c.quit:
+			s.closeLive()
 			s.closeSubs()
 			return
 		case <-c.stop:
+			s.closeLive()
 			s.closeSubs()
 			return
 		}
@@ -209,9 +231,10 @@ type chanState struct {
 	chunkDirty    bool   // the group changed since the chunk's last write
 	chunkSeq      uint64 // lastSeq and lastEventSeq before the chunk's first message
 	chunkEventSeq uint64
-	// noSync: the chunk holds live gossip, stored without an fsync
-	// (receivelive.go).
-	noSync bool
+	// noSync: the chunk holds live gossip, stored without an fsync and
+	// kept open across turns (receivelive.go).
+	noSync     bool
+	chunkSince time.Time // when the chunk's first message was read
 
 	// Read receipts (reads.go).
 	readPending crdt.ID   // a read receipt waiting for readEvery
@@ -356,10 +379,15 @@ func (s *chanState) commitApplied(e crdt.Event) {
 
 // maybeSnapshot writes a CRDT snapshot every snapshotEvery events.
 func (s *chanState) maybeSnapshot(ctx context.Context) {
-	if s.sinceSnap < max(snapshotEvery, s.crdt.Len()/snapshotGrowth) || s.lazy {
+	if !s.snapshotDue() || s.lazy {
 		return // while lazy (a synced page), applyPage snapshots at its end
 	}
 	s.snapshot(ctx)
+}
+
+// snapshotDue reports whether maybeSnapshot would write a snapshot.
+func (s *chanState) snapshotDue() bool {
+	return s.sinceSnap >= max(snapshotEvery, s.crdt.Len()/snapshotGrowth)
 }
 
 // maybeSnapshotSync is maybeSnapshot at the end of a synced page: a

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/spacepanda/spacepanda/crdt"
@@ -107,7 +108,12 @@ type mlsGroup struct {
 	// roles caches the decoded roles extension of epoch rolesEpoch.
 	roles      roleSet
 	rolesEpoch uint64
-	last       processed // what the last own commit did
+	// members caches the member list of epoch membersEpoch (the tree
+	// changes only with the epoch): the delivery stream and the validator
+	// ask for it several times per message.
+	members      []string
+	membersEpoch uint64
+	last         processed // what the last own commit did
 }
 
 func (m *mlsGroup) GroupID() []byte { return m.g.GroupID() }
@@ -116,12 +122,18 @@ func (m *mlsGroup) Active() bool    { return m.g.Active() }
 
 func (m *mlsGroup) EpochAuthenticator() []byte { return m.g.EpochAuthenticator() }
 
+// Members returns the peer IDs of the members, in leaf order; the caller
+// may change the slice.
 func (m *mlsGroup) Members() []string {
-	var out []string
-	for _, mb := range m.g.Members() {
-		out = append(out, string(mb.Credential.Identity))
+	if m.members == nil || m.membersEpoch != m.g.Epoch() {
+		ms := m.g.Members()
+		out := make([]string, 0, len(ms))
+		for _, mb := range ms {
+			out = append(out, string(mb.Credential.Identity))
+		}
+		m.members, m.membersEpoch = out, m.g.Epoch()
 	}
-	return out
+	return slices.Clone(m.members)
 }
 
 func (m *mlsGroup) Encrypt(pt []byte) ([]byte, error) {

@@ -270,7 +270,7 @@ func (n *Node) validate(ctx context.Context, c *channel, from p2p.PeerID, env en
 	c.recvs.push(r)
 	// The loop reads what is queued in one turn (receivelive.go): this
 	// turn, or an earlier one that took r already.
-	err := c.do(ctx, func(s *chanState) error {
+	err := c.doLive(ctx, func(s *chanState) error {
 		s.receiveQueued(n.ctx)
 		return nil
 	})

@@ -198,7 +198,9 @@ func (n *Node) waitDelivery(ctx context.Context, c *channel, seq uint64, res *Se
 	deadline := time.Now().Add(wait)
 	for {
 		var peers int
-		c.do(ctx, func(s *chanState) error { //nolint:errcheck // the result stays queued
+		// doLive: this only reads memory and may start a delivery
+		// (maybeDeliver), whose answer comes in a turn of its own.
+		c.doLive(ctx, func(s *chanState) error { //nolint:errcheck // the result stays queued
 			res.Queued = s.inOutbox(seq)
 			if res.Queued {
 				s.maybeDeliver()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/spacepanda/spacepanda/crdt"
 	"github.com/spacepanda/spacepanda/mls"
@@ -172,6 +173,7 @@ func (s *chanState) acceptInChunk(ctx context.Context, env envelope, res process
 		// numbers before its first message (a commit stored since the
 		// last flush advanced them).
 		s.chunkSeq, s.chunkEventSeq = s.lastSeq, s.lastEventSeq
+		s.chunkSince = time.Now()
 	}
 	ev, err := s.incomingEvent(res, s.chunk)
 	if err != nil {

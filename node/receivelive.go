@@ -3,46 +3,68 @@ package node
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/spacepanda/spacepanda/store"
 )
 
 // Live gossip is read in turns of the channel's loop: the topic validator
 // queues each message (recvQueue) and asks the loop for a turn; a turn
-// reads every message queued by then, up to recvBatchMax, and stores their
-// application messages in one batch with the group state they leave
-// (receiveLive), written without an fsync (store's ApplyNoSync).
+// reads every message queued by then, up to recvBatchMax. Their
+// application messages join one open batch (the live chunk: log entries
+// and events, acceptInChunk) that stays open across turns and is stored,
+// with the group state it leaves, in one write without an fsync (store's
+// ApplyNoSync): before any other kind of turn runs (channel.do,
+// closeLive), before a commit or proposal is read, when it holds
+// liveChunkMax messages or is liveChunkAge old, before a snapshot, and
+// when the loop ends. A turn that stores nothing of its own (doLive) leaves
+// it open. So serializing and sealing the whole MLS group state, and
+// Pebble's commit, are paid once per batch instead of once per message,
+// and no received message waits for an fsync.
 //
 // Why received messages need no fsync of their own, and what must keep one
 // (docs/storage.md, "Durability"):
 //
 //   - What a crash keeps is a prefix of the batches in the order they were
 //     applied (Pebble's write-ahead log is one sequence): an unsynced batch
-//     is lost only together with every batch after it. So the group state on
-//     disk is never older than the log and events it was stored with, and a
-//     crash takes the node back to a consistent earlier point.
-//   - A received message lost that way is read again: the group state on
-//     disk is the one from before it, so it still holds the message's key,
-//     and a restarted node catches up from its peers' logs (syncRounds,
-//     anti-entropy), where the message is. A message that arrives live
-//     across the gap is held until the catch-up fills it (hold.go).
+//     is lost only together with every batch after it. The live chunk is
+//     stored with the group state it leaves, and stored before anything
+//     else is written, so the group state on disk is never older than the
+//     log and events it was stored with; a crash takes the node back to a
+//     consistent earlier point.
+//   - A received message lost that way (unsynced, or still in the open
+//     chunk) is read again: the group state on disk is the one from before
+//     it, so it still holds the message's key, and a restarted node catches
+//     up from its peers' logs (syncRounds, anti-entropy), where the message
+//     is. A message that arrives live across the gap is held until the
+//     catch-up fills it (hold.go).
 //   - Our own sending ratchet is different: a message we publish must never
 //     be encrypted again with the same generation (key and nonce reuse)
 //     after a crash. Every own message goes out only after the batch that
 //     advanced our ratchet past it is durable: a synced step, or a flight
-//     whose fsync returned (sendbatch.go). An unsynced receive batch written
-//     later holds the same or a later own generation; if the crash loses
-//     it, the earlier durable batch still holds the advanced ratchet. An
-//     unsynced batch written before a synced one becomes durable with it.
+//     whose fsync returned (sendbatch.go). Such a step runs in a turn of its
+//     own, which stores the live chunk first (an earlier batch, durable
+//     with the step's fsync). A live chunk stored later holds the same or a
+//     later own generation; if a crash loses it, the earlier durable batch
+//     still holds the advanced ratchet.
 //   - Commits change epochs, membership and the secrets forward secrecy
 //     deletes: a received commit or proposal is stored with Apply (synced),
-//     after the batch of the messages read before it; own commits are
-//     synced steps. Messages handed over by the delivery stream
-//     (serveDeliver), which the sender stops sending once we answer, are
-//     stored synced as before: they do not come through this queue.
+//     after the live chunk read before it; own commits are synced steps.
+//     Messages handed over by the delivery stream (serveDeliver), which the
+//     sender stops sending once we answer, are stored synced as before:
+//     they do not come through this queue.
 //
-// The node also syncs within retryEvery of an unsynced write (retryLoop),
-// so that an idle node holds at most that much of what it read unsynced.
+// The node also syncs within retryEvery of an unsynced write (retryLoop,
+// whose turns store the open chunk too), so that an idle node holds at most
+// that much of what it read only in memory or unsynced.
+
+// liveChunkMax and liveChunkAge bound the live chunk: a longer one costs
+// more to read again after a crash, and the sync server (which reads the
+// store) serves its messages only once it is stored.
+const (
+	liveChunkMax = 128
+	liveChunkAge = 100 * time.Millisecond
+)
 
 // recvBatchMax bounds how many gossip messages one turn of the loop reads.
 const recvBatchMax = 64
@@ -69,45 +91,70 @@ func (s *chanState) receiveQueued(ctx context.Context) {
 }
 
 // receiveLive reads reqs in order and answers each. Application messages
-// join one batch (acceptInChunk) stored, with the group state, once at the
-// end without an fsync; a commit or proposal first stores the messages
-// read before it (flushChunk) and is then stored synced (accept).
+// join the live chunk (acceptInChunk); a commit or proposal first stores
+// the chunk (flushChunk) and is then stored synced (accept).
 func (s *chanState) receiveLive(ctx context.Context, reqs []*recvReq) {
-	s.chunk, s.chunkDirty, s.noSync = &store.Batch{}, false, true
-	var inChunk []*recvReq // answered nil, stored by the next flush
-	flush := func() {
-		if err := s.flushChunk(ctx); err != nil {
-			for _, r := range inChunk {
-				r.err = err
-			}
-		}
-		inChunk = inChunk[:0]
+	if s.chunk == nil {
+		s.chunk, s.chunkDirty, s.noSync = &store.Batch{}, false, true
 	}
 	defer func() {
 		if p := recover(); p != nil {
 			// A panic outside receiveOne (storing the chunk): the
 			// chunk is not stored, as in receiveOne.
 			s.dropChunk(p)
-			for _, r := range inChunk {
-				r.err = errPanic
+			for _, r := range reqs {
+				if r.err == nil {
+					r.err = errPanic
+				}
 			}
 		}
-		s.chunk, s.chunkDirty, s.noSync = nil, false, false
 		for _, r := range reqs {
 			close(r.done)
 		}
 	}()
 	for _, r := range reqs {
 		if s.chunkDirty && !isApplication(r.env.msg) {
-			flush()
+			s.storeLive()
 		}
 		r.err = s.receiveOne(ctx, r)
-		if r.err == nil && s.chunkDirty {
-			inChunk = append(inChunk, r)
-		}
 	}
-	flush()
-	s.maybeSnapshot(ctx)
+	if s.chunkDirty && (s.lastSeq-s.chunkSeq >= liveChunkMax || time.Since(s.chunkSince) >= liveChunkAge || s.snapshotDue()) {
+		s.storeLive()
+	}
+	if !s.chunkDirty {
+		s.maybeSnapshot(ctx) // the snapshot names the log and event sequence numbers: stored ones only
+	}
+}
+
+// liveOpen reports whether a live chunk is open.
+func (s *chanState) liveOpen() bool { return s.chunk != nil && s.noSync }
+
+// storeLive stores the live chunk, which stays open. On a store failure
+// its messages are dropped (flushChunk): the catch-up brings them again.
+func (s *chanState) storeLive() {
+	if err := s.flushChunk(context.WithoutCancel(s.n.ctx)); err != nil {
+		s.n.log.Warn("received messages not stored", "channel", s.id, "err", err)
+	}
+}
+
+// closeLive stores the live chunk, if one is open, and closes it: the turn
+// that follows finds the store holding everything the state holds.
+func (s *chanState) closeLive() {
+	if !s.liveOpen() {
+		return
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			s.dropChunk(p)
+		}
+		s.closeChunk()
+	}()
+	s.storeLive()
+}
+
+// closeChunk ends chunk mode.
+func (s *chanState) closeChunk() {
+	s.chunk, s.chunkDirty, s.noSync = nil, false, false
 }
 
 // receiveOne reads one gossip message. A panic (a bug reached by what a
