@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // snapshotWriter is what the chunked-snapshot tests need of a DB or MemDB.
@@ -199,5 +203,74 @@ func TestPutSnapshotRefusesMarker(t *testing.T) {
 	b.PutSnapshot("c", Snapshot{Data: []byte(chunkedMarker + "whatever")})
 	if err := b.Err(); !errors.Is(err, ErrInvalidBatch) {
 		t.Fatalf("Err = %v, want ErrInvalidBatch", err)
+	}
+}
+
+// TestWriteSnapshotCrash: a crash while the pieces are written (any part of
+// the unsynced data kept) leaves the old snapshot, and the next snapshot
+// writes over the orphaned pieces; a crash after WriteSnapshot returned
+// keeps the new snapshot whole, pieces included (the last batch's fsync
+// makes them durable).
+func TestWriteSnapshotCrash(t *testing.T) {
+	for _, kept := range []int{0, 50, 100} {
+		t.Run(fmt.Sprintf("unsynced-kept-%d%%", kept), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(kept), 11))
+			fs := vfs.NewCrashableMem()
+			db, err := Create("/home", nil, memOptions(fs))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			ch := ChannelID("c")
+			b := &Batch{}
+			b.PutChannel(ch, nil)
+			b.PutSnapshot(ch, Snapshot{EventSeq: 1, LogSeq: 1, Data: []byte("SPCRDT old")})
+			mustApply(t, db, b)
+			old := bytes.Repeat([]byte("first "), 20_000)
+			if err := db.WriteSnapshot(ctx, ch, 2, 2, pieces(old, 4096)); err != nil {
+				t.Fatal(err)
+			}
+			crash := func() *DB {
+				img := fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: kept, RNG: rand.New(rand.NewPCG(rng.Uint64(), 1))})
+				r, err := Open("/home", memOptions(img))
+				if err != nil {
+					t.Fatalf("reopen after crash: %v", err)
+				}
+				t.Cleanup(func() { r.Close() })
+				return r
+			}
+			// A crash after WriteSnapshot returned.
+			if s := snapshotData(t, crash(), ch); !bytes.Equal(s.Data, old) || s.EventSeq != 2 {
+				t.Fatalf("after a crash: snapshot of %d bytes at %d, want the one written", len(s.Data), s.EventSeq)
+			}
+			// A crash in the middle of the next one.
+			var mid *DB
+			stop := errors.New("crashed")
+			err = db.WriteSnapshot(ctx, ch, 3, 3, func(put func([]byte) error) error {
+				if err := pieces(bytes.Repeat([]byte("second "), 30_000), 4096)(put); err != nil {
+					return err
+				}
+				mid = crash()
+				return stop
+			})
+			if !errors.Is(err, stop) {
+				t.Fatal(err)
+			}
+			if s := snapshotData(t, mid, ch); !bytes.Equal(s.Data, old) || s.EventSeq != 2 {
+				t.Fatalf("after a crash mid-write: snapshot of %d bytes at %d, want the old one", len(s.Data), s.EventSeq)
+			}
+			// The crashed home goes on: its next snapshot replaces the
+			// orphans.
+			third := []byte("SPCRDT third")
+			if err := mid.WriteSnapshot(ctx, ch, 4, 4, pieces(third, 5)); err != nil {
+				t.Fatal(err)
+			}
+			if s := snapshotData(t, mid, ch); !bytes.Equal(s.Data, third) {
+				t.Fatalf("snapshot after the orphans: %q", s.Data)
+			}
+			if n := chunkCount(t, mid, ch); n != 3 {
+				t.Fatalf("%d chunks after the orphans were replaced, want 3", n)
+			}
+		})
 	}
 }
