@@ -380,6 +380,23 @@ func TestAttackAnnouncedFrames(t *testing.T) {
 			t.Fatalf("%s stream announcing %d bytes still open after 60 s", as.proto, as.announce)
 		}
 	}
+	// Each stranger is counted for its abuse and loses gossipsub score
+	// (p2p's stream-abuse accounting), so its later streams are refused
+	// and our gossip stops going to it.
+	for i, x := range xs {
+		if got := b.host.StreamAbuse(x.h.ID()); got < 1 {
+			t.Errorf("stranger %d: stream abuse %v, want counted", i, got)
+		}
+	}
+	waitFor(t, 60*time.Second, "the strangers' gossipsub scores to drop", func() bool {
+		scores := b.host.PeerScores()
+		for _, x := range xs {
+			if s, ok := scores[x.h.ID()]; !ok || s.Score >= 0 {
+				return false
+			}
+		}
+		return true
+	})
 	// The memory comes back (gossip caches expire within seconds).
 	var after uint64
 	waitFor(t, 60*time.Second, "the live heap to come back within 16 MiB of idle", func() bool {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -143,4 +144,72 @@ func TestHalfSentRequestReset(t *testing.T) {
 		t.Fatalf("a half-sent request was answered: %q", got)
 	}
 	waitFor(t, 60*time.Second, "the slot to be released", func() bool { return b.activeStreams(proto) == 0 })
+}
+
+// TestStreamAbuseScored: a peer that announces request frames beyond the
+// limit, or leaves its requests half-sent, is counted (StreamAbuse), loses
+// gossipsub score (the application-specific part), and from abuseRefuse on
+// has its streams reset unread; an honest peer's requests cost nothing.
+func TestStreamAbuseScored(t *testing.T) {
+	b := newTestHost(t)
+	hostile, honest := newTestHost(t), newTestHost(t)
+	connect(t, hostile, b)
+	connect(t, honest, b)
+	const proto = "/test/abuse/1"
+	var served atomic.Int32
+	lim := Limits{MaxFrame: 1 << 10, Timeout: time.Minute, RequestTimeout: time.Second}
+	if err := b.HandleRequest(proto, lim, func(context.Context, PeerID, []byte) ([]byte, error) {
+		served.Add(1)
+		return []byte("ok"), nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if resp, err := honest.Request(context.Background(), b.ID(), proto, []byte("hi"), Limits{}); err != nil || string(resp) != "ok" {
+			t.Fatalf("honest request: %q, %v", resp, err)
+		}
+	}
+	attack := func(raw []byte) {
+		s, err := hostile.OpenStream(context.Background(), b.ID(), proto, Limits{Timeout: time.Minute})
+		if err != nil {
+			return // refused already: fine
+		}
+		defer s.Reset()
+		_ = s.WriteRaw(context.Background(), raw)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if got, err := s.ReadFrame(ctx); err == nil {
+			t.Errorf("an abusive request was answered: %q", got)
+		}
+	}
+	oversized := binary.BigEndian.AppendUint32(nil, 8<<20)
+	halfSent := append(binary.BigEndian.AppendUint32(nil, 100), "half"...)
+	attack(oversized)
+	attack(halfSent)
+	waitFor(t, 30*time.Second, "two abuses counted", func() bool { return b.StreamAbuse(hostile.ID()) >= 1.9 })
+	for range abuseRefuse {
+		attack(oversized)
+	}
+	waitFor(t, 30*time.Second, "the hostile peer's gossipsub score to drop", func() bool {
+		s, ok := b.PeerScores()[hostile.ID()]
+		return ok && s.Score <= -abuseWeight*abuseRefuse
+	})
+	if got := b.StreamAbuse(honest.ID()); got != 0 {
+		t.Errorf("the honest peer was counted %v abuses", got)
+	}
+	if s, ok := b.PeerScores()[honest.ID()]; ok && s.Score < 0 {
+		t.Errorf("the honest peer's score is %v", s.Score)
+	}
+	// Refused now: a well-formed request from the hostile peer is not
+	// served, the honest peer's still are.
+	before := served.Load()
+	if _, err := hostile.Request(context.Background(), b.ID(), proto, []byte("hi"), Limits{}); err == nil {
+		t.Error("a peer past abuseRefuse was served")
+	}
+	if resp, err := honest.Request(context.Background(), b.ID(), proto, []byte("hi"), Limits{}); err != nil || string(resp) != "ok" {
+		t.Fatalf("honest request after the attack: %q, %v", resp, err)
+	}
+	if got := served.Load() - before; got != 1 {
+		t.Errorf("served %d requests after the attack, want 1 (the honest one)", got)
+	}
 }

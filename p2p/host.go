@@ -42,7 +42,8 @@ type Host struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	mu struct {
+	abuse abuseTable // stream abuse per peer (abuse.go)
+	mu    struct {
 		sync.Mutex
 		closed      bool
 		topics      map[string]*topicState

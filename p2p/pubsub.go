@@ -97,7 +97,7 @@ func (h *Host) newPubSub() (*pubsub.PubSub, error) {
 		// busy channel) on a slow machine; 256 × MaxMessageSize bounds the
 		// memory an attacker can pin this way.
 		pubsub.WithValidateQueueSize(validateQueueSize),
-		pubsub.WithPeerScore(peerScoreParams(h.cfg.PublicAddrsOnly), peerScoreThresholds()),
+		pubsub.WithPeerScore(peerScoreParams(h.cfg.PublicAddrsOnly, h.abuse.score), peerScoreThresholds()),
 		pubsub.WithPeerScoreInspect(pubsub.ExtendedPeerScoreInspectFn(h.recordScores), h.cfg.scoreInspectInterval),
 	)...)
 	if err != nil {

@@ -3,6 +3,7 @@ package p2p
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // RequestHandler answers one request from a peer. A non-nil error is sent
@@ -23,6 +24,9 @@ func (h *Host) HandleRequest(protocolID string, limits Limits, fn RequestHandler
 		s.limits.MaxFrame = limits.MaxRequest
 		rctx, cancel := context.WithTimeout(ctx, limits.RequestTimeout)
 		req, err := s.ReadFrame(rctx)
+		if err != nil && requestAbuse(h.ctx, rctx, err) {
+			h.abuse.add(s.s.Conn().RemotePeer(), time.Now())
+		}
 		cancel()
 		s.limits.MaxFrame = limits.MaxFrame
 		if err != nil {

@@ -31,11 +31,16 @@ const (
 // about 10 minutes (decays to 1% in an hour).
 const invalidMessageWeight = -100
 
-func peerScoreParams(publicOnly bool) *pubsub.PeerScoreParams {
+// peerScoreParams are the scoring parameters; app is the
+// application-specific score (P5: stream abuse, abuse.go), nil for none.
+func peerScoreParams(publicOnly bool, app func(peer.ID) float64) *pubsub.PeerScoreParams {
+	if app == nil {
+		app = func(peer.ID) float64 { return 0 }
+	}
 	return &pubsub.PeerScoreParams{
 		Topics:                      map[string]*pubsub.TopicScoreParams{},
 		TopicScoreCap:               50,
-		AppSpecificScore:            func(peer.ID) float64 { return 0 },
+		AppSpecificScore:            app,
 		AppSpecificWeight:           1,
 		IPColocationFactorWeight:    -20,
 		IPColocationFactorThreshold: 4,

@@ -21,7 +21,7 @@ func TestScoreArithmetic(t *testing.T) {
 	if p4(4) <= GraylistThreshold || p4(5) > GraylistThreshold {
 		t.Errorf("graylist crossed at the wrong count: %v %v", p4(4), p4(5))
 	}
-	if cap := peerScoreParams(false).TopicScoreCap; cap+p4(1) >= 0 {
+	if cap := peerScoreParams(false, nil).TopicScoreCap; cap+p4(1) >= 0 {
 		t.Errorf("topic score cap %v outweighs one invalid message", cap)
 	}
 }

@@ -265,6 +265,12 @@ func (h *Host) serveStream(ns network.Stream, limits Limits, fn StreamHandler) {
 		_ = ns.Reset()
 		return
 	}
+	if h.abuse.refused(from) {
+		h.mu.Unlock()
+		h.log.Debug("p2p: stream refused: the peer abused streams", "protocol", proto, "peer", from)
+		_ = ns.Reset()
+		return
+	}
 	if !h.takeStreamLocked(proto, from, limits) {
 		h.mu.Unlock()
 		h.log.Debug("p2p: stream refused: too many", "protocol", proto, "peer", from)
