@@ -81,6 +81,10 @@ func TestWinnerAnnouncedToLosingBranch(t *testing.T) {
 	if same() {
 		t.Fatal("bob is on alice's branch already: the test did not test anything")
 	}
+	// Alice announced her commit when she saw bob's lose, and bob dropped
+	// it; her next announcement of the epoch comes at least announceGap
+	// later.
+	time.Sleep(announceGap)
 	d.armed.Store(false)
 	if err := b.UpdateKeys(ctx, id); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"time"
@@ -21,6 +22,32 @@ const DeliverProtocol = "/spacepanda/deliver/1.0.0"
 
 // maxDeliverItems bounds the envelopes of one delivery request.
 const maxDeliverItems = 256
+
+// maxDeliverRequest bounds a delivery request frame: the largest envelope
+// (maxEnvelope, base64 in the JSON) fits with room to spare. The sender
+// packs the head of its outbox up to it (deliverBatch); the handler
+// refuses a longer frame unread.
+const maxDeliverRequest = 1 << 20
+
+// deliverLimits are the delivery protocol's: at most 16 requests served at
+// once (4 per peer), so strangers sending whole frames hold at most 16 MiB.
+var deliverLimits = p2p.Limits{MaxFrame: maxDeliverRequest, MaxRequest: maxDeliverRequest,
+	Timeout: 30 * time.Second, MaxStreams: 16}
+
+// deliverBatch returns how many leading items of the outbox one delivery
+// request carries: at most maxDeliverItems, and no more than fit in
+// maxDeliverRequest once base64-encoded in the JSON (at least one: an
+// envelope is at most maxEnvelope).
+func deliverBatch(items []store.OutboxItem) int {
+	size := 64 // the JSON around the envelopes, and the channel ID
+	for i, it := range items {
+		size += base64.StdEncoding.EncodedLen(len(it.Data)) + 3
+		if i == maxDeliverItems || i > 0 && size > maxDeliverRequest {
+			return i
+		}
+	}
+	return len(items)
+}
 
 // deliverTimeout bounds one delivery request.
 const deliverTimeout = 10 * time.Second
@@ -112,7 +139,7 @@ func (s *chanState) maybeDeliver() {
 	if len(peers) == 0 {
 		return
 	}
-	items := append([]store.OutboxItem(nil), s.outbox[:min(len(s.outbox), maxDeliverItems)]...)
+	items := append([]store.OutboxItem(nil), s.outbox[:deliverBatch(s.outbox)]...)
 	envs := make([][]byte, len(items))
 	for i, it := range items {
 		envs[i] = it.Data
@@ -141,7 +168,7 @@ func (n *Node) deliverTo(peers []p2p.PeerID, req []byte) int {
 	best := 0
 	for _, p := range peers {
 		ctx, cancel := context.WithTimeout(n.ctx, deliverTimeout)
-		raw, err := n.host.Request(ctx, p, DeliverProtocol, req, p2p.Limits{MaxFrame: 8 << 20})
+		raw, err := n.host.Request(ctx, p, DeliverProtocol, req, deliverLimits)
 		cancel()
 		var resp deliverResponse
 		if err != nil || json.Unmarshal(raw, &resp) != nil {

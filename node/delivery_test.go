@@ -2,6 +2,9 @@ package node
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -116,4 +119,43 @@ func TestDeliveryStateDurable(t *testing.T) {
 	if got := deliveryOf(t, a, id, res.ID); got != DeliverySeen {
 		t.Errorf("delivery after bob read it and a restart = %q, want %q", got, DeliverySeen)
 	}
+}
+
+// TestDeliverLongOutbox: 300 posts of 4 KiB queued while the only other
+// member is away (about 1.6 MB of envelopes, base64 in the requests) all
+// leave the outbox and reach it when it comes back. The requests are
+// packed by size: a request of 256 queued posts used to exceed the
+// handler's request limit and was refused, every time, so the outbox
+// never drained.
+func TestDeliverLongOutbox(t *testing.T) {
+	ctx := ctxT(t)
+	a, b, id := pair(t)
+	bHome := b.cfg.Home
+	b.Close()
+	waitFor(t, 60*time.Second, "alice to see bob gone", func() bool { return !a.host.Connected(b.host.ID()) })
+	const posts = 300
+	pad := strings.Repeat("x", 4<<10)
+	var want []string
+	for i := range posts {
+		text := fmt.Sprintf("%03d %s", i, pad)
+		if _, err := a.Send(ctx, id, text); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, text)
+	}
+	if n := outboxLen(a, id); n < posts {
+		t.Fatalf("alice's outbox holds %d items, want at least %d queued", n, posts)
+	}
+	b2, err := Open(ctx, Config{Home: bHome, Network: true, Logger: quiet, Listen: []string{"/ip4/127.0.0.1/tcp/0"},
+		DisableMDNS: true, Bootstrap: a.host.Addrs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	waitFor(t, 120*time.Second, "alice's outbox to drain", func() bool { return outboxLen(a, id) == 0 })
+	waitFor(t, 60*time.Second, "every post at bob", func() bool {
+		ms, err := b2.Messages(ctx, id, 0)
+		got := texts(ms)
+		return err == nil && !slices.ContainsFunc(want, func(w string) bool { return !slices.Contains(got, w) })
+	})
 }

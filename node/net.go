@@ -66,7 +66,7 @@ func (n *Node) startNetwork(ctx context.Context) error {
 	if err := h.HandleRequest(SyncProtocol, syncLimits, n.serveSync); err != nil {
 		return fmt.Errorf("node: network: %w", err)
 	}
-	if err := h.HandleRequest(DeliverProtocol, lim, n.serveDeliver); err != nil {
+	if err := h.HandleRequest(DeliverProtocol, deliverLimits, n.serveDeliver); err != nil {
 		return fmt.Errorf("node: network: %w", err)
 	}
 	if n.cfg.Daemon {
