@@ -233,7 +233,7 @@ func openPebble(h homeFS, home string, dataKey []byte, protection string, opts O
 func (db *DB) initVersion(create bool) error {
 	k := versionKey()
 	if create {
-		return db.pdb.Set(k, db.sealer.seal(nil, k, encodeVersion(FormatVersion)), pebble.Sync)
+		return db.pdb.Set(k, db.sealer.seal(nil, k, encodeVersion(DatabaseVersion)), pebble.Sync)
 	}
 	raw, closer, err := db.pdb.Get(k)
 	if errors.Is(err, pebble.ErrNotFound) {
@@ -248,10 +248,19 @@ func (db *DB) initVersion(create bool) error {
 		return err
 	}
 	v, err := decodeVersion(k, pt)
-	if err == nil && v > FormatVersion {
-		err = &FormatError{What: "database", Found: v, Supported: FormatVersion}
+	switch {
+	case err != nil:
+		return err
+	case v > DatabaseVersion:
+		return &FormatError{What: "database", Found: v, Supported: DatabaseVersion}
+	case v < DatabaseVersion:
+		// Readable as it is; from now on this build may write what older
+		// builds cannot read.
+		if err := db.pdb.Set(k, db.sealer.seal(nil, k, encodeVersion(DatabaseVersion)), pebble.Sync); err != nil {
+			return fmt.Errorf("store: raise the version record: %w", corruption(err))
+		}
 	}
-	return err
+	return nil
 }
 
 func (db *DB) writeManifest(m *manifest) error {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"io/fs"
@@ -156,14 +157,54 @@ func TestNewerManifestVersion(t *testing.T) {
 func TestNewerDatabaseVersion(t *testing.T) {
 	db, fs := newMemHome(t)
 	k := versionKey()
-	if err := db.pdb.Set(k, db.sealer.seal(nil, k, encodeVersion(FormatVersion+1)), pebble.Sync); err != nil {
+	if err := db.pdb.Set(k, db.sealer.seal(nil, k, encodeVersion(DatabaseVersion+1)), pebble.Sync); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
 	_, err := Open("/home", memOptions(fs))
 	var fe *FormatError
-	if !errors.As(err, &fe) || fe.What != "database" || fe.Found != FormatVersion+1 {
+	if !errors.As(err, &fe) || fe.What != "database" || fe.Found != DatabaseVersion+1 {
 		t.Fatalf("Open = %v, want database *FormatError", err)
+	}
+}
+
+// TestOlderDatabaseVersionRaised: a database of version 1 (written by an
+// earlier build) opens, keeps its data, and its record is raised, so that
+// an earlier build refuses it once this one may have written snapshots in
+// pieces.
+func TestOlderDatabaseVersionRaised(t *testing.T) {
+	db, fs := newMemHome(t)
+	ctx := context.Background()
+	b := &Batch{}
+	b.PutChannel("c", []byte("meta"))
+	b.PutSnapshot("c", Snapshot{EventSeq: 3, Data: []byte("snapshot")})
+	if err := db.Apply(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	k := versionKey()
+	if err := db.pdb.Set(k, db.sealer.seal(nil, k, encodeVersion(1)), pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err := Open("/home", memOptions(fs))
+	if err != nil {
+		t.Fatalf("Open of a version-1 database: %v", err)
+	}
+	defer db.Close()
+	raw, closer, err := db.pdb.Get(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt, err := db.sealer.open(k, raw)
+	closer.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := decodeVersion(k, pt); err != nil || v != DatabaseVersion {
+		t.Errorf("version record after the open = %d, %v; want %d", v, err, DatabaseVersion)
+	}
+	if st, err := db.Channel(ctx, "c"); err != nil || st.Snapshot == nil || string(st.Snapshot.Data) != "snapshot" {
+		t.Errorf("the version-1 data after the open: %+v, %v", st.Snapshot, err)
 	}
 }
 

@@ -15,6 +15,18 @@ import (
 // writes: the manifest layout and the key layout in docs/storage.md.
 const FormatVersion uint32 = 1
 
+// DatabaseVersion is the newest database layout this build reads and the
+// one it writes (the version record, key 01; docs/storage.md):
+//
+//	1  the first layout
+//	2  CRDT snapshots may be stored in pieces (08), kept join responses
+//	   (09), outbox items' post references (0a)
+//
+// A build opening an older database reads it as it is and raises the
+// record; an older build refuses a newer database (FormatError) instead of
+// misreading a snapshot in pieces as a damaged channel.
+const DatabaseVersion uint32 = 2
+
 // Protection modes of the data key.
 const (
 	protectPassphrase = "passphrase" // wrapped by an Argon2id key from a passphrase
