@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -16,7 +17,10 @@ import (
 // Kept join responses (issue 11, item 3). A member that admits a joiner
 // stores the join response in the batch that commits the Add, so that a
 // retry after a lost response — the same requester with the same key
-// package — gets the same Welcome, also after the member restarts. Bounds:
+// package — gets the same Welcome, also after the member restarts. The
+// kept value is the Welcome and the tree; a retry's history and names are
+// those of the time of the retry (a kept history would be up to the frame
+// limit per joiner and keep text that its author deleted since). Bounds:
 // at most maxAdmissions per channel; each kept until the invite expires
 // (at most maxAdmissionAge), and deleted by the first commit after that,
 // or after the member has left the group (removed, or its Add lost a
@@ -81,11 +85,22 @@ func (s *chanState) keptResponse(ctx context.Context, peer string, kp []byte) ([
 	if err != nil {
 		return nil, fmt.Errorf("node: store: %w", err)
 	}
-	gotKP, resp, err := decodeAdmission(raw)
+	gotKP, kept, err := decodeAdmission(raw)
 	if err != nil || !bytes.Equal(gotKP, kp) {
 		return nil, err
 	}
-	return resp, nil
+	// The same Welcome and tree; the history and names of now (the
+	// joiner's Joined event is in it: it was stored with the Add).
+	var resp joinResponse
+	if err := json.Unmarshal(kept, &resp); err != nil {
+		return nil, fmt.Errorf("%w: a kept join response does not decode", ErrInvalidInput)
+	}
+	resp.History, resp.Names = s.crdt.Snapshot(), s.joinNames()
+	out, err := json.Marshal(resp)
+	if err == nil && len(out) > maxJoinResponse {
+		err = fmt.Errorf("%w: the join response would be %d bytes (at most %d)", ErrInvalidInput, len(out), maxJoinResponse)
+	}
+	return out, err
 }
 
 // dropAdmissions deletes, in the batch of a commit, the kept responses of

@@ -384,10 +384,7 @@ func (s *chanState) admit(ctx context.Context, from string, req joinRequest, inv
 		return nil, fmt.Errorf("%w: the key package's credential does not name %s", ErrProtocol, from)
 	}
 	named := checkName(req.Name) == nil && s.setName(from, req.Name)
-	names := map[string]string{s.n.id.peerID: s.n.displayName()}
-	for p, nm := range s.meta.Names {
-		names[p] = nm
-	}
+	names := s.joinNames()
 	// The history includes the Joined event (the joiner's own posts need
 	// it); it is built on a copy, as the event is not stored yet.
 	hist, err := historyWith(s.crdt, e)
@@ -406,11 +403,28 @@ func (s *chanState) admit(ctx context.Context, from string, req joinRequest, inv
 		s.rollback()
 		return nil, err
 	}
-	kept := &admission{peer: from, kp: req.KeyPackage, resp: resp, expires: s.admissionExpiry(inv)}
+	// Kept without the history: a retry gets the history of then
+	// (keptResponse), so the kept value stays small and holds no text a
+	// later delete erases.
+	short, err := json.Marshal(joinResponse{Version: joinRequestVersion, Channel: s.id, Welcome: welcome, Tree: tree})
+	if err != nil {
+		s.rollback()
+		return nil, err
+	}
+	kept := &admission{peer: from, kp: req.KeyPackage, resp: short, expires: s.admissionExpiry(inv)}
 	if err := s.run(ctx, step{commit: commit, commitEpoch: epoch, events: []crdt.Event{e}, metaChanged: named, admission: kept}); err != nil {
 		return nil, err
 	}
 	return resp, nil
+}
+
+// joinNames returns the display names a join response carries.
+func (s *chanState) joinNames() map[string]string {
+	names := map[string]string{s.n.id.peerID: s.n.displayName()}
+	for p, nm := range s.meta.Names {
+		names[p] = nm
+	}
+	return names
 }
 
 // historyWith returns the snapshot of st with e applied, leaving st as is.
