@@ -129,8 +129,10 @@ func (m *Model) paged(msg pageMsg) tea.Cmd {
 		return nil // a stale first page after a reset, or a repeat
 	}
 	m.pane.prepend(msg.page)
-	if msg.before != "" {
-		return m.scroll(0) // go on to the offset the user asked for
+	if msg.before != "" || m.pane.offset > 0 {
+		// Go on to the offset the user asked for: also when PgUp came
+		// before the first page (live messages were shown already).
+		return m.scroll(0)
 	}
 	return nil
 }

@@ -498,3 +498,39 @@ func TestTUIDeliveryAfterRestart(t *testing.T) {
 	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
 	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
 }
+
+// TestScrollBeforeFirstPage: PgUp pressed while the first page is still
+// loading (live messages, e.g. delivery updates of our posts, are shown
+// already) is not lost: once the first page arrives, the pane goes on to
+// fetch the page before it. It used to stay at the top of the first page
+// (TestTUIHistorySystemLines flaked so).
+func TestScrollBeforeFirstPage(t *testing.T) {
+	n := openNode(t, "alice", false)
+	ci, err := n.CreateChannel(context.Background(), "general")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range PageSize + 5 {
+		if _, err := n.Send(context.Background(), ci.ID, fmt.Sprintf("m%03d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := New(context.Background(), n, Options{})
+	m.width, m.high = 80, 24
+	m.pane.reset(ci.ID)
+	for range 40 {
+		m.scroll(m.paneHeight() - 1) // PgUp while the first page loads
+	}
+	pg, err := n.History(context.Background(), ci.ID, "", PageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := m.paged(pageMsg{channel: ci.ID, page: pg})
+	if cmd == nil {
+		t.Fatal("the first page arrived after a PgUp, and no older page is fetched")
+	}
+	msg, ok := cmd().(pageMsg)
+	if !ok || msg.before == "" || msg.err != nil {
+		t.Fatalf("fetched %+v, want the page before the first", msg)
+	}
+}
