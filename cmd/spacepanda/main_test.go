@@ -167,15 +167,23 @@ func cmdScrapeMetrics(ts *testscript.TestScript, neg bool, args []string) {
 
 // cmdFreePort sets an environment variable to a TCP port free on loopback
 // right now: freeport NAME. The port is taken below the kernel's ephemeral
-// range (32768 and up on Linux), where every other test's listener on port
+// range (ip_local_port_range; 32768 and up by default on Linux), where every other test's listener on port
 // 0 and every outgoing connection get their ports, so nothing else running
 // can take it between this check and the daemon's bind.
 func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: freeport NAME")
 	}
+	lo, hi := 20000, 32000
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		var first, last int
+		if _, err := fmt.Sscan(string(b), &first, &last); err == nil && first > 2048 {
+			hi = first
+			lo = max(1024, hi-12000)
+		}
+	}
 	for range 200 {
-		port := 20000 + rand.IntN(12000)
+		port := lo + rand.IntN(hi-lo)
 		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
 			continue
@@ -184,7 +192,7 @@ func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Setenv(args[0], fmt.Sprint(port))
 		return
 	}
-	ts.Fatalf("freeport: no free port found in 20000-31999")
+	ts.Fatalf("freeport: no free port found in %d-%d", lo, hi-1)
 }
 
 // cmdSendN sends N messages PREFIX1..PREFIXN, one process each, and fails
