@@ -18,7 +18,9 @@ import (
 // would reuse a key and nonce and be refused as a replay); it catches up
 // on what it had read and lost; and it stores no message twice.
 func TestLiveReceiveCrash(t *testing.T) {
-	ctx := ctxT(t)
+	// Three waits of up to 60 s each: more than ctxT's bound.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
 	a := open(t, newHome(t, "alice"), true)
 	fs := NewCrashFS()
 	if _, err := InitFS(ctx, "/bob", "bob", []byte{}, fs); err != nil {
