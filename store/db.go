@@ -50,6 +50,12 @@ func (db *DB) Home() string { return db.home }
 // with ErrInvalidBatch and writes nothing. ctx is checked before the commit;
 // a commit in progress is not interrupted.
 func (db *DB) Apply(ctx context.Context, b *Batch) error {
+	return db.apply(ctx, b, pebble.Sync)
+}
+
+// apply writes b in one Pebble batch committed with opts (Apply,
+// ApplyNoSync).
+func (db *DB) apply(ctx context.Context, b *Batch, opts *pebble.WriteOptions) error {
 	ops, err := b.expand(db.retention)
 	if err != nil || len(ops) == 0 {
 		return err
@@ -70,7 +76,7 @@ func (db *DB) Apply(ctx context.Context, b *Batch) error {
 	if err := db.fill(pb, ops); err != nil {
 		return err
 	}
-	err = pb.Commit(pebble.Sync)
+	err = pb.Commit(opts)
 	db.noteApplied(b, err == nil)
 	if err != nil {
 		return fmt.Errorf("store: commit: %w", err)

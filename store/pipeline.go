@@ -155,32 +155,7 @@ func (m *MemDB) ApplyNoWait(ctx context.Context, b *Batch) (*Pending, error) {
 // applied. Use it only for writes whose loss is harmless because they are
 // redone (the node's received messages, which peers send again).
 func (db *DB) ApplyNoSync(ctx context.Context, b *Batch) error {
-	ops, err := b.expand(db.retention)
-	if err != nil || len(ops) == 0 {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("store: apply: %w", err)
-	}
-	done, err := db.enter()
-	if err != nil {
-		return err
-	}
-	defer done()
-	if err := db.checkAppendsEntered(ctx, b); err != nil {
-		return err
-	}
-	pb := db.pdb.NewBatch()
-	defer pb.Close()
-	if err := db.fill(pb, ops); err != nil {
-		return err
-	}
-	err = pb.Commit(pebble.NoSync)
-	db.noteApplied(b, err == nil)
-	if err != nil {
-		return fmt.Errorf("store: commit: %w", err)
-	}
-	return nil
+	return db.apply(ctx, b, pebble.NoSync)
 }
 
 // Sync makes every batch applied so far durable (ApplyNoSync's).
