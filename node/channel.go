@@ -379,8 +379,11 @@ func (s *chanState) commitApplied(e crdt.Event) {
 
 // maybeSnapshot writes a CRDT snapshot every snapshotEvery events.
 func (s *chanState) maybeSnapshot(ctx context.Context) {
-	if !s.snapshotDue() || s.lazy {
-		return // while lazy (a synced page), applyPage snapshots at its end
+	if !s.snapshotDue() || s.lazy || s.chunkDirty {
+		// While lazy (a synced page), applyPage snapshots at its end; an
+		// open chunk's messages are not stored yet, and the snapshot
+		// names the stored log and event sequence numbers.
+		return
 	}
 	s.snapshot(ctx)
 }

@@ -93,6 +93,16 @@ type step struct {
 // in-memory state, and publishes the outbox. On a store failure the group
 // is reloaded from its last stored state, so memory never runs ahead of disk.
 func (s *chanState) run(ctx context.Context, st step) error {
+	if s.chunkDirty {
+		// A step in the middle of a chunk (a re-send for a joiner after
+		// a received Add, a leave proposed again, a commit of proposals):
+		// its log entries follow the chunk's, which the store must hold
+		// first, and a failed step reloads the group from the stored
+		// state, which must include what the chunk read.
+		if err := s.flushChunk(ctx); err != nil {
+			return err
+		}
+	}
 	oldCommits, oldBranch, oldAdmitted := slices.Clone(s.meta.Commits), s.meta.Branch, s.meta.Admitted
 	if st.commit != nil {
 		s.meta.Branch = nil
