@@ -209,6 +209,10 @@ type chanState struct {
 	// losers are hashes of commits that lost a conflict (maybeSwitchBranch),
 	// with their committers.
 	losers map[[32]byte]string
+	// awaiting are competing commits of past epochs that refer to a
+	// proposal this node did not have when they came (keepPastProposal),
+	// by epoch; at most maxAwaiting.
+	awaiting map[uint64][]envelope
 	// announced is when we last published again the commit that made an
 	// epoch, after seeing it win a conflict (announceWinner).
 	announced map[uint64]time.Time

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spacepanda/spacepanda/crdt"
+	"github.com/spacepanda/spacepanda/mls"
 	"github.com/spacepanda/spacepanda/p2p"
 	"github.com/spacepanda/spacepanda/store"
 )
@@ -147,6 +148,9 @@ func (s *chanState) maybeSwitchBranch(ctx context.Context, env envelope) error {
 		if errors.Is(err, errUnauthorized) {
 			return fmt.Errorf("%w: competing commit: %w", errMLS, err)
 		}
+		if errors.Is(err, mls.ErrUnknownProposal) && !s.untrusted {
+			s.await(env)
+		}
 		return nil
 	}
 	if !res.Commit {
@@ -160,6 +164,81 @@ func (s *chanState) maybeSwitchBranch(ctx context.Context, env envelope) error {
 		return nil
 	}
 	return s.switchBranch(ctx, env, g, state, res)
+}
+
+// maxAwaiting bounds the competing commits kept until a proposal they
+// refer to arrives (chanState.awaiting).
+const maxAwaiting = 16
+
+// await keeps env, a competing commit for a past epoch that refers to a
+// proposal we do not have: gossip reorders, and a member's leave proposal
+// may arrive after the commit that includes it by reference (RFC 9420
+// §12.4). It is tried again when the proposal arrives (keepPastProposal),
+// live or from a catch-up, which serves a member's log in order.
+func (s *chanState) await(env envelope) {
+	n := 0
+	for _, es := range s.awaiting {
+		n += len(es)
+	}
+	if s.awaiting == nil || n >= maxAwaiting {
+		s.awaiting = map[uint64][]envelope{}
+	}
+	h := sha256.Sum256(env.msg)
+	for _, w := range s.awaiting[env.epoch] {
+		if sha256.Sum256(w.msg) == h {
+			return
+		}
+	}
+	s.awaiting[env.epoch] = append(s.awaiting[env.epoch], env)
+}
+
+// keepPastProposal stores a member's leave proposal of epoch e, which this
+// node left (its own commit, or one it received, made e+1), in the stored
+// state of e: a competing commit for e that includes the proposal by
+// reference can then be processed on that state and compared with ours
+// (maybeSwitchBranch). Without it, a member who committed in e before the
+// proposal reached it could never process the winning commit and stayed on
+// its branch for good. The commits that waited for the proposal are tried
+// again.
+func (s *chanState) keepPastProposal(ctx context.Context, env envelope) error {
+	e := env.epoch
+	if _, ok := s.commitOf(e + 1); !ok || s.untrusted {
+		return nil
+	}
+	state, err := s.pastState(ctx, e)
+	if err != nil || state == nil {
+		return err
+	}
+	g, err := s.n.eng.Load(state)
+	if err != nil {
+		return fmt.Errorf("node: load the state of epoch %d: %w", e, err)
+	}
+	res, err := g.Process(env.msg, false)
+	if err != nil || !res.Proposal || !res.Leave {
+		// Held already, not of this branch, or not a member's own
+		// leave: the only proposal a node stores (receive).
+		return nil
+	}
+	kept, err := g.Marshal()
+	if err != nil {
+		return fmt.Errorf("node: group state: %w", err)
+	}
+	b := &store.Batch{}
+	b.PutPastEpoch(store.ChannelID(s.id), store.EpochState{Epoch: e, Data: kept})
+	if err := s.n.db.Apply(ctx, b); err != nil {
+		return fmt.Errorf("%w: %w", errStore, err)
+	}
+	if s.prevState != nil && s.group.Active() && e+1 == s.group.Epoch() {
+		s.prevState = kept // pastState reads it first
+	}
+	waiting := s.awaiting[e]
+	delete(s.awaiting, e)
+	for _, w := range waiting {
+		if err := s.maybeSwitchBranch(ctx, w); err != nil {
+			s.n.log.Info("competing commit dropped", "channel", s.id, "epoch", e, "err", err)
+		}
+	}
+	return nil
 }
 
 // announceGap is the least time between two publications of the commit
@@ -444,8 +523,11 @@ func (s *chanState) deepSyncFrom(now time.Time) uint64 {
 	return from
 }
 
-// contentCommit is the content type of a commit (RFC 9420 §6).
-const contentCommit = 3
+// The content types of a proposal and a commit (RFC 9420 §6).
+const (
+	contentProposal = 2
+	contentCommit   = 3
+)
 
 // keepPastEpoch adds to b the state of the epoch a commit leaves, and
 // deletes the states older than branchDepth epochs: forward secrecy wants

@@ -216,3 +216,68 @@ func TestCommitConflictAfterRestart(t *testing.T) {
 		t.Fatalf("diverged after restart: a at epoch %d, b at epoch %d, authenticators equal: %v", epA, epB, bytes.Equal(authA, authB))
 	}
 }
+
+// TestSwitchToCommitOfALateProposal: carol proposes to leave; bob, who has
+// not received the proposal, commits a key update in the same epoch; alice
+// (the owner, whose commit wins) commits carol's proposal. Bob receives
+// alice's commit before carol's proposal (gossip reorders). Alice's commit
+// refers to the proposal, so bob cannot process it on the state of the
+// epoch he left until the proposal arrives: he must keep the proposal for
+// that epoch and then switch. Before, he dropped both ("unknown proposal
+// reference", silently) and stayed on his branch for good (the 5-node
+// churn testbed: "node1 at epoch 5, node0 at 7", thousands lost).
+func TestSwitchToCommitOfALateProposal(t *testing.T) {
+	for _, commitFirst := range []bool{true, false} {
+		name := "proposal after the commit"
+		if !commitFirst {
+			name = "proposal before the commit"
+		}
+		t.Run(name, func(t *testing.T) { switchAfterLateProposal(t, commitFirst) })
+	}
+}
+
+func switchAfterLateProposal(t *testing.T, commitFirst bool) {
+	ctx := ctxT(t)
+	a, b, c, id := offlineTrio(t)
+	start, _ := groupState(t, a, id)
+	before := outboxLen(c, id)
+	if err := c.Leave(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	prop := outboxSince(t, c, id, before)
+	if err := b.UpdateKeys(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	before = outboxLen(a, id)
+	deliver(t, a, id, prop)
+	if ea, _ := groupState(t, a, id); ea == start {
+		// Not the designated committer of the leave: commit it with an
+		// update of her own.
+		if err := a.UpdateKeys(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	win := outboxSince(t, a, id, before)
+	if len(win) == 0 {
+		t.Fatal("alice committed nothing")
+	}
+	if slices.Contains(mlsMembers(t, a, id), c.PeerID()) {
+		t.Fatal("alice's commit did not remove carol")
+	}
+	if commitFirst {
+		deliver(t, b, id, win)
+		deliver(t, b, id, prop)
+	} else {
+		deliver(t, b, id, prop)
+		deliver(t, b, id, win)
+	}
+	ea, aa := groupState(t, a, id)
+	eb, ab := groupState(t, b, id)
+	if ea != eb || !bytes.Equal(aa, ab) {
+		t.Fatalf("bob is at epoch %d, alice at %d, authenticators equal %v: bob did not switch to alice's commit",
+			eb, ea, bytes.Equal(aa, ab))
+	}
+	if slices.Contains(mlsMembers(t, b, id), c.PeerID()) {
+		t.Fatal("bob still lists carol")
+	}
+}

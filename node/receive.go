@@ -67,6 +67,8 @@ func (s *chanState) receive(ctx context.Context, env envelope) error {
 		case verdictOf(err) != verdictIgnore:
 		case env.epoch < cur && isCommit(env.msg):
 			return s.maybeSwitchBranch(ctx, env)
+		case env.epoch < cur && isProposal(env.msg):
+			return s.keepPastProposal(ctx, env)
 		default:
 			return nil
 		}
@@ -301,6 +303,12 @@ func otherBranch(err error) bool {
 func isCommit(msg []byte) bool {
 	h, err := mls.PeekMessage(msg)
 	return err == nil && h.ContentType == contentCommit
+}
+
+// isProposal reports whether msg is an MLS proposal, from its header alone.
+func isProposal(msg []byte) bool {
+	h, err := mls.PeekMessage(msg)
+	return err == nil && h.ContentType == contentProposal
 }
 
 // drainFuture processes the buffered messages the group can now read.
