@@ -149,6 +149,7 @@ func (s *chanState) maybeSwitchBranch(ctx context.Context, env envelope) error {
 			return fmt.Errorf("%w: competing commit: %w", errMLS, err)
 		}
 		if errors.Is(err, mls.ErrUnknownProposal) && !s.untrusted {
+			s.n.log.Info("competing commit waits for a proposal it refers to", "channel", s.id, "epoch", e)
 			s.await(env)
 		}
 		return nil
