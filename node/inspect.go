@@ -26,6 +26,9 @@ type Digest struct {
 	// reactions). Local display names are left out.
 	View     string `json:"view"`
 	Messages int    `json:"messages"`
+	// ViewMembers are the CRDT view's members as "peer/role", sorted: the
+	// part of View that tells a failure which member differs.
+	ViewMembers []string `json:"view_members"`
 	// Removed is true once this node left or was removed.
 	Removed bool `json:"removed"`
 }
@@ -52,9 +55,12 @@ func (n *Node) Digest(ctx context.Context, channel string) (Digest, error) {
 			Members  [][2]string
 			Timeline []entry
 		}{Name: s.crdt.Metadata().Name}
+		var vm []string
 		for _, m := range s.crdt.Members() {
 			view.Members = append(view.Members, [2]string{m.ID, m.Role.String()})
+			vm = append(vm, m.ID+"/"+m.Role.String())
 		}
+		sort.Strings(vm)
 		for _, m := range ms {
 			v := s.view(m)
 			view.Timeline = append(view.Timeline, entry{v.ID, v.Author, v.Text, v.Edited, v.Deleted, v.Reactions})
@@ -67,7 +73,7 @@ func (n *Node) Digest(ctx context.Context, channel string) (Digest, error) {
 		members := s.group.Members()
 		sort.Strings(members)
 		d = Digest{Epoch: s.group.Epoch(), Authenticator: hex.EncodeToString(s.group.EpochAuthenticator()),
-			Members: members, View: hex.EncodeToString(h[:]), Messages: len(ms),
+			Members: members, View: hex.EncodeToString(h[:]), Messages: len(ms), ViewMembers: vm,
 			Removed: s.meta.Removed || !s.group.Active()}
 		return nil
 	})

@@ -1,8 +1,10 @@
 package testbed
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spacepanda/spacepanda/node"
@@ -109,30 +111,77 @@ func (e *engine) agree(full bool) (string, bool) {
 			return fmt.Sprintf("%s and %s differ in epoch authenticator at epoch %d", s.name(), refName, d.Epoch), false
 		case !slices.Equal(d.Members, ref.Members):
 			return fmt.Sprintf("%s lists members %v, %s %v", s.name(), short(d.Members), refName, short(ref.Members)), false
+		case full && !slices.Equal(d.ViewMembers, ref.ViewMembers):
+			return fmt.Sprintf("%s and %s differ in the CRDT view's members: %v and %v", s.name(), refName,
+				short(d.ViewMembers), short(ref.ViewMembers)), false
 		case full && d.View != ref.View:
+			e.viewDiff = [2]*slot{s, live[0]}
 			return fmt.Sprintf("%s and %s differ in CRDT view (%d and %d messages)", s.name(), refName, d.Messages, ref.Messages), false
 		}
 	}
 	return "", true
 }
 
-// short abbreviates peer IDs for messages.
+// short abbreviates peer IDs (alone or before a "/role") for messages.
 func short(ids []string) []string {
 	out := make([]string, len(ids))
 	for i, id := range ids {
-		if len(id) > 12 {
-			id = "…" + id[len(id)-8:]
+		p, role, _ := strings.Cut(id, "/")
+		if len(p) > 12 {
+			p = "…" + p[len(p)-8:]
 		}
-		out[i] = id
+		if role != "" {
+			p += "/" + role
+		}
+		out[i] = p
 	}
 	return out
+}
+
+// explainView names the first timeline entry in which the views of the two
+// slots agree last found different (viewDiff) differ.
+func (e *engine) explainView() string {
+	x, y := e.viewDiff[0], e.viewDiff[1]
+	if x == nil || y == nil {
+		return ""
+	}
+	tl := func(s *slot) []node.Message {
+		m, _ := s.member()
+		if m == nil {
+			return nil
+		}
+		ctx, cancel := e.opCtx()
+		defer cancel()
+		ms, _ := m.Messages(ctx, e.channel, 0)
+		return ms
+	}
+	a, b := tl(x), tl(y)
+	key := func(m node.Message) string {
+		rs, _ := json.Marshal(m.Reactions)
+		return fmt.Sprintf("%s by %s %q edited=%v deleted=%v reactions=%s", m.ID, short([]string{m.Author})[0], m.Text, m.Edited, m.Deleted, rs)
+	}
+	for i := range max(len(a), len(b)) {
+		switch {
+		case i >= len(a):
+			return fmt.Sprintf("; %s lacks entry %d: %s", x.name(), i, key(b[i]))
+		case i >= len(b):
+			return fmt.Sprintf("; %s lacks entry %d: %s", y.name(), i, key(a[i]))
+		case key(a[i]) != key(b[i]):
+			return fmt.Sprintf("; entry %d: %s shows %s, %s shows %s", i, x.name(), key(a[i]), y.name(), key(b[i]))
+		}
+	}
+	return "; the timelines read now are equal"
 }
 
 // waitAgree waits until the live members agree fully, or deadline.
 func (e *engine) waitAgree(deadline time.Time) (string, bool) {
 	for {
+		e.viewDiff = [2]*slot{}
 		d, ok := e.agree(true)
 		if ok || time.Now().After(deadline) || e.ctx.Err() != nil {
+			if !ok {
+				d += e.explainView()
+			}
 			return d, ok
 		}
 		time.Sleep(100 * time.Millisecond)

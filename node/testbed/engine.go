@@ -72,17 +72,20 @@ type engine struct {
 	rec     *recorder
 	slots   []*slot
 	channel string
-	boot    []string
-	dir     string
-	ctx     context.Context
-	rng     *rand.Rand
-	t0      time.Time // workload start
-	rep     *Report
-	phase   atomic.Value
-	seq     atomic.Int64
-	failed  atomic.Int64
-	skipped atomic.Int64
-	bg      sync.WaitGroup // workers, followers, closes
+	// viewDiff are the two slots whose CRDT views agree last found
+	// different (explainView).
+	viewDiff [2]*slot
+	boot     []string
+	dir      string
+	ctx      context.Context
+	rng      *rand.Rand
+	t0       time.Time // workload start
+	rep      *Report
+	phase    atomic.Value
+	seq      atomic.Int64
+	failed   atomic.Int64
+	skipped  atomic.Int64
+	bg       sync.WaitGroup // workers, followers, closes
 }
 
 // Run runs the testbed described by cfg and returns its report. It stops

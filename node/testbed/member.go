@@ -49,6 +49,7 @@ func apiDigest(ctx context.Context, api node.API, channel string) (node.Digest, 
 		d.Members = append(d.Members, m.ID+"/"+m.Role)
 	}
 	sort.Strings(d.Members)
+	d.ViewMembers = d.Members
 	tl, err := api.Messages(ctx, channel, 0)
 	if err != nil {
 		return node.Digest{}, err
