@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime/pprof"
 	"time"
@@ -45,6 +46,9 @@ explains every figure.`,
 				}
 			}
 			cfg.Logger = g.log
+			if g.log.Enabled(cmd.Context(), slog.LevelDebug) {
+				cfg.NodeLogLevel = slog.LevelDebug // the nodes' logs too
+			}
 			if cpuProfile != "" {
 				stop, err := startCPUProfile(cpuProfile)
 				if err != nil {

@@ -75,7 +75,11 @@ type Config struct {
 	Progress func(Progress)
 	// Logger receives the testbed's own events; nil discards them. Node
 	// logs go to a file per node in the run's directory.
-	Logger *slog.Logger
+	// NodeLogLevel is the level of the nodes' own logs (nodeK.G.log in
+	// the run's directory): slog.LevelInfo by default, debug to follow
+	// catch-ups, anti-entropy and deliveries.
+	NodeLogLevel slog.Level
+	Logger       *slog.Logger
 
 	// wrap, in tests, replaces what the testbed sees of a node: a broken
 	// member proves the testbed's checks can fail.

@@ -75,7 +75,7 @@ func (r *inproc) logger(s *slot) (*slog.Logger, error) {
 	r.mu.Lock()
 	r.logs = append(r.logs, f)
 	r.mu.Unlock()
-	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo})), nil
+	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: r.cfg.NodeLogLevel})), nil
 }
 
 // crash cuts the node off the network (nothing leaves it after the crash

@@ -75,7 +75,7 @@ func (p *procs) start(ctx context.Context, s *slot, boot []string) (member, erro
 		}
 	}
 	args := []string{"daemon", "--home", s.home, "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns", "--fault-gate",
-		"--log-level", "info", "--log-file", filepath.Join(p.dir, fmt.Sprintf("node%d.%d.log", s.i, s.gen))}
+		"--log-level", strings.ToLower(p.cfg.NodeLogLevel.String()), "--log-file", filepath.Join(p.dir, fmt.Sprintf("node%d.%d.log", s.i, s.gen))}
 	for _, b := range boot {
 		args = append(args, "--bootstrap", b)
 	}
