@@ -59,6 +59,7 @@ type antiEntropy struct {
 
 type aeGap struct {
 	seen  time.Time
+	epoch uint64 // the group's epoch when the gap was seen
 	tries int
 }
 
@@ -97,6 +98,10 @@ func (s *chanState) noteApplied(e crdt.Event) {
 		return
 	}
 	now := time.Now()
+	var epoch uint64
+	if s.group != nil {
+		epoch = s.group.Epoch()
+	}
 	for q := hi + 1; q < e.ID.Seq; q++ {
 		id := crdt.ID{Author: author, Seq: q}
 		if len(a.missing) >= aeMaxMissing {
@@ -108,20 +113,27 @@ func (s *chanState) noteApplied(e crdt.Event) {
 		if a.missing == nil {
 			a.missing = map[crdt.ID]*aeGap{}
 		}
-		a.missing[id] = &aeGap{seen: now}
+		a.missing[id] = &aeGap{seen: now, epoch: epoch}
 	}
 }
 
 // oldestGap returns when the oldest gap older than aeGrace was seen, or the
-// zero time.
-func (a *antiEntropy) oldestGap(now time.Time) time.Time {
+// zero time, and the lowest epoch among those gaps was seen in.
+func (a *antiEntropy) oldestGap(now time.Time) (time.Time, uint64) {
 	var oldest time.Time
+	var epoch uint64
 	for _, g := range a.missing {
-		if now.Sub(g.seen) >= aeGrace && (oldest.IsZero() || g.seen.Before(oldest)) {
+		if now.Sub(g.seen) < aeGrace {
+			continue
+		}
+		if oldest.IsZero() || g.seen.Before(oldest) {
 			oldest = g.seen
 		}
+		if epoch == 0 || g.epoch < epoch {
+			epoch = g.epoch
+		}
 	}
-	return oldest
+	return oldest, epoch
 }
 
 // Gaps reports how many gaps the channel tracks (tests).
@@ -145,9 +157,20 @@ func (s *chanState) maybeAntiEntropy() {
 		return
 	}
 	var since time.Time
-	switch gap := a.oldestGap(now); {
+	from := s.group.Epoch()
+	if from > 0 {
+		from-- // a late message of the epoch before (as catch-up does)
+	}
+	switch gap, gapEpoch := a.oldestGap(now); {
 	case !gap.IsZero():
 		since = gap.Add(-aeMargin)
+		// The missing event may be of an epoch before the one its gap
+		// was seen in (the author's later event came after a commit,
+		// or we switched branches since): as far back as past
+		// messages are read (pastEpochWindow). Before, a run asked from
+		// the epoch before ours only, and an event lost just before a
+		// commit was never found (the 5-node churn testbed lost one).
+		from = min(from, gapEpoch-min(gapEpoch, pastEpochWindow))
 	case s.lastSeq != a.lastSeq && now.Sub(a.last) >= aeEvery:
 		since = a.last.Add(-aeMargin)
 	default:
@@ -158,10 +181,6 @@ func (s *chanState) maybeAntiEntropy() {
 		return
 	}
 	p, cursor := a.pick(peers, since)
-	from := s.group.Epoch()
-	if from > 0 {
-		from-- // a late message of the epoch before (as catch-up does)
-	}
 	a.running, s.syncing = true, true
 	a.last, a.lastSeq = now, s.lastSeq
 	a.runs++

@@ -135,10 +135,10 @@ func TestAntiEntropyGaps(t *testing.T) {
 	if _, ok := s.ae.missing[crdt.ID{Author: "bob", Seq: 7}]; !ok || s.ae.gaps() != 1 {
 		t.Fatalf("gaps %v, want bob 7 only", s.ae.missing)
 	}
-	if !s.ae.oldestGap(time.Now()).IsZero() {
+	if g, _ := s.ae.oldestGap(time.Now()); !g.IsZero() {
 		t.Fatal("a gap younger than aeGrace counts")
 	}
-	if s.ae.oldestGap(time.Now().Add(aeGrace)).IsZero() {
+	if g, _ := s.ae.oldestGap(time.Now().Add(aeGrace)); g.IsZero() {
 		t.Fatal("a gap older than aeGrace does not count")
 	}
 	later := time.Now().Add(time.Second)
@@ -147,5 +147,70 @@ func TestAntiEntropyGaps(t *testing.T) {
 	}
 	if s.ae.gaps() != 0 {
 		t.Fatalf("a gap survived %d runs", aeTries)
+	}
+}
+
+// TestAntiEntropyAcrossEpochs: bob loses the live copy of alice's post,
+// and alice then commits twice before she posts again, so bob sees the gap
+// in her counter two epochs after the lost post's. Anti-entropy must look
+// for it in its own epoch: before, a run asked from the epoch before bob's
+// only, never found it, and forgot the gap after aeTries runs (the 5-node
+// churn testbed lost a post made just before a commit, at a member that
+// switched branches).
+func TestAntiEntropyAcrossEpochs(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	d := &dropper{nth: []int{1}}
+	a := open(t, newHome(t, "alice"), true)
+	b, err := Open(ctx, Config{Home: newHome(t, "bob"), Network: true, Logger: quiet,
+		Listen: []string{"/ip4/127.0.0.1/tcp/0"}, DisableMDNS: true, FaultDropLive: d.drop})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	id, _ := joinGeneral(t, a, b)
+	state := func(n *Node) (epoch uint64, gaps, runs int, quiet bool) {
+		n.channel(id).do(ctx, func(s *chanState) error { //nolint:errcheck // checked by the caller's wait
+			epoch, gaps, runs = s.group.Epoch(), s.ae.gaps(), s.ae.runs
+			quiet = s.syncRounds == 0 && !s.syncing && !s.needSync
+			return nil
+		})
+		return
+	}
+	if _, err := a.Send(ctx, id, "first"); err != nil {
+		t.Fatal(err)
+	}
+	waitTexts(t, b, id, "first")
+	waitFor(t, 60*time.Second, "bob's catch-up rounds after the join", func() bool { _, _, _, q := state(b); return q })
+	d.arm()
+	if _, err := a.Send(ctx, id, "lost"); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := a.UpdateKeys(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	epochA, _, _, _ := state(a)
+	waitFor(t, 60*time.Second, "bob at alice's epoch", func() bool { e, _, _, _ := state(b); return e == epochA })
+	_, _, runs0, _ := state(b)
+	if _, err := a.Send(ctx, id, "after"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "every post at bob, or the gap forgotten", func() bool {
+		_, gaps, runs, _ := state(b)
+		return hasText(t, b, id, "lost") && hasText(t, b, id, "after") || gaps == 0 && runs >= runs0+aeTries
+	})
+	d.mu.Lock()
+	dropped := d.dropped[1]
+	d.mu.Unlock()
+	if dropped == 0 {
+		t.Fatal("the post was never dropped: the test did not test anything")
+	}
+	if !hasText(t, b, id, "lost") {
+		t.Fatal("bob never received the post alice made before her commits")
+	}
+	if e, _, _, _ := state(b); e != epochA {
+		t.Errorf("bob is at epoch %d, alice at %d", e, epochA)
 	}
 }

@@ -267,8 +267,8 @@ func (n *Node) onSyncServed(channel string, from p2p.PeerID, entries int) {
 }
 
 // onSyncFetched counts and logs a catch-up response received.
-func (n *Node) onSyncFetched(from p2p.PeerID, entries int) {
+func (n *Node) onSyncFetched(from p2p.PeerID, req syncRequest, entries int) {
 	n.metrics.syncPages.Inc()
 	n.metrics.syncEntries.Add(float64(entries))
-	n.log.Debug("sync fetched", "peer", from, "entries", entries)
+	n.log.Debug("sync fetched", "peer", from, "epoch", req.Epoch, "cursor", req.Cursor, "entries", entries)
 }

@@ -432,7 +432,7 @@ func (n *Node) fetchPage(p p2p.PeerID, req syncRequest) (syncPage, error) {
 	}
 	page, err := decodeSyncPage(resp)
 	if err == nil {
-		n.onSyncFetched(p, len(page.Entries))
+		n.onSyncFetched(p, req, len(page.Entries))
 	}
 	return page, err
 }
