@@ -51,6 +51,8 @@ type Group struct {
 	// treeRaw caches the encoding of tree for MarshalBinary: the tree
 	// changes once per epoch, the state is saved after every message.
 	treeRaw []byte
+	// stateSize is the length of the last MarshalBinary, to size the next.
+	stateSize int
 }
 
 // epochSecrets are the secrets of the current epoch that a member keeps
@@ -77,6 +79,18 @@ type pastEpoch struct {
 	st         *schedule.SecretTree
 	gc         wire.GroupContext
 	changed    map[LeafIndex]*wire.LeafNode
+	// enc caches the epoch's encoding (marshal) at version encVer of st:
+	// nothing else of it changes once it is past, and a group state is
+	// written after every batch of received messages.
+	enc    []byte
+	encVer uint64
+}
+
+// dropEnc zeroes and drops the cached encoding: st is about to change, and
+// the secrets it consumes must not outlive it in a copy (§9.2).
+func (p *pastEpoch) dropEnc() {
+	clear(p.enc)
+	p.enc = nil
 }
 
 // resumptionPSK is the resumption_psk of one epoch (§8.6).

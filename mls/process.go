@@ -273,6 +273,7 @@ func (g *Group) epochKeys(e uint64, ct wire.ContentType) (*schedule.SecretTree, 
 	if ct == wire.ContentTypeApplication {
 		for _, p := range g.past {
 			if p.epoch == e {
+				p.dropEnc() // its secret tree may change
 				return p.st, p.senderData, &p.gc, nil
 			}
 		}

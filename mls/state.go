@@ -23,9 +23,11 @@ const stateVersion = 1
 // dropped epochs) are not in them.
 func (g *Group) MarshalBinary() ([]byte, error) {
 	var w tls.Writer
+	w.Grow(g.stateSize + g.stateSize/8) // one allocation, whatever grew since
 	w.Uint16(stateVersion)
 	g.marshalState(&w)
 	w.Optional(g.pending != nil, func(w *tls.Writer) { g.pending.marshal(w) })
+	g.stateSize = len(w.Bytes())
 	return w.Bytes(), w.Err()
 }
 
@@ -45,7 +47,7 @@ func (g *Group) marshalState(w *tls.Writer) {
 	for _, s := range g.ep.list() {
 		w.Opaque(*s)
 	}
-	w.Opaque(tls.MustMarshal(g.st))
+	w.Vector(g.st.MarshalTLS) // opaque: the encoding with its length
 	w.Vector(func(w *tls.Writer) {
 		for _, p := range g.past {
 			p.marshal(w)
@@ -97,6 +99,21 @@ func (e *epochSecrets) list() []*[]byte {
 }
 
 func (p *pastEpoch) marshal(w *tls.Writer) {
+	if p.enc == nil || p.encVer != p.st.Version() {
+		p.dropEnc()
+		var pw tls.Writer
+		p.encode(&pw)
+		if pw.Err() != nil {
+			w.Fail(pw.Err())
+			return
+		}
+		p.enc, p.encVer = pw.Bytes(), p.st.Version()
+	}
+	w.Raw(p.enc)
+}
+
+// encode writes the past epoch (marshal caches it).
+func (p *pastEpoch) encode(w *tls.Writer) {
 	w.Uint64(p.epoch)
 	w.Opaque(p.senderData)
 	w.Opaque(tls.MustMarshal(p.st))

@@ -67,3 +67,49 @@ func TestForwardSecrecyAcrossRestore(t *testing.T) {
 		t.Fatalf("second message: %v", err)
 	}
 }
+
+// TestPastEpochEncodingFollowsChanges checks the cached encoding of past
+// epochs: a late message read after a state was written consumes its key
+// in the next state too (a stale cached encoding would let a restored
+// group read it again), and a late message not read yet stays readable.
+func TestPastEpochEncodingFollowsChanges(t *testing.T) {
+	tg := newTestGroup(t, X25519_AES128GCM_SHA256_Ed25519, 2)
+	late1, err := tg.members[0].EncryptApplication(tg.rnd, []byte("late one"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	late2, err := tg.members[0].EncryptApplication(tg.rnd, []byte("late two"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg.commit(0, CommitOptions{ForcePath: true})
+	b := tg.members[1]
+	first, err := b.MarshalBinary() // encodes (and caches) the past epoch
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := b.MarshalBinary(); !bytes.Equal(first, again) {
+		t.Fatal("two encodings of an unchanged group differ")
+	}
+	if _, err := b.ProcessMessage(late1, time.Time{}); err != nil {
+		t.Fatalf("late message: %v", err)
+	}
+	after, err := b.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(first, after) {
+		t.Fatal("the state did not change when a past epoch's key was consumed")
+	}
+	r, err := UnmarshalGroup(after, tg.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.ProcessMessage(late1, time.Time{}); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("restored group read a consumed past-epoch message again: %v", err)
+	}
+	res, err := r.ProcessMessage(late2, time.Time{})
+	if err != nil || string(res.(*ApplicationMessage).Data) != "late two" {
+		t.Fatalf("restored group, the other late message: %v", err)
+	}
+}

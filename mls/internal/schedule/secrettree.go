@@ -18,7 +18,13 @@ type SecretTree struct {
 	window  Window
 	nodes   map[treemath.NodeIndex][]byte // unconsumed node secrets
 	leaves  map[treemath.LeafIndex]*leafRatchets
+	version uint64 // counts the changes (Version)
 }
+
+// Version changes whenever the tree does (a key handed out or consumed):
+// an encoding taken at one version is the tree's as long as Version
+// returns the same.
+func (t *SecretTree) Version() uint64 { return t.version }
 
 // leafRatchets are the two ratchets of one leaf.
 type leafRatchets [2]ratchet // indexed by RatchetType
@@ -143,6 +149,7 @@ func (t *SecretTree) Next(leaf treemath.LeafIndex, typ RatchetType) (uint32, Key
 	}
 	t.commit(leaf, p)
 	r.replace(a)
+	t.version++
 	return gen, a.kn, nil
 }
 
@@ -198,6 +205,7 @@ func (t *SecretTree) open(leaf treemath.LeafIndex, typ RatchetType, gen uint32, 
 	a.kn.clear()
 	t.commit(leaf, p)
 	r.replace(a)
+	t.version++
 	return nil
 }
 
@@ -213,6 +221,7 @@ func (t *SecretTree) openSkipped(leaf treemath.LeafIndex, typ RatchetType, r *ra
 	}
 	kn.clear()
 	r.skipped = append(r.skipped[:i], r.skipped[i+1:]...)
+	t.version++
 	return nil
 }
 
