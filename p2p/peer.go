@@ -3,6 +3,7 @@ package p2p
 import (
 	"crypto/ed25519"
 	"fmt"
+	"sync"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -49,12 +50,36 @@ func (id PeerID) PublicKey() (ed25519.PublicKey, error) {
 }
 
 func (id PeerID) decode() (peer.ID, error) {
+	decoded.Lock()
+	p, ok := decoded.m[id]
+	decoded.Unlock()
+	if ok {
+		return p, nil
+	}
 	p, err := peer.Decode(string(id))
 	if err != nil {
 		return "", fmt.Errorf("%w: %q: %v", ErrBadPeerID, string(id), err)
 	}
+	decoded.Lock()
+	if len(decoded.m) >= maxDecoded {
+		clear(decoded.m)
+	}
+	decoded.m[id] = p
+	decoded.Unlock()
 	return p, nil
 }
+
+// decoded caches the peer IDs decode parsed: a node asks whether each
+// member is connected on every delivery, and parsing the text form
+// (base58, multihash) cost more than the lookup. Only IDs that parse are
+// kept, at most maxDecoded (then the cache starts over), so junk IDs cost
+// no memory.
+var decoded = struct {
+	sync.Mutex
+	m map[PeerID]peer.ID
+}{m: map[PeerID]peer.ID{}}
+
+const maxDecoded = 4096
 
 // PeerIDFromPublicKey returns the peer ID of an Ed25519 public key.
 func PeerIDFromPublicKey(pub ed25519.PublicKey) (PeerID, error) {
