@@ -192,9 +192,12 @@ type chanState struct {
 	needSync   bool // a gap was seen: ask peers for the log
 	syncRounds int  // catch-up rounds left after a join or restart
 	lastSync   time.Time
-	flushErr   error            // why the outbox is not empty, after the last flush
-	gossiped   uint64           // the last outbox item this run published on the topic
-	delivering bool             // a delivery request is in flight (maybeDeliver)
+	flushErr   error  // why the outbox is not empty, after the last flush
+	gossiped   uint64 // the last outbox item this run published on the topic
+	delivering bool   // a delivery request is in flight (maybeDeliver)
+	// taken is closed, and cleared, when items leave the outbox
+	// (delivered): Sends waiting for their item (waitDelivery) wake up.
+	taken      chan struct{}
 	lastQueued uint64           // the outbox item of the last local event
 	flying     *flight          // the flight sendBatch is storing (sendbatch.go)
 	flights    []*flight        // stored posts waiting for their fsync, oldest first
@@ -239,6 +242,9 @@ type chanState struct {
 	// kept open across turns (receivelive.go).
 	noSync     bool
 	chunkSince time.Time // when the chunk's first message was read
+	// chunkEnd, if set, learns how the open chunk ends: stored, or
+	// dropped (serveDeliver waits for it).
+	chunkEnd *chunkEnd
 
 	// Read receipts (reads.go).
 	readPending crdt.ID   // a read receipt waiting for readEvery
@@ -564,27 +570,4 @@ func (n *Node) syncUnsynced() {
 			n.log.Warn("sync received messages", "err", err)
 		}
 	}
-}
-
-// applyLazy applies a batch whose loss in a crash is harmless (removing a
-// published message from the outbox: at worst it is published again and
-// dropped as a duplicate) without waiting for its own fsync; it becomes
-// durable with the next synced batch, and Close waits for it.
-func (n *Node) applyLazy(ctx context.Context, b *store.Batch) error {
-	p, err := n.db.ApplyNoWait(ctx, b)
-	if err != nil {
-		return err
-	}
-	// The store keeps a Pending (and its Pebble batch) until someone waits
-	// for it; wait for the previous one, which the synced batches since have
-	// made durable in the common case, so that a long-running daemon holds
-	// at most one.
-	n.mu.Lock()
-	prev := n.mu.lazy
-	n.mu.lazy = p
-	n.mu.Unlock()
-	if prev != nil {
-		_ = prev.Wait() // its loss is harmless, as above
-	}
-	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/spacepanda/spacepanda/p2p"
@@ -67,6 +69,16 @@ type deliverResponse struct {
 // serveDeliver processes a member's envelopes in order on the channel's
 // loop. Only current members are served; it stops at the first envelope it
 // cannot process now (a future epoch, an invalid message).
+//
+// The sender drops what we take from its outbox, so we answer only once
+// what we took is stored: usually it came by gossip first and sits in the
+// open batch of live gossip (receivelive.go), so the turn leaves that batch
+// open (doLive: a delivery turn of its own that stored it would cost a
+// write of the group state per delivery) and the answer waits until the
+// batch is stored, at most liveChunkAge before a turn of our own stores it.
+// What was new to us joins that batch like live gossip, and is synced
+// before we answer. A batch dropped instead (a store failure) takes
+// nothing: the sender offers it again.
 func (n *Node) serveDeliver(ctx context.Context, from p2p.PeerID, raw []byte) ([]byte, error) {
 	var req deliverRequest
 	if err := json.Unmarshal(raw, &req); err != nil || len(req.Envelopes) > maxDeliverItems {
@@ -77,10 +89,13 @@ func (n *Node) serveDeliver(ctx context.Context, from p2p.PeerID, raw []byte) ([
 		return nil, codedf(ErrNoChannel, "unknown channel")
 	}
 	var taken int
-	err := c.do(ctx, func(s *chanState) error {
+	var end *chunkEnd // the open batch that holds what we took, if any
+	fresh := false    // it holds messages new to us
+	err := c.doLive(ctx, func(s *chanState) error {
 		if s.meta.Removed || !s.group.Active() || !containsMember(s.group.Members(), from.String()) {
 			return codedf(ErrForbidden, "not a member")
 		}
+		seq := s.lastSeq
 		for _, raw := range req.Envelopes {
 			if drop := n.cfg.FaultDropLive; drop != nil && drop(req.Channel, raw) {
 				taken++ // lost on the way, as far as the sender can tell
@@ -104,13 +119,54 @@ func (n *Node) serveDeliver(ctx context.Context, from p2p.PeerID, raw []byte) ([
 			}
 			taken++
 		}
+		if s.liveOpen() && s.chunkDirty {
+			if s.lastSeq-s.chunkSeq >= liveChunkMax || time.Since(s.chunkSince) >= liveChunkAge || s.snapshotDue() {
+				s.storeLive()
+			}
+		}
+		if s.liveOpen() && s.chunkDirty {
+			end, fresh = s.onChunkEnd(), s.lastSeq != seq
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, coded(err)
 	}
+	if end != nil {
+		taken = n.awaitChunk(ctx, c, end, fresh, taken)
+	}
 	n.log.Debug("took delivered messages", "channel", req.Channel, "from", from, "taken", taken, "offered", len(req.Envelopes))
 	return json.Marshal(deliverResponse{Taken: taken})
+}
+
+// awaitChunk waits until the open batch of live gossip end tells about is
+// stored (a turn that stores it runs after liveChunkAge), syncs it if it
+// holds messages new to us, and returns taken, or 0 if it was dropped or
+// ctx ended.
+func (n *Node) awaitChunk(ctx context.Context, c *channel, end *chunkEnd, fresh bool, taken int) int {
+	t := time.NewTimer(liveChunkAge)
+	defer t.Stop()
+	select {
+	case <-end.done:
+	case <-t.C:
+		// A turn that is not doLive stores the open batch first.
+		c.do(ctx, func(*chanState) error { return nil }) //nolint:errcheck // ctx or ErrClosed: checked below
+	case <-ctx.Done():
+	}
+	select {
+	case <-end.done:
+	default:
+		return 0 // ctx ended or the channel closed before it was stored
+	}
+	if !end.ok {
+		return 0
+	}
+	if fresh {
+		if err := n.db.Sync(ctx); err != nil {
+			return 0
+		}
+	}
+	return taken
 }
 
 // deliveryPeers returns the members other than us that the host is
@@ -139,6 +195,10 @@ func (s *chanState) maybeDeliver() {
 	if len(peers) == 0 {
 		return
 	}
+	// Start at a random member, so that the members' deliveries spread
+	// over the channel instead of all going to the first one.
+	k := rand.IntN(len(peers))
+	peers = slices.Concat(peers[k:], peers[:k])
 	items := append([]store.OutboxItem(nil), s.outbox[:deliverBatch(s.outbox)]...)
 	envs := make([][]byte, len(items))
 	for i, it := range items {
@@ -151,7 +211,9 @@ func (s *chanState) maybeDeliver() {
 	go func() {
 		defer n.wg.Done()
 		taken := n.deliverTo(peers, req)
-		c.do(n.ctx, func(s *chanState) error { //nolint:errcheck // ErrClosed at shutdown
+		// doLive: removing taken items from the outbox does not depend
+		// on the open batch of live gossip (receivelive.go).
+		c.doLive(n.ctx, func(s *chanState) error { //nolint:errcheck // ErrClosed at shutdown
 			s.delivering = false
 			s.delivered(n.ctx, items[:min(taken, len(items))])
 			if taken > 0 {
@@ -195,7 +257,10 @@ func (s *chanState) delivered(ctx context.Context, items []store.OutboxItem) {
 		b.DeleteOutbox(store.ChannelID(s.id), it.Seq)
 		done[it.Seq] = true
 	}
-	if err := s.n.applyLazy(ctx, b); err != nil {
+	// Its loss in a crash is harmless (the item is published again and
+	// dropped as a duplicate): no fsync of its own; the next synced batch,
+	// or retryLoop's sync, makes it durable.
+	if err := s.n.applyNoSync(ctx, b); err != nil {
 		s.n.log.Warn("outbox", "channel", s.id, "err", err)
 		return
 	}
@@ -211,6 +276,18 @@ func (s *chanState) delivered(ctx context.Context, items []store.OutboxItem) {
 	if len(s.outbox) == 0 {
 		s.flushErr = nil
 	}
+	if s.taken != nil {
+		close(s.taken)
+		s.taken = nil
+	}
+}
+
+// outboxTaken returns a channel closed when items next leave the outbox.
+func (s *chanState) outboxTaken() <-chan struct{} {
+	if s.taken == nil {
+		s.taken = make(chan struct{})
+	}
+	return s.taken
 }
 
 // inOutbox reports whether the outbox still holds the item seq.

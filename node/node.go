@@ -97,7 +97,6 @@ type Node struct {
 	mu struct {
 		sync.Mutex
 		channels map[string]*channel
-		lazy     *store.Pending // the last applyLazy batch nobody has waited for
 		// joinKeys are the key packages presented per invite (keyFor).
 		joinKeys map[crdt.InviteHash]joinKey
 		damaged  map[string]damagedChannel // stored channels that could not be restored

@@ -198,6 +198,7 @@ func (n *Node) waitDelivery(ctx context.Context, c *channel, seq uint64, res *Se
 	deadline := time.Now().Add(wait)
 	for {
 		var peers int
+		var taken <-chan struct{}
 		// doLive: this only reads memory and may start a delivery
 		// (maybeDeliver), whose answer comes in a turn of its own.
 		c.doLive(ctx, func(s *chanState) error { //nolint:errcheck // the result stays queued
@@ -206,6 +207,7 @@ func (n *Node) waitDelivery(ctx context.Context, c *channel, seq uint64, res *Se
 				s.maybeDeliver()
 				peers = len(s.deliveryPeers())
 				_, res.Reason = s.queued()
+				taken = s.outboxTaken()
 			}
 			return nil
 		})
@@ -213,13 +215,24 @@ func (n *Node) waitDelivery(ctx context.Context, c *channel, seq uint64, res *Se
 			peers == 0 && n.cfg.DeliveryWait <= 0 {
 			return
 		}
+		// Look again when items leave the outbox, or after
+		// deliveryRecheck (a failed delivery is offered again, a member
+		// may have connected), or at the deadline.
+		t := time.NewTimer(min(deliveryRecheck, time.Until(deadline)+time.Millisecond))
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
-		case <-time.After(50 * time.Millisecond):
+		case <-taken:
+		case <-t.C:
 		}
+		t.Stop()
 	}
 }
+
+// deliveryRecheck is how often a Send waiting for a member to take its
+// post looks again without being woken (waitDelivery).
+const deliveryRecheck = 250 * time.Millisecond
 
 // queued reports whether the outbox holds messages, and why.
 func (s *chanState) queued() (bool, string) {

@@ -29,8 +29,10 @@ import (
 //     applied (Pebble's write-ahead log is one sequence): an unsynced batch
 //     is lost only together with every batch after it. The live chunk is
 //     stored with the group state it leaves, and stored before anything
-//     else is written, so the group state on disk is never older than the
-//     log and events it was stored with; a crash takes the node back to a
+//     else is written that depends on it (the only writes of doLive turns
+//     are removals of delivered own messages from the outbox, which do
+//     not), so the group state on disk is never older than the log and
+//     events it was stored with; a crash takes the node back to a
 //     consistent earlier point.
 //   - A received message lost that way (unsynced, or still in the open
 //     chunk) is read again: the group state on disk is the one from before
@@ -50,9 +52,10 @@ import (
 //   - Commits change epochs, membership and the secrets forward secrecy
 //     deletes: a received commit or proposal is stored with Apply (synced),
 //     after the live chunk read before it; own commits are synced steps.
-//     Messages handed over by the delivery stream (serveDeliver), which the
-//     sender stops sending once we answer, are stored synced as before:
-//     they do not come through this queue.
+//   - Messages handed over by the delivery stream (serveDeliver), which
+//     the sender stops sending once we answer, join the open chunk too (in
+//     a turn that leaves it open), but the answer waits until the chunk is
+//     stored, and, if they were new to us, synced.
 //
 // The node also syncs within retryEvery of an unsynced write (retryLoop,
 // whose turns store the open chunk too), so that an idle node holds at most
@@ -186,4 +189,29 @@ func (s *chanState) dropChunk(p any) {
 	s.chunk, s.chunkDirty = &store.Batch{}, false
 	s.rollback()
 	s.needSync = true
+	s.endChunk(false)
+}
+
+// chunkEnd tells how an open chunk ended; ok is set before done is closed.
+type chunkEnd struct {
+	done chan struct{}
+	ok   bool // stored, not dropped
+}
+
+// onChunkEnd returns what tells how the open chunk ends.
+func (s *chanState) onChunkEnd() *chunkEnd {
+	if s.chunkEnd == nil {
+		s.chunkEnd = &chunkEnd{done: make(chan struct{})}
+	}
+	return s.chunkEnd
+}
+
+// endChunk tells onChunkEnd's waiters that the chunk was stored (ok) or
+// dropped.
+func (s *chanState) endChunk(ok bool) {
+	if e := s.chunkEnd; e != nil {
+		s.chunkEnd = nil
+		e.ok = ok
+		close(e.done)
+	}
 }

@@ -2,11 +2,13 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/spacepanda/spacepanda/p2p"
 	"github.com/spacepanda/spacepanda/store"
 )
 
@@ -205,5 +207,79 @@ func TestResendForJoinerInLiveTurn(t *testing.T) {
 	deliver(t, c, id, resent)
 	if !hasText(t, c, id, "from bob, before carol") {
 		t.Fatal("carol does not show bob's post from before her join")
+	}
+}
+
+// TestDeliveredWithOpenChunkDurable: a member answers a delivery while it
+// holds an open batch of live gossip. It answers only once what it took is
+// stored, and a message that was new to it is synced by then: after a
+// crash (unsynced writes lost) right after the answer, the restarted
+// member holds both the message it had read by gossip and the one handed
+// over.
+func TestDeliveredWithOpenChunkDurable(t *testing.T) {
+	ctx := ctxT(t)
+	a := open(t, newHome(t, "alice"), true)
+	fs := NewCrashFS()
+	if _, err := InitFS(ctx, "/bob", "bob", []byte{}, fs); err != nil {
+		t.Fatal(err)
+	}
+	openB := func(fs *CrashFS, network bool) *Node {
+		n, err := Open(context.Background(), Config{Home: "/bob", CrashFS: fs, Network: network, Logger: quiet,
+			Listen: []string{"/ip4/127.0.0.1/tcp/0"}, DisableMDNS: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Close() })
+		return n
+	}
+	b := openB(fs, true)
+	id, _ := joinGeneral(t, a, b)
+	b.Close()
+	b = openB(fs, false) // offline: nothing arrives but what the test hands over
+
+	var envs [][]byte
+	for _, text := range []string{"by gossip", "handed over"} {
+		if _, err := a.Send(ctx, id, text); err != nil {
+			t.Fatal(err)
+		}
+		es, err := a.db.Log(ctx, store.ChannelID(id), 1, 0)
+		if err != nil || len(es) == 0 {
+			t.Fatalf("alice's log: %v", err)
+		}
+		last := es[len(es)-1]
+		envs = append(envs, envelope{epoch: last.Epoch, msg: last.Data}.encode())
+	}
+	c := b.channel(id)
+	gossip, err := decodeEnvelope(envs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &recvReq{env: gossip, member: true, done: make(chan struct{})}
+	if err := c.doLive(ctx, func(s *chanState) error {
+		s.receiveLive(ctx, []*recvReq{r})
+		if !s.liveOpen() || !s.chunkDirty {
+			t.Error("the gossip message is not in an open chunk")
+		}
+		return r.err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := json.Marshal(deliverRequest{Channel: id, Envelopes: envs})
+	raw, err := b.serveDeliver(ctx, p2p.PeerID(a.id.peerID), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp deliverResponse
+	if err := json.Unmarshal(raw, &resp); err != nil || resp.Taken != 2 {
+		t.Fatalf("answer %s (%v), want both taken", raw, err)
+	}
+	crashed := fs.Crash()
+	b.Close()
+	b = openB(crashed, false)
+	have := timelineSet(t, b, id)
+	for _, text := range []string{"by gossip", "handed over"} {
+		if !have[text] {
+			t.Errorf("%q was taken before the crash and is not in the image", text)
+		}
 	}
 }

@@ -109,6 +109,9 @@ func (s *chanState) sendQueued(ctx context.Context) {
 		if len(reqs) == 0 {
 			return
 		}
+		// A step stores the group state: the open batch of live gossip
+		// goes first, as in a turn that is not doLive (receivelive.go).
+		s.closeLive()
 		s.sendBatch(ctx, reqs)
 	}
 }
@@ -183,7 +186,10 @@ func (s *chanState) sendBatch(ctx context.Context, reqs []*sendReq) {
 	go func() {
 		defer n.wg.Done()
 		err := f.pending.Wait()
-		if c.do(n.ctx, func(s *chanState) error { s.land(f, err); return nil }) != nil {
+		// doLive: landing publishes and answers; what it stores (the
+		// outbox items a lone member drops) does not depend on the open
+		// batch of live gossip (receivelive.go).
+		if c.doLive(n.ctx, func(s *chanState) error { s.land(f, err); return nil }) != nil {
 			// The loop is gone (the node or the channel closes): the
 			// posts are on disk (or failed); the outbox there sends them
 			// after a restart.
@@ -275,7 +281,10 @@ func (s *chanState) answer(f *flight) {
 func (n *Node) post(ctx context.Context, c *channel, text string) (SendResult, uint64, error) {
 	r := &sendReq{text: text, done: make(chan struct{})}
 	c.sends.push(r)
-	err := c.do(ctx, func(s *chanState) error {
+	// doLive: a turn that finds the queue empty (an earlier turn took this
+	// post) stores nothing; sendQueued stores the open batch of live gossip
+	// before a step.
+	err := c.doLive(ctx, func(s *chanState) error {
 		// The batch carries other callers' posts: the node's context, not
 		// this caller's, bounds it.
 		s.sendQueued(n.ctx)

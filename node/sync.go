@@ -563,10 +563,12 @@ func (s *chanState) flushChunk(ctx context.Context) error {
 		s.lastSeq, s.lastEventSeq = s.chunkSeq, s.chunkEventSeq
 		s.rollback()
 		s.needSync = true
+		s.endChunk(false)
 		return fmt.Errorf("%w: %w", errStore, err)
 	}
 	s.stored = state
 	s.chunkSeq, s.chunkEventSeq = s.lastSeq, s.lastEventSeq
+	s.endChunk(true)
 	return nil
 }
 
