@@ -43,6 +43,7 @@ type channel struct {
 	// groupID is the MLS group ID, for the topic validator; immutable.
 	groupID []byte
 	sends   sendQueue // posts waiting for the loop (sendbatch.go)
+	pubs    publisher // outbox items waiting to be published (flushOutbox)
 	recvs   recvQueue // gossip waiting for the loop (receivelive.go)
 	// members holds the peer IDs of the group's members at the current
 	// epoch, for checks made off the loop (the sync server, the
@@ -442,7 +443,24 @@ func (s *chanState) snapshot(ctx context.Context) {
 // why messages stay queued, or nil.
 func (s *chanState) flushOutbox(ctx context.Context) error {
 	var err error
+	alone := len(s.group.Members()) <= 1
+	if !alone && s.n.host != nil {
+		// Published in order by the channel's publisher, off the loop:
+		// gossipsub takes a publish in turns of its own event loop, which
+		// kept ours waiting for tens of milliseconds under load.
+		var items []pubItem
+		for _, it := range s.outbox {
+			if it.Seq > s.gossiped {
+				items = append(items, pubItem{seq: it.Seq, data: it.Data})
+				s.gossiped = it.Seq
+			}
+		}
+		s.c.pubs.enqueue(s.n, s.c, items)
+	}
 	for _, it := range s.outbox {
+		if !alone && s.n.host != nil {
+			break
+		}
 		if it.Seq <= s.gossiped {
 			continue
 		}
@@ -451,7 +469,7 @@ func (s *chanState) flushOutbox(ctx context.Context) error {
 		}
 		s.gossiped = it.Seq
 	}
-	if len(s.group.Members()) <= 1 {
+	if alone {
 		// Alone, only a commit that removed the last other member is
 		// queued: it waits until that member is reachable to learn it
 		// (published, or handed to it by tellRemoved).
@@ -568,6 +586,73 @@ func (n *Node) syncUnsynced() {
 	if n.unsynced.Swap(false) {
 		if err := n.db.Sync(n.ctx); err != nil && n.ctx.Err() == nil {
 			n.log.Warn("sync received messages", "err", err)
+		}
+	}
+}
+
+// pubItem is an outbox item to publish.
+type pubItem struct {
+	seq  uint64
+	data []byte
+}
+
+// publisher publishes a channel's outbox items on its topic in order, in
+// a goroutine that runs while it has items. It is safe for concurrent use.
+type publisher struct {
+	mu      sync.Mutex
+	items   []pubItem
+	running bool
+}
+
+// enqueue adds items to publish after those queued. It runs on the loop.
+func (p *publisher) enqueue(n *Node, c *channel, items []pubItem) {
+	if len(items) == 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.items = append(p.items, items...)
+	if p.running {
+		return
+	}
+	p.running = true
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		p.run(n, c)
+	}()
+}
+
+// run publishes the queued items until none is left. When one fails, it
+// and those queued after it are dropped and the loop is told to publish
+// them again from there (the outbox keeps them): the next flush does, in
+// order.
+func (p *publisher) run(n *Node, c *channel) {
+	for {
+		p.mu.Lock()
+		items := p.items
+		p.items = nil
+		if len(items) == 0 {
+			p.running = false
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+		for i, it := range items {
+			err := n.publish(n.ctx, c.id, it.data)
+			if err == nil {
+				continue
+			}
+			n.log.Debug("publish", "channel", c.id, "err", err)
+			p.mu.Lock()
+			p.items = nil // after items[i]: published again from it on
+			p.mu.Unlock()
+			seq := items[i].seq
+			c.doLive(n.ctx, func(s *chanState) error { //nolint:errcheck // closing: nothing to publish
+				s.gossiped = min(s.gossiped, seq-1)
+				return nil
+			})
+			break
 		}
 	}
 }
