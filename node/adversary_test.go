@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"os"
 	"runtime/debug"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -136,8 +137,8 @@ func (e *countingEngine) Load(state []byte) (group, error) {
 
 func futureBytes(n *Node, id string) (k, bytes int) {
 	_ = n.channel(id).do(context.Background(), func(s *chanState) error {
-		k = len(s.future)
-		for _, e := range s.future {
+		k = len(s.future) + len(s.strangerFuture)
+		for _, e := range append(slices.Clone(s.future), s.strangerFuture...) {
 			bytes += len(e.msg)
 		}
 		return nil

@@ -178,6 +178,10 @@ type chanState struct {
 	outbox       []store.OutboxItem
 	future       []envelope // messages of epochs not reached yet
 	futureBytes  int        // the bytes of future's messages
+	// strangerFuture are messages of the next epoch handed over by a peer
+	// that is not a member of ours (buffer), strangerBytes their bytes.
+	strangerFuture []envelope
+	strangerBytes  int
 	// held are messages a generation gap keeps from being read without
 	// loss, until the catch-up fills it (hold.go).
 	held      []heldMsg

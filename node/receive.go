@@ -21,7 +21,11 @@ import (
 const (
 	maxFuture      = 1024
 	maxFutureBytes = 4 << 20
-	maxEpochsAhead = 2
+	// Messages of the next epoch from peers that are not members of ours
+	// (buffer): a smaller buffer, which a stranger can fill but not grow.
+	maxStrangerFuture      = 128
+	maxStrangerFutureBytes = 512 << 10
+	maxEpochsAhead         = 2
 )
 
 // receive processes an envelope from the topic or from a sync: MLS
@@ -276,9 +280,24 @@ func (s *chanState) afterCommit(ctx context.Context, prev []byte) {
 // buffer keeps a message of a future epoch until the commit that reaches it
 // arrives (gossip does not preserve order), and asks peers for what is
 // missing.
+//
+// A message of the next epoch handed over by a peer that is not a member
+// of ours is kept too, apart: a member just added (whose Add we have not
+// processed yet) forwards what it reads in the epoch its Add made, and
+// gossipsub never hands us the same message again, even from its author
+// (the topic validator lets exactly these through). Before, such a copy
+// was dropped, and a label or post of that epoch was lost for good once we
+// moved more than pastEpochWindow epochs on (a join burst: ten joins in a
+// second). They are read as a stranger's: no catch-up, no hold.
 func (s *chanState) buffer(env envelope) {
 	if s.untrusted {
-		return // a stranger's future message: unverifiable, not kept
+		if env.epoch != s.group.Epoch()+1 || len(s.strangerFuture) >= maxStrangerFuture ||
+			s.strangerBytes+len(env.msg) > maxStrangerFutureBytes {
+			return
+		}
+		s.strangerFuture = append(s.strangerFuture, env)
+		s.strangerBytes += len(env.msg)
+		return
 	}
 	s.needSync = true
 	if env.epoch > s.group.Epoch()+maxEpochsAhead || len(s.future) >= maxFuture ||
@@ -313,23 +332,39 @@ func isProposal(msg []byte) bool {
 
 // drainFuture processes the buffered messages the group can now read.
 func (s *chanState) drainFuture(ctx context.Context) {
+	was := s.untrusted
+	defer func() { s.untrusted = was }()
 	for progress := true; progress; {
-		progress = false
-		rest := s.future[:0:0]
-		for _, env := range s.future {
-			if env.epoch > s.group.Epoch() {
-				rest = append(rest, env)
-				continue
-			}
+		progress = s.drainBuffered(ctx, &s.future, false)
+		if s.drainBuffered(ctx, &s.strangerFuture, true) {
 			progress = true
-			if err := s.receive(ctx, env); err != nil && !errors.Is(err, errHeld) {
-				s.n.log.Info("buffered message dropped", "channel", s.id, "err", err)
-			}
 		}
-		s.future = rest
 	}
-	s.futureBytes = 0
+	s.futureBytes, s.strangerBytes = 0, 0
 	for _, env := range s.future {
 		s.futureBytes += len(env.msg)
 	}
+	for _, env := range s.strangerFuture {
+		s.strangerBytes += len(env.msg)
+	}
+}
+
+// drainBuffered processes the messages of *buf the group can now read, as
+// a stranger's if untrusted, and reports whether there were any.
+func (s *chanState) drainBuffered(ctx context.Context, buf *[]envelope, untrusted bool) bool {
+	progress := false
+	rest := (*buf)[:0:0]
+	for _, env := range *buf {
+		if env.epoch > s.group.Epoch() {
+			rest = append(rest, env)
+			continue
+		}
+		progress = true
+		s.untrusted = untrusted
+		if err := s.receive(ctx, env); err != nil && !errors.Is(err, errHeld) {
+			s.n.log.Info("buffered message dropped", "channel", s.id, "err", err)
+		}
+	}
+	*buf = rest
+	return progress
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -281,5 +282,66 @@ func TestDeliveredWithOpenChunkDurable(t *testing.T) {
 		if !have[text] {
 			t.Errorf("%q was taken before the crash and is not in the image", text)
 		}
+	}
+}
+
+// TestNextEpochFromANewMember: carol, just added, forwards alice's label of
+// the epoch of carol's Add to bob before bob has read that Add, so the
+// copy comes from a peer that is not a member of bob's epoch. Gossipsub
+// never hands bob the same message again (not even from alice), so bob
+// must keep that copy until the Add arrives. Before, he dropped it as a
+// stranger's, and his view of the channel lacked carol for good once
+// later commits took him past the epochs he could still read (the
+// 10-node testbed's setup: "node3 and node0 differ in CRDT view").
+func TestNextEpochFromANewMember(t *testing.T) {
+	a, b, id := offlinePair(t)
+	c := open(t, newHome(t, "carol"), false)
+	before := outboxLen(a, id)
+	admitOffline(t, a, c, id)
+	add := outboxSince(t, a, id, before)
+	var commit, labels [][]byte
+	for _, raw := range add {
+		if isCommit(mustEnv(t, raw).msg) {
+			commit = append(commit, raw)
+		} else {
+			labels = append(labels, raw)
+		}
+	}
+	if len(commit) != 1 || len(labels) == 0 {
+		t.Fatalf("the Add queued %d commits and %d other messages", len(commit), len(labels))
+	}
+	ctx := ctxT(t)
+	var reqs []*recvReq
+	for _, raw := range labels {
+		reqs = append(reqs, &recvReq{env: mustEnv(t, raw), member: false, done: make(chan struct{})})
+	}
+	reqs = append(reqs, &recvReq{env: mustEnv(t, commit[0]), member: true, done: make(chan struct{})})
+	if err := b.channel(id).do(ctx, func(s *chanState) error {
+		s.receiveLive(ctx, reqs)
+		s.closeLive()
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range reqs {
+		<-r.done
+		if r.err != nil {
+			t.Fatalf("bob refused message %d: %v", i, r.err)
+		}
+	}
+	ea, _ := groupState(t, a, id)
+	if eb, _ := groupState(t, b, id); eb != ea {
+		t.Fatalf("bob at epoch %d, alice at %d", eb, ea)
+	}
+	da, err := a.Digest(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := b.Digest(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(db.ViewMembers, c.PeerID()+"/member") || da.View != db.View {
+		t.Fatalf("bob's view lists %v, alice's %v (views equal: %v)", db.ViewMembers, da.ViewMembers, da.View == db.View)
 	}
 }
