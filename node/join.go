@@ -285,8 +285,14 @@ func (n *Node) finishJoin(ctx context.Context, id string, resp joinResponse, bun
 	if err != nil {
 		return ChannelInfo{}, fmt.Errorf("%w: history: %v", ErrProtocol, err)
 	}
+	// The catch-up rounds after the join ask from the epoch we joined in,
+	// not from the one before ours when they start: a burst of joins can
+	// take us several epochs on first, and the messages of those epochs
+	// we missed live (not yet on the topic) are in the members' logs only
+	// (readPast reads them).
 	s := &chanState{n: n, id: id, crdt: st, clock: st.RestoreClock(n.nowMs(), 0), group: g,
-		subs: map[int]chan Message{}, meta: channelMeta{Version: 1}, needSync: true, syncRounds: syncRounds}
+		subs: map[int]chan Message{}, meta: channelMeta{Version: 1}, needSync: true, syncRounds: syncRounds,
+		syncFloor: g.Epoch() + 1}
 	for p, name := range resp.Names {
 		if checkName(name) == nil {
 			s.setName(p, name)

@@ -73,6 +73,8 @@ func (s *chanState) receive(ctx context.Context, env envelope) error {
 			return s.maybeSwitchBranch(ctx, env)
 		case env.epoch < cur && isProposal(env.msg):
 			return s.keepPastProposal(ctx, env)
+		case env.epoch+pastEpochWindow < cur && isApplication(env.msg) && !s.untrusted:
+			return s.readPast(ctx, env)
 		default:
 			return nil
 		}
@@ -275,6 +277,36 @@ func (s *chanState) afterCommit(ctx context.Context, prev []byte) {
 		}
 	}
 	s.drainFuture(ctx)
+}
+
+// readPast reads an application message of an epoch older than those whose
+// secrets MLS keeps (pastEpochWindow), with the state of that epoch the
+// node keeps for commit conflicts (pastState: branchDepth epochs, so no
+// secret is kept longer than before). A catch-up or anti-entropy run
+// brings such a message when we missed it live and moved on several epochs
+// since (a member that joined in a burst of joins missed the next joiner's
+// label, and could never read it again). A message we have already is
+// dropped before it is stored; one that does not verify on that state is
+// dropped as stale was.
+func (s *chanState) readPast(ctx context.Context, env envelope) error {
+	state, err := s.pastState(ctx, env.epoch)
+	if err != nil || state == nil {
+		return err
+	}
+	g, err := s.n.eng.Load(state)
+	if err != nil {
+		return fmt.Errorf("node: load the state of epoch %d: %w", env.epoch, err)
+	}
+	res, err := g.Process(env.msg, false)
+	if err != nil || res.Application == nil {
+		return nil
+	}
+	if _, e, err := openEvent(res.Sender, res.Application); err == nil {
+		if _, have := s.crdt.Event(e.ID); have {
+			return nil
+		}
+	}
+	return s.accept(ctx, env, res, s.group.Epoch())
 }
 
 // buffer keeps a message of a future epoch until the commit that reaches it

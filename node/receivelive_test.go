@@ -345,3 +345,53 @@ func TestNextEpochFromANewMember(t *testing.T) {
 		t.Fatalf("bob's view lists %v, alice's %v (views equal: %v)", db.ViewMembers, da.ViewMembers, da.View == db.View)
 	}
 }
+
+// TestReadPastEpochLabel: bob reads alice's Add of carol but not its label,
+// and alice commits four times more before a catch-up brings him the
+// label: an epoch older than those whose secrets MLS keeps. Bob reads it
+// with the state of that epoch the node keeps for commit conflicts. Before,
+// it was dropped as stale and bob's view lacked carol for good (the
+// 10-node testbed's setup: a member that joined in a burst of joins).
+func TestReadPastEpochLabel(t *testing.T) {
+	a, b, id := offlinePair(t)
+	c := open(t, newHome(t, "carol"), false)
+	before := outboxLen(a, id)
+	admitOffline(t, a, c, id)
+	var commits, labels [][]byte
+	for _, raw := range outboxSince(t, a, id, before) {
+		if isCommit(mustEnv(t, raw).msg) {
+			commits = append(commits, raw)
+		} else {
+			labels = append(labels, raw)
+		}
+	}
+	for range pastEpochWindow + 1 {
+		before = outboxLen(a, id)
+		if err := a.UpdateKeys(ctxT(t), id); err != nil {
+			t.Fatal(err)
+		}
+		commits = append(commits, outboxSince(t, a, id, before)...)
+	}
+	deliver(t, b, id, commits)
+	ea, _ := groupState(t, a, id)
+	if eb, _ := groupState(t, b, id); eb != ea {
+		t.Fatalf("bob at epoch %d, alice at %d", eb, ea)
+	}
+	deliver(t, b, id, labels) // as a catch-up from alice's log brings them
+	ctx := ctxT(t)
+	da, err := a.Digest(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := b.Digest(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(db.ViewMembers, c.PeerID()+"/member") || da.View != db.View {
+		t.Fatalf("bob's view lists %v, alice's %v (views equal: %v)", db.ViewMembers, da.ViewMembers, da.View == db.View)
+	}
+	deliver(t, b, id, labels) // again: a duplicate, not stored twice
+	if db2, _ := b.Digest(ctx, id); db2.View != db.View {
+		t.Fatal("the label read again changed bob's view")
+	}
+}
