@@ -90,3 +90,25 @@ func TestEmit(t *testing.T) {
 		t.Error("a refused Emit changed the state")
 	}
 }
+
+// TestHeads: Heads reports each author's largest counter held, as Next
+// does one past it.
+func TestHeads(t *testing.T) {
+	s := build(t, channel()...)
+	clock := NewClock(s.MaxTime())
+	for range 3 {
+		if _, err := s.Emit("carol", clock, 2000, Event{Kind: KindPost, Text: "hi"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	heads := map[string]uint64{}
+	s.Heads(func(a string, max uint64) { heads[a] = max })
+	if heads["carol"] != 3 || len(heads) == 0 {
+		t.Errorf("heads %v, want carol at 3", heads)
+	}
+	for a, max := range heads {
+		if s.Next(a).Seq != max+1 {
+			t.Errorf("%s: head %d, next %d", a, max, s.Next(a).Seq)
+		}
+	}
+}

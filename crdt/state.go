@@ -303,6 +303,14 @@ func (s *State) Len() int { return len(s.events) }
 // on restart.
 func (s *State) MaxTime() Time { return s.maxTime }
 
+// Heads calls f with each author of events held and the largest counter
+// among them.
+func (s *State) Heads(f func(author string, max uint64)) {
+	for name, a := range s.authors {
+		f(name, a.max)
+	}
+}
+
 // Next returns the ID for author's next event: one past the largest counter
 // of theirs held.
 func (s *State) Next(author string) ID {

@@ -21,9 +21,13 @@ import (
 // member's log, remembered from the previous run with it), and the missing
 // message arrives as if by gossip, in its epoch, without a new one. A
 // message lost at the end of a burst leaves no gap; for those, a channel
-// that stored anything since its last run asks again every aeEvery: the
-// entries a member stored since then (a comparison of the two logs' heads
-// through the cursor, not a re-download of the epoch).
+// that stored anything since its last run asks again every aeEvery: first
+// for the member's largest event counter per author (its heads), and only
+// if it holds an event we lack, for the entries it stored since then (from
+// the cursor, not a re-download of the epoch). Before the heads, every
+// periodic run fetched everything stored since the last one: at 200
+// messages a second, a second copy of the channel's traffic, each entry
+// decrypted far enough to be recognised as a duplicate.
 //
 // It is bounded: one run per channel at a time (and never during a
 // catch-up), at least aeMinGap apart, at most aeMaxPages pages each; at
@@ -157,6 +161,7 @@ func (s *chanState) maybeAntiEntropy() {
 		return
 	}
 	var since time.Time
+	heads := false
 	from := s.group.Epoch()
 	if from > 0 {
 		from-- // a late message of the epoch before (as catch-up does)
@@ -173,6 +178,7 @@ func (s *chanState) maybeAntiEntropy() {
 		from = min(from, gapEpoch-min(gapEpoch, pastEpochWindow))
 	case s.lastSeq != a.lastSeq && now.Sub(a.last) >= aeEvery:
 		since = a.last.Add(-aeMargin)
+		heads = true // compare heads first: usually nothing is missing
 	default:
 		return
 	}
@@ -185,7 +191,7 @@ func (s *chanState) maybeAntiEntropy() {
 	a.last, a.lastSeq = now, s.lastSeq
 	a.runs++
 	c, n := s.c, s.n
-	req := syncRequest{Channel: s.id, Epoch: from, Cursor: cursor}
+	req := syncRequest{Channel: s.id, Epoch: from, Cursor: cursor, Heads: heads}
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
@@ -216,6 +222,22 @@ func (n *Node) runAntiEntropy(c *channel, p p2p.PeerID, req syncRequest) (aeCurs
 			return aeCursor{}, false
 		}
 		at := time.Now()
+		if page.Heads != nil {
+			// The periodic run's first answer: fetch entries only if p
+			// holds an event we lack, from the same cursor.
+			req.Heads = false
+			behind := false
+			if err := c.doLive(n.ctx, func(s *chanState) error {
+				behind = s.behind(page.Heads)
+				return nil
+			}); err != nil {
+				return aeCursor{}, false // closing
+			}
+			if !behind {
+				return aeCursor{at: at, next: page.Next}, true
+			}
+			continue
+		}
 		if len(page.Entries) > 0 {
 			if err := n.applyPage(c, page); err != nil {
 				return aeCursor{}, false // closing
@@ -227,6 +249,17 @@ func (n *Node) runAntiEntropy(c *channel, p p2p.PeerID, req syncRequest) (aeCurs
 		req.Cursor = page.Next
 	}
 	return aeCursor{next: req.Cursor, partial: true}, true
+}
+
+// behind reports whether heads (another member's largest event counter
+// per author) holds an event of another author past the largest we hold.
+func (s *chanState) behind(heads map[string]uint64) bool {
+	for a, max := range heads {
+		if a != s.n.id.peerID && max >= s.crdt.Next(a).Seq {
+			return true
+		}
+	}
+	return false
 }
 
 // pick chooses the member to ask and where in its log to start: a run left

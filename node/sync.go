@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -33,6 +34,11 @@ type syncRequest struct {
 	// Cursor is the answering node's sequence number to continue from (the
 	// Next of the previous page); 0 starts at Epoch.
 	Cursor uint64 `json:"cursor,omitempty"`
+	// Heads asks, instead of entries, for the largest event counter of
+	// each author the answering node holds, and its log's next sequence
+	// number (anti-entropy's periodic run, antientropy.go). A node that
+	// does not know the field answers with a page of entries.
+	Heads bool `json:"heads,omitempty"`
 }
 
 // syncPage is one answer. Its wire form (binary, to avoid base64 on
@@ -43,7 +49,19 @@ type syncPage struct {
 	Next    uint64
 	More    bool
 	Entries [][]byte // encoded envelopes
+	// Heads, in the answer to a request for heads, holds the largest
+	// event counter per author; nil in a page of entries. Its wire form:
+	//
+	//	u8 version (2) ‖ uvarint next ‖ uvarint count ‖ count × (uvarint len ‖ author ‖ uvarint counter)
+	Heads map[string]uint64
 }
+
+// syncHeadsVersion marks an answer with heads; maxHeadAuthor bounds an
+// author's ID in it.
+const (
+	syncHeadsVersion = 2
+	maxHeadAuthor    = 256
+)
 
 const (
 	syncPageVersion = 1
@@ -83,6 +101,17 @@ const (
 )
 
 func (p syncPage) encode() []byte {
+	if p.Heads != nil {
+		b := []byte{syncHeadsVersion}
+		b = binary.AppendUvarint(b, p.Next)
+		b = binary.AppendUvarint(b, uint64(len(p.Heads)))
+		for _, a := range slices.Sorted(maps.Keys(p.Heads)) {
+			b = binary.AppendUvarint(b, uint64(len(a)))
+			b = append(b, a...)
+			b = binary.AppendUvarint(b, p.Heads[a])
+		}
+		return b
+	}
 	size := 1 + 2*binary.MaxVarintLen64 + 1
 	for _, e := range p.Entries {
 		size += binary.MaxVarintLen32 + len(e)
@@ -111,6 +140,9 @@ var errBadPage = fmt.Errorf("%w: malformed sync page", ErrProtocol)
 // decodeSyncPage parses a page; the entries alias b.
 func decodeSyncPage(b []byte) (syncPage, error) {
 	var p syncPage
+	if len(b) >= 1 && b[0] == syncHeadsVersion {
+		return decodeHeads(b[1:])
+	}
 	if len(b) < 1 || b[0] != syncPageVersion {
 		return p, errBadPage
 	}
@@ -136,6 +168,42 @@ func decodeSyncPage(b []byte) (syncPage, error) {
 	}
 	if len(b) != 0 {
 		return p, errBadPage
+	}
+	return p, nil
+}
+
+// decodeHeads parses an answer with heads, after its version byte.
+func decodeHeads(b []byte) (syncPage, error) {
+	p := syncPage{Heads: map[string]uint64{}}
+	next, k := binary.Uvarint(b)
+	if k <= 0 {
+		return syncPage{}, errBadPage
+	}
+	p.Next, b = next, b[k:]
+	count, k := binary.Uvarint(b)
+	if k <= 0 || count > uint64(len(b)) {
+		return syncPage{}, errBadPage
+	}
+	b = b[k:]
+	for range count {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n == 0 || n > maxHeadAuthor || n > uint64(len(b)-k) {
+			return syncPage{}, errBadPage
+		}
+		author := string(b[k : k+int(n)])
+		b = b[k+int(n):]
+		max, k := binary.Uvarint(b)
+		if k <= 0 {
+			return syncPage{}, errBadPage
+		}
+		b = b[k:]
+		if _, dup := p.Heads[author]; dup {
+			return syncPage{}, errBadPage
+		}
+		p.Heads[author] = max
+	}
+	if len(b) != 0 {
+		return syncPage{}, errBadPage
 	}
 	return p, nil
 }
@@ -209,15 +277,28 @@ func (n *Node) serveSync(ctx context.Context, from p2p.PeerID, raw []byte) ([]by
 	// that it learns of its removal.
 	var member bool
 	var last, upTo uint64
+	var heads map[string]uint64
 	if err := c.do(ctx, func(s *chanState) error {
 		upTo, member = s.syncLimit(from.String())
 		last = s.lastSeq
+		if member && req.Heads && s.c.isMember(from.String()) { // not a former member's
+			heads = map[string]uint64{}
+			s.crdt.Heads(func(a string, max uint64) {
+				if len(a) <= maxHeadAuthor && max > 0 {
+					heads[a] = max
+				}
+			})
+		}
 		return nil
 	}); err != nil {
 		return nil, coded(err)
 	}
 	if !member {
 		return nil, codedf(ErrForbidden, "not a member")
+	}
+	if heads != nil {
+		n.onSyncServed(req.Channel, from, 0)
+		return syncPage{Next: last + 1, Heads: heads}.encode(), nil
 	}
 	id := store.ChannelID(req.Channel)
 	start := req.Cursor

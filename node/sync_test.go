@@ -1,7 +1,10 @@
 package node
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"maps"
 	"testing"
 
 	"github.com/spacepanda/spacepanda/store"
@@ -27,6 +30,34 @@ func TestFirstSeqOfEpoch(t *testing.T) {
 		got, err := n.firstSeqOfEpoch(ctx, "c", tt.epoch, 1000)
 		if err != nil || got != tt.want {
 			t.Errorf("epoch %d: got %d, %v; want %d", tt.epoch, got, err, tt.want)
+		}
+	}
+}
+
+// TestSyncHeadsWire: an answer with heads decodes to the same heads and
+// next sequence number; malformed ones (an empty or overlong author, a
+// repeated author, a count past the end, trailing bytes) are refused with
+// ErrProtocol.
+func TestSyncHeadsWire(t *testing.T) {
+	want := syncPage{Next: 42, Heads: map[string]uint64{"alice": 7, "bob": 1 << 33}}
+	got, err := decodeSyncPage(want.encode())
+	if err != nil || got.Next != want.Next || !maps.Equal(got.Heads, want.Heads) || got.Entries != nil {
+		t.Fatalf("decoded %+v, %v; want %+v", got, err, want)
+	}
+	if p, err := decodeSyncPage(syncPage{Heads: map[string]uint64{}}.encode()); err != nil || p.Heads == nil {
+		t.Fatalf("no heads: %+v, %v", p, err)
+	}
+	long := string(bytes.Repeat([]byte{'a'}, maxHeadAuthor+1))
+	for name, b := range map[string][]byte{
+		"empty author":    {2, 0, 1, 0, 1},
+		"overlong author": syncPage{Heads: map[string]uint64{long: 1}}.encode(),
+		"repeated author": {2, 0, 2, 1, 'a', 1, 1, 'a', 2},
+		"count past end":  {2, 0, 5, 1, 'a', 1},
+		"trailing bytes":  append(syncPage{Heads: map[string]uint64{"a": 1}}.encode(), 0),
+		"no next":         {2},
+	} {
+		if _, err := decodeSyncPage(b); !errors.Is(err, ErrProtocol) {
+			t.Errorf("%s: %v, want ErrProtocol", name, err)
 		}
 	}
 }
