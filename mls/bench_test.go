@@ -331,3 +331,36 @@ func BenchmarkSignVerifyFloor(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkMarshalGroupPastEpochs is the state a channel's node writes
+// after each batch of received messages: ten members, the default three
+// past epochs (each a member's join, as in the testbed), and messages of
+// every member read in the current epoch. The past epochs' encodings are
+// cached between writes; the current epoch's secret tree changes.
+func BenchmarkMarshalGroupPastEpochs(b *testing.B) {
+	tg := newTestGroup(b, X25519_AES128GCM_SHA256_Ed25519, 2)
+	for len(tg.members) < 10 {
+		tg.add(1)
+	}
+	r := tg.members[1]
+	for _, m := range tg.members {
+		if m == r {
+			continue
+		}
+		msg, err := m.EncryptApplication(tg.rnd, []byte("hello"), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := r.ProcessMessage(msg, time.Time{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if len(r.past) == 0 {
+		b.Fatal("no past epochs: the benchmark would not measure them")
+	}
+	loop(b, func() {
+		if _, err := r.MarshalBinary(); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
