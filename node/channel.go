@@ -159,6 +159,10 @@ type channelMeta struct {
 	// Replaced, never changed in place, so that a copy of the meta taken
 	// before a step stays as it was.
 	Admitted map[string]int64 `json:"admitted,omitempty"`
+	// SyncFloor is chanState.syncFloor after a branch switch, kept so that
+	// a node stopped before its catch-up rounds ran still asks from the
+	// switch's epoch when it starts again (deepSyncFrom clears it).
+	SyncFloor uint64 `json:"sync_floor,omitempty"`
 }
 
 // chanState is a channel's state. Only the channel's loop touches it.
@@ -178,6 +182,9 @@ type chanState struct {
 	outbox       []store.OutboxItem
 	future       []envelope // messages of epochs not reached yet
 	futureBytes  int        // the bytes of future's messages
+	// pastRead is the state of a past epoch readPast loaded, kept while
+	// it reads that epoch's messages (a catch-up page holds many).
+	pastRead *pastGroup
 	// strangerFuture are messages of the next epoch handed over by a peer
 	// that is not a member of ours (buffer), strangerBytes their bytes.
 	strangerFuture []envelope
@@ -292,6 +299,9 @@ func restoreState(n *Node, cs store.ChannelState) (*chanState, error) {
 	}
 	s.group, s.stored = g, cs.Group
 	s.needSync, s.syncRounds = true, syncRounds // catch up on what was sent while we were away
+	if f := s.meta.SyncFloor; f > 0 && f+branchDepth > g.Epoch() {
+		s.syncFloor = f // a switch whose catch-up rounds had not run
+	}
 	if k := len(cs.PastEpochs); k > 0 && cs.PastEpochs[k-1].Epoch+1 == g.Epoch() {
 		s.prevState = cs.PastEpochs[k-1].Data
 	}

@@ -334,7 +334,12 @@ func (s *chanState) switchBranch(ctx context.Context, env envelope, g group, sta
 		"depth", s.lastRecordEpoch()-e)
 	lost, mine := s.lostEvents(e), s.ownCommitsAfter(e)
 	oldGroup, oldStored, oldPrev, oldRemoved := s.group, s.stored, s.prevState, s.meta.Removed
-	s.group, s.stored, s.meta.Removed, s.losers = g, state, false, nil
+	s.group, s.stored, s.meta.Removed, s.losers, s.pastRead = g, state, false, nil, nil
+	floor := e + 1 // see below
+	if s.syncFloor > 0 {
+		floor = min(floor, s.syncFloor)
+	}
+	s.meta.SyncFloor = floor // stored with the winning commit (accept)
 	if s.c != nil {
 		s.c.members.Store(nil) // maybe the same epoch number, another tree: publishEpoch refreshes it
 	}
@@ -351,10 +356,9 @@ func (s *chanState) switchBranch(ctx context.Context, env envelope, g group, sta
 	// rounds, as the first peer to answer may not have them yet.
 	s.needSync, s.syncRounds = true, max(s.syncRounds, 2)
 	// From the winning commit's epoch on, however far the node has moved
-	// when the catch-up starts (it processes more of the page first).
-	if s.syncFloor == 0 || e+1 < s.syncFloor {
-		s.syncFloor = e + 1
-	}
+	// when the catch-up starts (it processes more of the page first), also
+	// after a restart (channelMeta.SyncFloor, stored with the next meta).
+	s.syncFloor = floor
 	if err := s.resend(ctx, lost); err != nil {
 		return err
 	}
@@ -509,7 +513,7 @@ func (s *chanState) deepSyncFrom(now time.Time) uint64 {
 		// may not have the winning branch's messages yet.
 		from = min(from, s.syncFloor-1)
 		if s.syncRounds <= 1 {
-			s.syncFloor = 0
+			s.syncFloor, s.meta.SyncFloor = 0, 0
 		}
 	}
 	if !s.forked || now.Sub(s.lastDeepSync) < deepSyncGap {

@@ -281,3 +281,58 @@ func switchAfterLateProposal(t *testing.T, commitFirst bool) {
 		t.Fatal("bob still lists carol")
 	}
 }
+
+// TestSwitchFloorSurvivesRestart: bob switches to alice's winning commit
+// and stops before his catch-up rounds run. The messages of the winning
+// branch that reached him before the switch did not decrypt; only a
+// catch-up from the switch's epoch brings them. Started again, he must
+// still ask from there, not from the epoch before his own (the 5-node
+// testbed: the member taken offline right after the churn lacked a
+// Removed label for good).
+func TestSwitchFloorSurvivesRestart(t *testing.T) {
+	ctx := ctxT(t)
+	a := open(t, newHome(t, "alice"), false)
+	bHome := newHome(t, "bob")
+	b, err := Open(ctx, Config{Home: bHome, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci, err := a.CreateChannel(ctx, "general")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := ci.ID
+	resp, bundle, inv := admitOffline(t, a, b, id)
+	if _, err := b.finishJoin(ctx, id, resp, bundle, inv, a.PeerID()); err != nil {
+		t.Fatal(err)
+	}
+	start, _ := groupState(t, a, id)
+	if err := b.UpdateKeys(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	before := outboxLen(a, id)
+	if err := a.UpdateKeys(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	deliver(t, b, id, outboxSince(t, a, id, before))
+	ea, aa := groupState(t, a, id)
+	if eb, ab := groupState(t, b, id); eb != ea || !bytes.Equal(aa, ab) {
+		t.Fatal("bob did not switch to alice's commit")
+	}
+	floor := func(n *Node) (f uint64) {
+		n.channel(id).do(ctx, func(s *chanState) error { f = s.syncFloor; return nil }) //nolint:errcheck
+		return f
+	}
+	if f := floor(b); f == 0 || f > start+1 {
+		t.Fatalf("bob's floor after the switch is %d, want at most %d", f, start+1)
+	}
+	b.Close()
+	b, err = Open(ctx, Config{Home: bHome, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if f := floor(b); f == 0 || f > start+1 {
+		t.Fatalf("bob's floor after a restart is %d, want at most %d", f, start+1)
+	}
+}

@@ -289,15 +289,20 @@ func (s *chanState) afterCommit(ctx context.Context, prev []byte) {
 // dropped before it is stored; one that does not verify on that state is
 // dropped as stale was.
 func (s *chanState) readPast(ctx context.Context, env envelope) error {
-	state, err := s.pastState(ctx, env.epoch)
-	if err != nil || state == nil {
-		return err
+	pr := s.pastRead
+	if pr == nil || pr.epoch != env.epoch || pr.group != s.group {
+		state, err := s.pastState(ctx, env.epoch)
+		if err != nil || state == nil {
+			return err
+		}
+		g, err := s.n.eng.Load(state)
+		if err != nil {
+			return fmt.Errorf("node: load the state of epoch %d: %w", env.epoch, err)
+		}
+		pr = &pastGroup{epoch: env.epoch, group: s.group, g: g}
+		s.pastRead = pr
 	}
-	g, err := s.n.eng.Load(state)
-	if err != nil {
-		return fmt.Errorf("node: load the state of epoch %d: %w", env.epoch, err)
-	}
-	res, err := g.Process(env.msg, false)
+	res, err := pr.g.Process(env.msg, false)
 	if err != nil || res.Application == nil {
 		return nil
 	}
@@ -307,6 +312,15 @@ func (s *chanState) readPast(ctx context.Context, env envelope) error {
 		}
 	}
 	return s.accept(ctx, env, res, s.group.Epoch())
+}
+
+// pastGroup is the state of a past epoch loaded by readPast, valid while
+// the channel's group is the one it was loaded under (a commit, a switch or
+// a rollback replaces the group).
+type pastGroup struct {
+	epoch uint64
+	group group // s.group when it was loaded
+	g     group
 }
 
 // buffer keeps a message of a future epoch until the commit that reaches it
