@@ -406,6 +406,14 @@ func (s *chanState) maybeCatchUp() {
 	// conflict during a partition) is what we must see to switch branches;
 	// further back when a member seems to be on another branch.
 	from := s.deepSyncFrom(time.Now())
+	if from+1 < s.group.Epoch() {
+		// Asking from further back (a branch switch, a join burst):
+		// members added since that epoch come last, as their logs
+		// start at their join and hold nothing of it (a switch's rounds
+		// went to the members churn had just re-admitted, and a message
+		// of the switch's epoch was never fetched).
+		peers = s.oldMembersFirst(peers, from)
+	}
 	c, n := s.c, s.n
 	n.wg.Add(1)
 	go func() {
@@ -424,6 +432,31 @@ func (s *chanState) maybeCatchUp() {
 			return nil
 		})
 	}()
+}
+
+// oldMembersFirst orders peers so that those added by a commit we know of
+// after epoch come last, keeping the order otherwise.
+func (s *chanState) oldMembersFirst(peers []p2p.PeerID, epoch uint64) []p2p.PeerID {
+	late := map[string]bool{}
+	for _, r := range s.meta.Commits {
+		if r.Epoch > epoch {
+			for _, m := range r.Added {
+				late[m] = true
+			}
+		}
+	}
+	out := make([]p2p.PeerID, 0, len(peers))
+	for _, p := range peers {
+		if !late[p.String()] {
+			out = append(out, p)
+		}
+	}
+	for _, p := range peers {
+		if late[p.String()] {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // syncPeers returns the topic's peers that are members of the group: a

@@ -3,10 +3,14 @@ package node
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"maps"
+	"slices"
 	"testing"
 
+	"github.com/spacepanda/spacepanda/p2p"
 	"github.com/spacepanda/spacepanda/store"
 )
 
@@ -59,5 +63,30 @@ func TestSyncHeadsWire(t *testing.T) {
 		if _, err := decodeSyncPage(b); !errors.Is(err, ErrProtocol) {
 			t.Errorf("%s: %v, want ErrProtocol", name, err)
 		}
+	}
+}
+
+// TestOldMembersFirst: a catch-up from an epoch further back asks the
+// members added after it last (their logs start at their join).
+func TestOldMembersFirst(t *testing.T) {
+	n := open(t, newHome(t, "alice"), false)
+	peers := make([]p2p.PeerID, 4)
+	for i := range peers {
+		_, sk, _ := ed25519.GenerateKey(rand.Reader)
+		id, err := p2p.PeerIDFromPrivateKey(sk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		peers[i] = id
+	}
+	s := &chanState{n: n, meta: channelMeta{Commits: []commitRecord{
+		{Epoch: 3, Added: []string{peers[3].String()}},
+		{Epoch: 6, Added: []string{peers[0].String()}},
+		{Epoch: 7, Added: []string{peers[2].String()}},
+	}}}
+	got := s.oldMembersFirst(peers, 5)
+	want := []p2p.PeerID{peers[1], peers[3], peers[0], peers[2]}
+	if !slices.Equal(got, want) {
+		t.Fatalf("order %v, want %v", got, want)
 	}
 }
