@@ -126,6 +126,7 @@ func (s *chanState) noteApplied(e crdt.Event) {
 func (a *antiEntropy) oldestGap(now time.Time) (time.Time, uint64) {
 	var oldest time.Time
 	var epoch uint64
+	found := false
 	for _, g := range a.missing {
 		if now.Sub(g.seen) < aeGrace {
 			continue
@@ -133,8 +134,8 @@ func (a *antiEntropy) oldestGap(now time.Time) (time.Time, uint64) {
 		if oldest.IsZero() || g.seen.Before(oldest) {
 			oldest = g.seen
 		}
-		if epoch == 0 || g.epoch < epoch {
-			epoch = g.epoch
+		if !found || g.epoch < epoch {
+			epoch, found = g.epoch, true
 		}
 	}
 	return oldest, epoch

@@ -182,6 +182,9 @@ type chanState struct {
 	outbox       []store.OutboxItem
 	future       []envelope // messages of epochs not reached yet
 	futureBytes  int        // the bytes of future's messages
+	// chunkFailures counts chunks dropped instead of stored (flushChunk,
+	// dropChunk): serveDeliver answers nothing taken if one was.
+	chunkFailures int
 	// pastRead is the state of a past epoch readPast loaded, kept while
 	// it reads that epoch's messages (a catch-up page holds many).
 	pastRead *pastGroup

@@ -339,6 +339,7 @@ func (s *chanState) switchBranch(ctx context.Context, env envelope, g group, sta
 	if s.syncFloor > 0 {
 		floor = min(floor, s.syncFloor)
 	}
+	oldFloor := s.meta.SyncFloor
 	s.meta.SyncFloor = floor // stored with the winning commit (accept)
 	if s.c != nil {
 		s.c.members.Store(nil) // maybe the same epoch number, another tree: publishEpoch refreshes it
@@ -348,6 +349,7 @@ func (s *chanState) switchBranch(ctx context.Context, env envelope, g group, sta
 	s.switching = false
 	if err != nil {
 		s.group, s.stored, s.prevState, s.meta.Removed = oldGroup, oldStored, oldPrev, oldRemoved
+		s.meta.SyncFloor = oldFloor
 		s.publishEpoch()
 		return err
 	}

@@ -95,7 +95,15 @@ func (n *Node) serveDeliver(ctx context.Context, from p2p.PeerID, raw []byte) ([
 		if s.meta.Removed || !s.group.Active() || !containsMember(s.group.Members(), from.String()) {
 			return codedf(ErrForbidden, "not a member")
 		}
-		seq := s.lastSeq
+		seq, evSeq, fails := s.lastSeq, s.lastEventSeq, s.chunkFailures
+		defer func() {
+			if s.chunkFailures != fails {
+				// A batch that held some of them was dropped (a store
+				// failure): they were not kept, the sender offers them
+				// again.
+				taken, end = 0, nil
+			}
+		}()
 		for _, raw := range req.Envelopes {
 			if drop := n.cfg.FaultDropLive; drop != nil && drop(req.Channel, raw) {
 				taken++ // lost on the way, as far as the sender can tell
@@ -124,16 +132,24 @@ func (n *Node) serveDeliver(ctx context.Context, from p2p.PeerID, raw []byte) ([
 				s.storeLive()
 			}
 		}
+		fresh = s.lastSeq != seq || s.lastEventSeq != evSeq
 		if s.liveOpen() && s.chunkDirty {
-			end, fresh = s.onChunkEnd(), s.lastSeq != seq
+			end = s.onChunkEnd()
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, coded(err)
 	}
-	if end != nil {
+	switch {
+	case end != nil:
 		taken = n.awaitChunk(ctx, c, end, fresh, taken)
+	case fresh && taken > 0:
+		// Stored in this turn without an fsync (the open batch reached
+		// its bound): synced before we answer, as awaitChunk does.
+		if err := n.db.Sync(ctx); err != nil {
+			taken = 0
+		}
 	}
 	n.log.Debug("took delivered messages", "channel", req.Channel, "from", from, "taken", taken, "offered", len(req.Envelopes))
 	return json.Marshal(deliverResponse{Taken: taken})

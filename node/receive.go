@@ -73,7 +73,7 @@ func (s *chanState) receive(ctx context.Context, env envelope) error {
 			return s.maybeSwitchBranch(ctx, env)
 		case env.epoch < cur && isProposal(env.msg):
 			return s.keepPastProposal(ctx, env)
-		case env.epoch+pastEpochWindow < cur && isApplication(env.msg) && !s.untrusted:
+		case env.epoch+pastEpochWindow < cur && env.epoch+branchDepth >= cur && isApplication(env.msg) && !s.untrusted:
 			return s.readPast(ctx, env)
 		default:
 			return nil
@@ -290,7 +290,7 @@ func (s *chanState) afterCommit(ctx context.Context, prev []byte) {
 // dropped as stale was.
 func (s *chanState) readPast(ctx context.Context, env envelope) error {
 	pr := s.pastRead
-	if pr == nil || pr.epoch != env.epoch || pr.group != s.group {
+	if pr == nil || pr.epoch != env.epoch || pr.group != s.group || pr.at != s.group.Epoch() {
 		state, err := s.pastState(ctx, env.epoch)
 		if err != nil || state == nil {
 			return err
@@ -299,7 +299,7 @@ func (s *chanState) readPast(ctx context.Context, env envelope) error {
 		if err != nil {
 			return fmt.Errorf("node: load the state of epoch %d: %w", env.epoch, err)
 		}
-		pr = &pastGroup{epoch: env.epoch, group: s.group, g: g}
+		pr = &pastGroup{epoch: env.epoch, group: s.group, at: s.group.Epoch(), g: g}
 		s.pastRead = pr
 	}
 	res, err := pr.g.Process(env.msg, false)
@@ -311,15 +311,52 @@ func (s *chanState) readPast(ctx context.Context, env envelope) error {
 			return nil
 		}
 	}
-	return s.accept(ctx, env, res, s.group.Epoch())
+	return s.storePastEvent(ctx, res)
+}
+
+// storePastEvent stores and applies the event of a message readPast read:
+// the event only, no log entry. An entry of an epoch that old appended at
+// the log's end would break the order of epochs the sync server's search
+// relies on (firstSeqOfEpoch), and the members that sent or relayed the
+// message hold it in their logs. Our group did not change: no group state
+// is written, except with an open chunk, which the event joins.
+func (s *chanState) storePastEvent(ctx context.Context, res processed) error {
+	if s.chunk != nil {
+		if !s.chunkDirty {
+			s.chunkSeq, s.chunkEventSeq = s.lastSeq, s.lastEventSeq
+			s.chunkSince = time.Now()
+		}
+		ev, err := s.incomingEvent(res, s.chunk) // writes nothing when it fails
+		if err != nil {
+			return err
+		}
+		s.chunkDirty = true
+		_ = s.clock.Observe(ev.Time, s.n.nowMs())
+		s.commitApplied(*ev)
+		return nil
+	}
+	b := &store.Batch{}
+	ev, err := s.incomingEvent(res, b)
+	if err != nil {
+		return err
+	}
+	if err := s.apply(ctx, b); err != nil {
+		return fmt.Errorf("%w: %w", errStore, err)
+	}
+	_ = s.clock.Observe(ev.Time, s.n.nowMs())
+	s.commitApplied(*ev)
+	s.maybeSnapshot(ctx)
+	return nil
 }
 
 // pastGroup is the state of a past epoch loaded by readPast, valid while
-// the channel's group is the one it was loaded under (a commit, a switch or
-// a rollback replaces the group).
+// the channel's group is the one, and at the epoch, it was loaded under (a
+// switch or a rollback replaces the group, a commit moves it on and may
+// delete the kept state for forward secrecy).
 type pastGroup struct {
 	epoch uint64
-	group group // s.group when it was loaded
+	group group  // s.group when it was loaded
+	at    uint64 // s.group's epoch then: a commit since may have deleted the kept state (keepPastEpoch)
 	g     group
 }
 

@@ -29,9 +29,10 @@ import (
 //     applied (Pebble's write-ahead log is one sequence): an unsynced batch
 //     is lost only together with every batch after it. The live chunk is
 //     stored with the group state it leaves, and stored before anything
-//     else is written that depends on it (the only writes of doLive turns
-//     are removals of delivered own messages from the outbox, which do
-//     not), so the group state on disk is never older than the log and
+//     else is written that depends on it (doLive turns leave it open only
+//     for writes that do not: removals of delivered own messages from the
+//     outbox; every step, received commit or proposal stores it first, and
+//     a past message's event joins it), so the group state on disk is never older than the log and
 //     events it was stored with; a crash takes the node back to a
 //     consistent earlier point.
 //   - A received message lost that way (unsynced, or still in the open
@@ -189,6 +190,7 @@ func (s *chanState) dropChunk(p any) {
 	s.chunk, s.chunkDirty = &store.Batch{}, false
 	s.rollback()
 	s.needSync = true
+	s.chunkFailures++
 	s.endChunk(false)
 }
 

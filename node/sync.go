@@ -677,6 +677,7 @@ func (s *chanState) flushChunk(ctx context.Context) error {
 		s.lastSeq, s.lastEventSeq = s.chunkSeq, s.chunkEventSeq
 		s.rollback()
 		s.needSync = true
+		s.chunkFailures++
 		s.endChunk(false)
 		return fmt.Errorf("%w: %w", errStore, err)
 	}
