@@ -106,6 +106,20 @@ func (s *chanState) pastState(ctx context.Context, e uint64) ([]byte, error) {
 	return st, err
 }
 
+// loadPast loads the kept state of epoch e of the current branch (and
+// returns its bytes); a nil group if it is no longer (or was never) kept.
+func (s *chanState) loadPast(ctx context.Context, e uint64) (group, []byte, error) {
+	state, err := s.pastState(ctx, e)
+	if err != nil || state == nil {
+		return nil, nil, err
+	}
+	g, err := s.n.eng.Load(state)
+	if err != nil {
+		return nil, nil, fmt.Errorf("node: load the state of epoch %d: %w", e, err)
+	}
+	return g, state, nil
+}
+
 // maxLosers bounds the hashes of commits known to lose (chanState.losers).
 const maxLosers = 256
 
@@ -135,13 +149,9 @@ func (s *chanState) maybeSwitchBranch(ctx context.Context, env envelope) error {
 		s.announceWinner(ctx, ours, committer)
 		return nil
 	}
-	state, err := s.pastState(ctx, e)
-	if err != nil || state == nil {
+	g, state, err := s.loadPast(ctx, e)
+	if err != nil || g == nil {
 		return err
-	}
-	g, err := s.n.eng.Load(state)
-	if err != nil {
-		return fmt.Errorf("node: load the state of epoch %d: %w", e, err)
 	}
 	res, err := g.Process(env.msg, false)
 	if err != nil {
@@ -206,13 +216,9 @@ func (s *chanState) keepPastProposal(ctx context.Context, env envelope) error {
 	if _, ok := s.commitOf(e + 1); !ok || s.untrusted {
 		return nil
 	}
-	state, err := s.pastState(ctx, e)
-	if err != nil || state == nil {
+	g, _, err := s.loadPast(ctx, e)
+	if err != nil || g == nil {
 		return err
-	}
-	g, err := s.n.eng.Load(state)
-	if err != nil {
-		return fmt.Errorf("node: load the state of epoch %d: %w", e, err)
 	}
 	res, err := g.Process(env.msg, false)
 	if err != nil || !res.Proposal || !res.Leave {

@@ -291,13 +291,9 @@ func (s *chanState) afterCommit(ctx context.Context, prev []byte) {
 func (s *chanState) readPast(ctx context.Context, env envelope) error {
 	pr := s.pastRead
 	if pr == nil || pr.epoch != env.epoch || pr.group != s.group || pr.at != s.group.Epoch() {
-		state, err := s.pastState(ctx, env.epoch)
-		if err != nil || state == nil {
+		g, _, err := s.loadPast(ctx, env.epoch)
+		if err != nil || g == nil {
 			return err
-		}
-		g, err := s.n.eng.Load(state)
-		if err != nil {
-			return fmt.Errorf("node: load the state of epoch %d: %w", env.epoch, err)
 		}
 		pr = &pastGroup{epoch: env.epoch, group: s.group, at: s.group.Epoch(), g: g}
 		s.pastRead = pr
