@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 )
 
@@ -48,6 +49,9 @@ func (h *Host) keepBootstrapped() {
 	})
 }
 
+// dhtProtocol is the protocol of SpacePanda's private DHT.
+const dhtProtocol = protocol.ID(DHTProtocolPrefix + "/kad/1.0.0")
+
 // dialBootstrap dials the bootstrap peers it is not connected to. Its
 // backoff replaces the swarm's, which would refuse a peer that just failed.
 func (h *Host) dialBootstrap() {
@@ -55,6 +59,17 @@ func (h *Host) dialBootstrap() {
 	net := h.h.Network()
 	for _, ai := range h.boot {
 		if net.Connectedness(ai.ID) == network.Connected {
+			// Connected, and still not in the routing table: the DHT
+			// did not take the peer when the connection came up (its
+			// identify can answer before the peer, just starting, has
+			// registered the DHT protocol, and the identify push that
+			// follows is the DHT's only other chance). Hand it over
+			// once the peer says it speaks the DHT.
+			if ok, _ := h.h.Peerstore().SupportsProtocols(ai.ID, dhtProtocol); len(ok) > 0 {
+				if _, err := h.dht.RoutingTable().TryAddPeer(ai.ID, true, false); err != nil {
+					h.log.Debug("p2p: bootstrap peer not added to the routing table", "peer", ai.ID, "err", err)
+				}
+			}
 			continue
 		}
 		if sw, ok := net.(*swarm.Swarm); ok {
