@@ -33,12 +33,7 @@ func TestWinnerAnnouncedToLosingBranch(t *testing.T) {
 	defer cancel()
 	d := &commitDropper{}
 	a := open(t, newHome(t, "alice"), true)
-	b, err := Open(ctx, Config{Home: newHome(t, "bob"), Network: true, Logger: quiet,
-		Listen: []string{"/ip4/127.0.0.1/tcp/0"}, DisableMDNS: true, FaultDropLive: d.drop})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := openDropping(t, newHome(t, "bob"), d.drop)
 	id, _ := joinGeneral(t, a, b)
 	same := func() bool {
 		ea, aa := groupState(t, a, id)

@@ -62,23 +62,11 @@ func TestAntiEntropyRecoversDroppedGossip(t *testing.T) {
 	aeEvery = 3 * time.Second
 	d := &dropper{nth: []int{3, 8, posts}}
 	a := open(t, newHome(t, "alice"), true)
-	b, err := Open(ctx, Config{Home: newHome(t, "bob"), Network: true, Logger: quiet,
-		Listen: []string{"/ip4/127.0.0.1/tcp/0"}, DisableMDNS: true, FaultDropLive: d.drop})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := openDropping(t, newHome(t, "bob"), d.drop)
 	id, _ := joinGeneral(t, a, b)
 	// The catch-up rounds that follow a join would fill the gaps too:
 	// start once they are over.
-	state := func(n *Node) (epoch uint64, gaps, runs int, quiet bool) {
-		n.channel(id).do(ctx, func(s *chanState) error { //nolint:errcheck // checked by the caller's wait
-			epoch, gaps, runs = s.group.Epoch(), s.ae.gaps(), s.ae.runs
-			quiet = s.syncRounds == 0 && !s.syncing && !s.needSync
-			return nil
-		})
-		return
-	}
+	state := func(n *Node) (uint64, int, int, bool) { return aeState(ctx, n, id) }
 	waitFor(t, 60*time.Second, "bob's catch-up rounds after the join", func() bool { _, _, _, q := state(b); return q })
 	epochA, _, _, _ := state(a)
 	epochB, _, runs0, _ := state(b)
@@ -112,6 +100,17 @@ func TestAntiEntropyRecoversDroppedGossip(t *testing.T) {
 	if gaps != 0 || runs == runs0 {
 		t.Errorf("bob tracks %d gaps after %d anti-entropy runs", gaps, runs-runs0)
 	}
+}
+
+// aeState returns n's epoch in channel id, the gaps anti-entropy tracks and
+// the runs it started, and whether no catch-up is due or running.
+func aeState(ctx context.Context, n *Node, id string) (epoch uint64, gaps, runs int, quiet bool) {
+	n.channel(id).do(ctx, func(s *chanState) error { //nolint:errcheck // checked by the caller's wait
+		epoch, gaps, runs = s.group.Epoch(), s.ae.gaps(), s.ae.runs
+		quiet = s.syncRounds == 0 && !s.syncing && !s.needSync
+		return nil
+	})
+	return
 }
 
 // TestAntiEntropyGaps: the counters of applied events reveal gaps; a late
@@ -162,21 +161,9 @@ func TestAntiEntropyAcrossEpochs(t *testing.T) {
 	defer cancel()
 	d := &dropper{nth: []int{1}}
 	a := open(t, newHome(t, "alice"), true)
-	b, err := Open(ctx, Config{Home: newHome(t, "bob"), Network: true, Logger: quiet,
-		Listen: []string{"/ip4/127.0.0.1/tcp/0"}, DisableMDNS: true, FaultDropLive: d.drop})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := openDropping(t, newHome(t, "bob"), d.drop)
 	id, _ := joinGeneral(t, a, b)
-	state := func(n *Node) (epoch uint64, gaps, runs int, quiet bool) {
-		n.channel(id).do(ctx, func(s *chanState) error { //nolint:errcheck // checked by the caller's wait
-			epoch, gaps, runs = s.group.Epoch(), s.ae.gaps(), s.ae.runs
-			quiet = s.syncRounds == 0 && !s.syncing && !s.needSync
-			return nil
-		})
-		return
-	}
+	state := func(n *Node) (uint64, int, int, bool) { return aeState(ctx, n, id) }
 	if _, err := a.Send(ctx, id, "first"); err != nil {
 		t.Fatal(err)
 	}

@@ -40,6 +40,19 @@ func open(t testing.TB, home string, network bool) *Node {
 	return n
 }
 
+// openDropping opens an online node whose live gossip and deliveries go
+// through drop first (Config.FaultDropLive).
+func openDropping(t testing.TB, home string, drop func(channel string, envelope []byte) bool) *Node {
+	t.Helper()
+	n, err := Open(context.Background(), Config{Home: home, Network: true, Logger: quiet,
+		Listen: []string{"/ip4/127.0.0.1/tcp/0"}, DisableMDNS: true, FaultDropLive: drop})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
 func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)

@@ -25,19 +25,7 @@ func TestLiveReceiveCrash(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	a := open(t, newHome(t, "alice"), true)
-	fs := NewCrashFS()
-	if _, err := InitFS(ctx, "/bob", "bob", []byte{}, fs); err != nil {
-		t.Fatal(err)
-	}
-	openB := func(fs *CrashFS, network bool) *Node {
-		n, err := Open(context.Background(), Config{Home: "/bob", CrashFS: fs, Network: network, Logger: quiet,
-			Listen: []string{"/ip4/127.0.0.1/tcp/0"}, DisableMDNS: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { n.Close() })
-		return n
-	}
+	fs, openB := crashableBob(t)
 	b := openB(fs, true)
 	id, _ := joinGeneral(t, a, b)
 
@@ -143,15 +131,42 @@ func postsWithPrefix(n *Node, id, p string) int {
 	return k
 }
 
+// crashableBob initialises bob's home "/bob" on a crashable filesystem and
+// returns it with a function that opens bob from a filesystem (the live one
+// or a crash image), online or not.
+func crashableBob(t *testing.T) (*CrashFS, func(fs *CrashFS, network bool) *Node) {
+	t.Helper()
+	fs := NewCrashFS()
+	if _, err := InitFS(ctxT(t), "/bob", "bob", []byte{}, fs); err != nil {
+		t.Fatal(err)
+	}
+	return fs, func(fs *CrashFS, network bool) *Node {
+		n, err := Open(context.Background(), Config{Home: "/bob", CrashFS: fs, Network: network, Logger: quiet,
+			Listen: []string{"/ip4/127.0.0.1/tcp/0"}, DisableMDNS: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Close() })
+		return n
+	}
+}
+
 // liveTurn hands envs to n's channel loop in one turn of live gossip, as
 // the topic validator queues them (receiveLive), and returns the loop's
 // answer to each.
 func liveTurn(t *testing.T, n *Node, id string, envs [][]byte) []error {
 	t.Helper()
+	return liveTurnFrom(t, n, id, envs, func(int) bool { return true })
+}
+
+// liveTurnFrom is liveTurn where member(i) tells whether envs[i] was handed
+// over by a member of n's epoch.
+func liveTurnFrom(t *testing.T, n *Node, id string, envs [][]byte, member func(i int) bool) []error {
+	t.Helper()
 	ctx := ctxT(t)
 	reqs := make([]*recvReq, len(envs))
 	for i, raw := range envs {
-		reqs[i] = &recvReq{env: mustEnv(t, raw), member: true, done: make(chan struct{})}
+		reqs[i] = &recvReq{env: mustEnv(t, raw), member: member(i), done: make(chan struct{})}
 	}
 	err := n.channel(id).do(ctx, func(s *chanState) error {
 		s.receiveLive(ctx, reqs)
@@ -220,19 +235,7 @@ func TestResendForJoinerInLiveTurn(t *testing.T) {
 func TestDeliveredWithOpenChunkDurable(t *testing.T) {
 	ctx := ctxT(t)
 	a := open(t, newHome(t, "alice"), true)
-	fs := NewCrashFS()
-	if _, err := InitFS(ctx, "/bob", "bob", []byte{}, fs); err != nil {
-		t.Fatal(err)
-	}
-	openB := func(fs *CrashFS, network bool) *Node {
-		n, err := Open(context.Background(), Config{Home: "/bob", CrashFS: fs, Network: network, Logger: quiet,
-			Listen: []string{"/ip4/127.0.0.1/tcp/0"}, DisableMDNS: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { n.Close() })
-		return n
-	}
+	fs, openB := crashableBob(t)
 	b := openB(fs, true)
 	id, _ := joinGeneral(t, a, b)
 	b.Close()
@@ -311,22 +314,10 @@ func TestNextEpochFromANewMember(t *testing.T) {
 		t.Fatalf("the Add queued %d commits and %d other messages", len(commit), len(labels))
 	}
 	ctx := ctxT(t)
-	var reqs []*recvReq
-	for _, raw := range labels {
-		reqs = append(reqs, &recvReq{env: mustEnv(t, raw), member: false, done: make(chan struct{})})
-	}
-	reqs = append(reqs, &recvReq{env: mustEnv(t, commit[0]), member: true, done: make(chan struct{})})
-	if err := b.channel(id).do(ctx, func(s *chanState) error {
-		s.receiveLive(ctx, reqs)
-		s.closeLive()
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	for i, r := range reqs {
-		<-r.done
-		if r.err != nil {
-			t.Fatalf("bob refused message %d: %v", i, r.err)
+	envs := append(labels, commit[0]) // the labels from carol, the commit from alice
+	for i, err := range liveTurnFrom(t, b, id, envs, func(i int) bool { return i == len(labels) }) {
+		if err != nil {
+			t.Fatalf("bob refused message %d: %v", i, err)
 		}
 	}
 	ea, _ := groupState(t, a, id)
