@@ -163,6 +163,21 @@ type channelMeta struct {
 	// a node stopped before its catch-up rounds ran still asks from the
 	// switch's epoch when it starts again (deepSyncFrom clears it).
 	SyncFloor uint64 `json:"sync_floor,omitempty"`
+	// JoinKey is the private part of the key package this node joined
+	// with (its bundle), kept until JoinKeyUntil (Unix ms) to take a
+	// re-admission from JoinedVia, the member that admitted it
+	// (readmit.go). Sealed at rest like every value.
+	JoinKey      []byte `json:"join_key,omitempty"`
+	JoinedVia    string `json:"joined_via,omitempty"`
+	JoinKeyUntil int64  `json:"join_key_until,omitempty"`
+}
+
+// expireJoinKey deletes the kept key package once readmitWindow has
+// passed; the caller writes the metadata.
+func (s *chanState) expireJoinKey() {
+	if s.meta.JoinKey != nil && s.n.nowMs() >= s.meta.JoinKeyUntil {
+		s.meta.JoinKey, s.meta.JoinedVia, s.meta.JoinKeyUntil = nil, "", 0
+	}
 }
 
 // chanState is a channel's state. Only the channel's loop touches it.

@@ -54,7 +54,7 @@ type commitRecord struct {
 	Rank      commitRank `json:"rank"`
 	// Intent is what this node meant by its own commit, to propose again
 	// on the winning branch when the commit loses: "remove" Member, "role"
-	// Member Role. Empty for a received commit.
+	// Member Role, "add" Member (readmit). Empty for a received commit.
 	Intent string    `json:"intent,omitempty"`
 	Member string    `json:"member,omitempty"`
 	Role   crdt.Role `json:"role,omitempty"`
@@ -339,6 +339,7 @@ func (s *chanState) switchBranch(ctx context.Context, env envelope, g group, sta
 	s.n.log.Info("commit conflict: switching to the winning commit", "channel", s.id, "epoch", e,
 		"depth", s.lastRecordEpoch()-e)
 	lost, mine := s.lostEvents(e), s.ownCommitsAfter(e)
+	readd := s.keptAdds(ctx, mine) // before the switch's commit drops them
 	oldGroup, oldStored, oldPrev, oldRemoved := s.group, s.stored, s.prevState, s.meta.Removed
 	s.group, s.stored, s.meta.Removed, s.losers, s.pastRead = g, state, false, nil, nil
 	floor := e + 1 // see below
@@ -350,12 +351,24 @@ func (s *chanState) switchBranch(ctx context.Context, env envelope, g group, sta
 	if s.c != nil {
 		s.c.members.Store(nil) // maybe the same epoch number, another tree: publishEpoch refreshes it
 	}
+	// Our events of epoch e, which both branches share, stay the Sent of
+	// the record of the commit that leaves it, now the winning one: a
+	// member that processes a later Add re-sends them for the joiner
+	// (resendForJoiners), who cannot read epoch e. Before, the record of
+	// the winner took our Branch, which our losing commit had emptied, and
+	// a joiner admitted just after the switch missed them for good (the
+	// 5-node testbed: "node3 is missing tb/0000914/n2"). Our events after
+	// e are in lost, re-sent below.
+	oldBranch := s.meta.Branch
+	if replaced, ok := s.commitOf(e + 1); ok {
+		s.meta.Branch = slices.Clone(replaced.Sent)
+	}
 	s.switching = true
 	err := s.accept(ctx, env, res, e)
 	s.switching = false
 	if err != nil {
 		s.group, s.stored, s.prevState, s.meta.Removed = oldGroup, oldStored, oldPrev, oldRemoved
-		s.meta.SyncFloor = oldFloor
+		s.meta.SyncFloor, s.meta.Branch = oldFloor, oldBranch
 		s.publishEpoch()
 		return err
 	}
@@ -371,7 +384,7 @@ func (s *chanState) switchBranch(ctx context.Context, env envelope, g group, sta
 		return err
 	}
 	for _, r := range mine {
-		s.repropose(ctx, r)
+		s.repropose(ctx, r, readd)
 	}
 	return nil
 }
@@ -420,9 +433,13 @@ func (s *chanState) ownCommitsAfter(e uint64) []commitRecord {
 
 // repropose commits again, on the winning branch, the change our losing
 // commit made, if it still applies and is still allowed.
-func (s *chanState) repropose(ctx context.Context, r commitRecord) {
+func (s *chanState) repropose(ctx context.Context, r commitRecord, readd map[string]*admission) {
 	var err error
 	switch r.Intent {
+	case "add":
+		if a := readd[r.Member]; a != nil {
+			err = s.readmit(ctx, a)
+		}
 	case "remove":
 		if containsMember(s.group.Members(), r.Member) {
 			err = s.removeMember(ctx, r.Member)
@@ -494,7 +511,7 @@ func (s *chanState) relabelLater(m string) {
 	}
 	for _, seq := range seqs {
 		ev, ok := s.crdt.Event(crdt.ID{Author: s.n.id.peerID, Seq: seq})
-		if ok && ev.Member == m && (ev.Kind == crdt.KindLeft || ev.Kind == crdt.KindRemoved) {
+		if ok && ev.Member == m && (ev.Kind == crdt.KindLeft || ev.Kind == crdt.KindRemoved || ev.Kind == crdt.KindJoined) {
 			s.relabel = append(s.relabel, ev)
 			return
 		}

@@ -57,6 +57,10 @@ const deliverTimeout = 10 * time.Second
 type deliverRequest struct {
 	Channel   string   `json:"channel"`
 	Envelopes [][]byte `json:"envelopes"`
+	// Readmit is a join response for the recipient, from the member that
+	// admitted it, whose Add lost a commit conflict (readmit.go); it
+	// comes alone, and is taken (Taken 1) or refused.
+	Readmit []byte `json:"readmit,omitempty"`
 }
 
 type deliverResponse struct {
@@ -87,6 +91,14 @@ func (n *Node) serveDeliver(ctx context.Context, from p2p.PeerID, raw []byte) ([
 	c := n.channel(req.Channel)
 	if c == nil {
 		return nil, codedf(ErrNoChannel, "unknown channel")
+	}
+	if req.Readmit != nil {
+		err := c.do(ctx, func(s *chanState) error { return s.takeReadmission(ctx, from.String(), req.Readmit) })
+		if err != nil {
+			n.log.Info("re-admission refused", "channel", req.Channel, "from", from, "err", err)
+			return nil, coded(err)
+		}
+		return json.Marshal(deliverResponse{Taken: 1})
 	}
 	var taken int
 	var end *chunkEnd // the open batch that holds what we took, if any

@@ -293,6 +293,8 @@ func (n *Node) finishJoin(ctx context.Context, id string, resp joinResponse, bun
 	s := &chanState{n: n, id: id, crdt: st, clock: st.RestoreClock(n.nowMs(), 0), group: g,
 		subs: map[int]chan Message{}, meta: channelMeta{Version: 1}, needSync: true, syncRounds: syncRounds,
 		syncFloor: g.Epoch() + 1}
+	s.meta.JoinKey, s.meta.JoinedVia = bundle, responder
+	s.meta.JoinKeyUntil = n.nowMs() + readmitWindow.Milliseconds()
 	for p, name := range resp.Names {
 		if checkName(name) == nil {
 			s.setName(p, name)
@@ -418,7 +420,8 @@ func (s *chanState) admit(ctx context.Context, from string, req joinRequest, inv
 		return nil, err
 	}
 	kept := &admission{peer: from, kp: req.KeyPackage, resp: short, expires: s.admissionExpiry(inv)}
-	if err := s.run(ctx, step{commit: commit, commitEpoch: epoch, events: []crdt.Event{e}, metaChanged: named, admission: kept}); err != nil {
+	if err := s.run(ctx, step{commit: commit, commitEpoch: epoch, events: []crdt.Event{e}, metaChanged: named, admission: kept,
+		intent: commitRecord{Intent: "add", Member: from}}); err != nil {
 		return nil, err
 	}
 	return resp, nil

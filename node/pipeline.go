@@ -126,6 +126,7 @@ func (s *chanState) run(ctx context.Context, st step) error {
 			Removed: lc.Removed, Rank: rank, Intent: st.intent.Intent, Member: st.intent.Member, Role: st.intent.Role,
 			Sent: oldBranch})
 		s.noteFormer(st.commitEpoch, lc.Removed)
+		s.expireJoinKey()
 		st.metaChanged = true
 	}
 	b, items, seq, state, err := s.stepBatch(st)

@@ -133,6 +133,7 @@ func (s *chanState) accept(ctx context.Context, env envelope, res processed, pre
 		s.meta.Branch = nil
 		s.noteFormer(prevEpoch, res.Removed)
 		s.dropAdmissions(b)
+		s.expireJoinKey()
 		b.PutChannel(id, s.metaBytes())
 	}
 	state, err := s.putGroup(b)

@@ -1,0 +1,267 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/spacepanda/spacepanda/crdt"
+	"github.com/spacepanda/spacepanda/p2p"
+	"github.com/spacepanda/spacepanda/store"
+)
+
+// Re-admission after a lost Add (docs/protocol.md, "Re-admission").
+//
+// An admitter's Add can lose a commit conflict: a commit for an epoch
+// before it, which the admitter had applied, is beaten by another one for
+// that epoch (the 5-node testbed: the owner applied node2's key update,
+// admitted two members, then node1's competing update reached it after a
+// restart; node1's leaf is lower, so it won, and the owner switched to it).
+// The switch drops the Add, but the joiner has already joined with its
+// Welcome, on the branch nobody else is on any more: before, it stayed
+// there for good, reading nothing and read by nobody.
+//
+// Now the admitter adds the joiner again on the winning branch, with the
+// key package it kept for a retry (admission.go), and hands the joiner the
+// new join response on the delivery protocol. The joiner keeps its key
+// package's private keys for readmitWindow after it joins, and takes a
+// re-admission only from the member that admitted it, for its channel,
+// encrypted to that key package: it moves onto the new group, merges the
+// history, and sends again what it sent on the lost branch.
+
+// readmitWindow is how long a joiner keeps the private keys of the key
+// package it joined with, to take a re-admission. Beyond it the keys are
+// deleted (forward secrecy: they decrypt any Welcome to that key package).
+const readmitWindow = 10 * time.Minute
+
+// readmitHistoryMax bounds the history a pushed re-admission carries: it
+// travels in one delivery request (maxDeliverRequest), base64-encoded
+// twice (in the join response, which is base64 in the request). A longer
+// one is left out; the joiner's catch-up and the members' re-sends for a
+// joiner bring what it missed.
+const readmitHistoryMax = 384 << 10
+
+// Pushes of a re-admission: tries, and the pause between two.
+const (
+	readmitTries = 8
+	readmitPause = 2 * time.Second
+)
+
+// keptAdds returns, for our commits in mine that added a member, the key
+// package kept for a retry of that member's join: read before a switch,
+// whose commit batch deletes the kept responses of peers that are not
+// members of the winning branch (dropAdmissions).
+func (s *chanState) keptAdds(ctx context.Context, mine []commitRecord) map[string]*admission {
+	var out map[string]*admission
+	for _, r := range mine {
+		if r.Intent != "add" {
+			continue
+		}
+		exp, ok := s.meta.Admitted[r.Member]
+		if !ok || s.n.nowMs() >= exp {
+			continue
+		}
+		raw, err := s.n.db.Admission(ctx, store.ChannelID(s.id), admissionID(r.Member))
+		if err != nil {
+			continue
+		}
+		kp, _, err := decodeAdmission(raw)
+		if err != nil {
+			continue
+		}
+		if out == nil {
+			out = map[string]*admission{}
+		}
+		out[r.Member] = &admission{peer: r.Member, kp: kp, expires: exp}
+	}
+	return out
+}
+
+// readmit adds a again, on the branch we switched to, with the key package
+// it joined with, and hands it the new join response.
+func (s *chanState) readmit(ctx context.Context, a *admission) error {
+	if s.meta.Removed || !s.group.Active() {
+		return errRemoved
+	}
+	if containsMember(s.group.Members(), a.peer) {
+		return nil // the winning branch has it too
+	}
+	if s.group.Roles().of(s.n.id.peerID) < crdt.RoleAdmin {
+		return fmt.Errorf("%w: only owners and admins admit members", ErrForbidden)
+	}
+	epoch := s.group.Epoch()
+	commit, welcome, tree, err := s.group.Add(a.kp)
+	if err != nil {
+		s.rollback()
+		return fmt.Errorf("%w: key package refused: %v", ErrProtocol, err)
+	}
+	if !containsMember(s.group.Members(), a.peer) {
+		s.rollback()
+		return fmt.Errorf("%w: the key package's credential does not name %s", ErrProtocol, a.peer)
+	}
+	short, err := json.Marshal(joinResponse{Version: joinRequestVersion, Channel: s.id, Welcome: welcome, Tree: tree})
+	if err != nil {
+		s.rollback()
+		return err
+	}
+	push := short
+	if hist := s.crdt.Snapshot(); len(hist) <= readmitHistoryMax {
+		if full, err := json.Marshal(joinResponse{Version: joinRequestVersion, Channel: s.id, Welcome: welcome,
+			Tree: tree, History: hist, Names: s.joinNames()}); err == nil && (len(full)+2)/3*4+1024 <= maxDeliverRequest {
+			push = full
+		}
+	}
+	// The joiner's Joined line, re-sent once this commit backs it
+	// (checkMirror): the copy the switch re-sent came before it.
+	s.relabelLater(a.peer)
+	kept := &admission{peer: a.peer, kp: a.kp, resp: short, expires: a.expires}
+	if err := s.run(ctx, step{commit: commit, commitEpoch: epoch, admission: kept,
+		intent: commitRecord{Intent: "add", Member: a.peer}}); err != nil {
+		return err
+	}
+	s.n.log.Info("re-admitted a member whose Add lost a commit conflict", "channel", s.id, "member", a.peer,
+		"epoch", epoch+1)
+	s.pushReadmission(a.peer, push)
+	return nil
+}
+
+// pushReadmission hands peer its new join response on the delivery
+// protocol, until it takes it or readmitTries pass. Best effort: a joiner
+// that stays unreachable all that time stays on the lost branch
+// (docs/protocol.md, "Re-admission").
+func (s *chanState) pushReadmission(peer string, resp []byte) {
+	n := s.n
+	if n.host == nil {
+		return
+	}
+	req, _ := json.Marshal(deliverRequest{Channel: s.id, Readmit: resp})
+	if len(req) > maxDeliverRequest {
+		n.log.Warn("re-admission too large to hand over", "channel", s.id, "member", peer, "bytes", len(req))
+		return
+	}
+	id := s.id
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		for try := range readmitTries {
+			if try > 0 {
+				select {
+				case <-n.ctx.Done():
+					return
+				case <-time.After(readmitPause):
+				}
+			}
+			if n.deliverTo([]p2p.PeerID{p2p.PeerID(peer)}, req) > 0 {
+				n.log.Debug("re-admission taken", "channel", id, "member", peer)
+				return
+			}
+		}
+		n.log.Warn("re-admission not taken", "channel", id, "member", peer)
+	}()
+}
+
+// errNoReadmit: a re-admission this node did not expect.
+var errNoReadmit = fmt.Errorf("%w: no re-admission expected from this peer", ErrForbidden)
+
+// takeReadmission moves the channel onto the group of a re-admission by
+// from (readmit): only the member that admitted us, within readmitWindow
+// of our join, with a Welcome to the key package we joined with, for this
+// channel's group, holding from. Everything is checked before anything
+// changes; a refusal changes nothing.
+func (s *chanState) takeReadmission(ctx context.Context, from string, raw []byte) error {
+	if s.meta.JoinKey == nil || s.meta.JoinedVia != from || s.n.nowMs() >= s.meta.JoinKeyUntil {
+		return errNoReadmit
+	}
+	var resp joinResponse
+	if err := json.Unmarshal(raw, &resp); err != nil || resp.Version != joinRequestVersion {
+		return fmt.Errorf("%w: malformed re-admission", ErrProtocol)
+	}
+	if resp.Channel != s.id {
+		return fmt.Errorf("%w: re-admitted to %q, a member of %q", ErrProtocol, resp.Channel, s.id)
+	}
+	g, err := s.n.eng.Join(resp.Welcome, resp.Tree, s.meta.JoinKey)
+	if err != nil {
+		return fmt.Errorf("%w: welcome: %v", ErrProtocol, err)
+	}
+	if got := hex.EncodeToString(g.GroupID()); got != s.id {
+		return fmt.Errorf("%w: the Welcome is for group %s, not channel %s", ErrProtocol, got, s.id)
+	}
+	if !containsMember(g.Members(), from) || !containsMember(g.Members(), s.n.id.peerID) {
+		return fmt.Errorf("%w: the Welcome's group does not hold %s and us", ErrProtocol, from)
+	}
+	if s.group.Active() && g.Epoch() == s.group.Epoch() && bytes.Equal(g.EpochAuthenticator(), s.group.EpochAuthenticator()) {
+		return nil // taken already
+	}
+	var missing []crdt.Event
+	if len(resp.History) > 0 {
+		h, err := crdt.Restore(resp.History)
+		if err != nil {
+			return fmt.Errorf("%w: history: %v", ErrProtocol, err)
+		}
+		missing = h.Missing(s.crdt.Version())
+	}
+	if err := s.flushChunk(ctx); err != nil {
+		return err
+	}
+	lost := s.lostEvents(0) // ours on the lost branch
+	old := struct {
+		group        group
+		stored, prev []byte
+		commits      []commitRecord
+		branch       seqList
+		removed      bool
+		floor        uint64
+	}{s.group, s.stored, s.prevState, s.meta.Commits, s.meta.Branch, s.meta.Removed, s.meta.SyncFloor}
+	s.group, s.prevState, s.losers, s.pastRead, s.awaiting, s.future = g, nil, nil, nil, nil, nil
+	s.meta.Commits, s.meta.Branch, s.meta.Removed, s.meta.SyncFloor = nil, nil, false, g.Epoch()+1
+	if s.c != nil {
+		s.c.members.Store(nil) // publishEpoch refreshes it
+	}
+	id := store.ChannelID(s.id)
+	b := &store.Batch{}
+	b.DeletePastEpochsBelow(id, math.MaxUint64) // the lost branch's
+	for i, e := range missing {
+		bin, err := e.MarshalBinary()
+		if err != nil {
+			missing = missing[:i]
+			break
+		}
+		b.PutEvent(id, store.Event{Seq: s.lastEventSeq + uint64(i) + 1, Data: bin})
+	}
+	for p, name := range resp.Names {
+		if checkName(name) == nil {
+			s.setName(p, name)
+		}
+	}
+	b.PutChannel(id, s.metaBytes())
+	state, err := s.putGroup(b)
+	if err == nil {
+		err = s.n.db.Apply(ctx, b)
+	}
+	if err != nil {
+		s.group, s.stored, s.prevState = old.group, old.stored, old.prev
+		s.meta.Commits, s.meta.Branch, s.meta.Removed, s.meta.SyncFloor = old.commits, old.branch, old.removed, old.floor
+		s.publishEpoch()
+		return fmt.Errorf("%w: %w", errStore, err)
+	}
+	s.stored = state
+	s.publishEpoch()
+	for _, e := range missing {
+		s.commitApplied(e)
+	}
+	s.n.log.Info("re-admitted after the admitter's Add lost a commit conflict", "channel", s.id,
+		"epoch", g.Epoch(), "history", len(missing), "resent", len(lost))
+	// What the winning branch said before we were on it: from the epoch
+	// we were added in, like a join.
+	s.needSync, s.syncRounds, s.syncFloor = true, max(s.syncRounds, syncRounds), g.Epoch()+1
+	s.maybeSnapshot(ctx)
+	if err := s.resend(ctx, lost); err != nil && !errors.Is(err, ErrProtocol) {
+		return err
+	}
+	return nil
+}

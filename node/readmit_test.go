@@ -1,0 +1,183 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/spacepanda/spacepanda/store"
+)
+
+// readmitScenario: bob and carol update their keys in the same epoch;
+// alice (the owner) applies carol's update first and admits dave on that
+// branch; dave posts there. Then bob's update reaches alice: bob's leaf is
+// lower than carol's, so it wins, and alice switches to it, which drops
+// her Add of dave (the 5-node testbed with churn, one run in ~30: the
+// owner ended without the two members it had re-admitted, and they were
+// stranded on a branch nobody else was on). It returns the four nodes,
+// the channel, and the outbox lengths of alice and dave before the switch.
+func readmitScenario(t *testing.T) (a, b, c, d *Node, id string, aBefore, dBefore int) {
+	t.Helper()
+	ctx := ctxT(t)
+	a, b, c, id = offlineTrio(t)
+	bBefore, cBefore := outboxLen(b, id), outboxLen(c, id)
+	if err := b.UpdateKeys(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.UpdateKeys(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	fromB, fromC := outboxSince(t, b, id, bBefore), outboxSince(t, c, id, cBefore)
+	deliver(t, a, id, fromC)
+	d = open(t, newHome(t, "dave"), false)
+	resp, bundle, inv := admitOffline(t, a, d, id)
+	if _, err := d.finishJoin(ctx, id, resp, bundle, inv, a.PeerID()); err != nil {
+		t.Fatal(err)
+	}
+	dBefore = outboxLen(d, id)
+	deliver(t, a, id, post(t, d, id, "dave on the lost branch"))
+	aBefore = outboxLen(a, id)
+	deliver(t, a, id, fromB)
+	return a, b, c, d, id, aBefore, dBefore
+}
+
+// pushed returns the re-admission alice keeps for dave: the join response
+// her push carries, without the history.
+func pushed(t *testing.T, a, d *Node, id string) []byte {
+	t.Helper()
+	raw, err := a.db.Admission(ctxT(t), store.ChannelID(id), admissionID(d.PeerID()))
+	if err != nil {
+		t.Fatalf("alice keeps no join response for dave: %v", err)
+	}
+	_, resp, err := decodeAdmission(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func takeReadmit(n *Node, id, from string, resp []byte) error {
+	return n.channel(id).do(context.Background(), func(s *chanState) error {
+		return s.takeReadmission(context.Background(), from, resp)
+	})
+}
+
+// TestReadmitAfterLostAdd: alice adds dave again on the winning branch
+// with the key package he joined with, and dave, handed the new join
+// response, moves onto it: both end on the same epoch and tree, and each
+// reads the other's posts, dave's post from the lost branch included.
+func TestReadmitAfterLostAdd(t *testing.T) {
+	a, b, _, d, id, aBefore, dBefore := readmitScenario(t)
+	if !slices.Contains(mlsMembers(t, a, id), d.PeerID()) {
+		t.Fatal("alice switched to bob's branch and did not add dave again")
+	}
+	// Bob takes alice's commits: dave is a member on his branch too.
+	deliver(t, b, id, outboxSince(t, a, id, aBefore))
+	if !slices.Contains(mlsMembers(t, b, id), d.PeerID()) {
+		t.Fatal("bob does not list dave after alice's re-admission")
+	}
+	if err := takeReadmit(d, id, a.PeerID(), pushed(t, a, d, id)); err != nil {
+		t.Fatalf("dave refused alice's re-admission: %v", err)
+	}
+	ea, authA := groupState(t, a, id)
+	ed, authD := groupState(t, d, id)
+	if ea != ed || !bytes.Equal(authA, authD) {
+		t.Fatalf("dave at epoch %d, alice at %d, authenticators equal %v", ed, ea, bytes.Equal(authA, authD))
+	}
+	// Dave re-sent his post on the new branch; alice and bob read posts
+	// made there.
+	fromD := outboxSince(t, d, id, dBefore+1)
+	deliver(t, b, id, fromD)
+	deliver(t, d, id, post(t, a, id, "alice after the switch"))
+	deliver(t, b, id, post(t, d, id, "dave on the winning branch"))
+	for _, n := range []*Node{b, d} {
+		ms, err := n.Messages(ctxT(t), id, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := texts(ms)
+		for _, want := range []string{"dave on the lost branch", "alice after the switch"} {
+			if n == b && want == "alice after the switch" {
+				continue // not handed to bob
+			}
+			if !slices.Contains(got, want) {
+				t.Errorf("%s's timeline lacks %q: %q", n.id.name, want, got)
+			}
+		}
+		if n == b && !slices.Contains(got, "dave on the winning branch") {
+			t.Errorf("bob's timeline lacks dave's post on the winning branch: %q", got)
+		}
+	}
+}
+
+// TestReadmitRefused: a re-admission is taken only from the member that
+// admitted us, only within readmitWindow of the join, and a refused one
+// changes nothing.
+func TestReadmitRefused(t *testing.T) {
+	a, b, _, d, id, _, _ := readmitScenario(t)
+	resp := pushed(t, a, d, id)
+	e0, auth0 := groupState(t, d, id)
+	if err := takeReadmit(d, id, b.PeerID(), resp); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("from bob, who did not admit dave: got %v, want ErrForbidden", err)
+	}
+	if err := takeReadmit(d, id, a.PeerID(), []byte(`{"v":2,"channel":"x"}`)); !errors.Is(err, ErrProtocol) {
+		t.Fatalf("junk from alice: got %v, want ErrProtocol", err)
+	}
+	d.channel(id).do(ctxT(t), func(s *chanState) error { //nolint:errcheck
+		s.meta.JoinKeyUntil = s.n.nowMs() - 1
+		return nil
+	})
+	if err := takeReadmit(d, id, a.PeerID(), resp); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("after the window: got %v, want ErrForbidden", err)
+	}
+	if e, auth := groupState(t, d, id); e != e0 || !bytes.Equal(auth, auth0) {
+		t.Fatal("a refused re-admission changed dave's group")
+	}
+}
+
+// TestResendForJoinerAfterSwitch: carol posts in epoch E and commits a
+// key update; alice's competing update wins, and carol switches to it.
+// Alice then admits dave before carol's post reaches her, so dave's
+// history lacks it, and dave cannot read epoch E. When carol processes
+// the Add she must re-send her post of E for him: the post belongs to the
+// epoch both branches share. Before, the switch dropped it from carol's
+// commit records, and dave missed it for good (the 5-node testbed: "node3
+// is missing tb/0000914/n2", 15 posts).
+func TestResendForJoinerAfterSwitch(t *testing.T) {
+	ctx := ctxT(t)
+	a, _, c, id := offlineTrio(t)
+	shared := post(t, c, id, "carol in the shared epoch")
+	if err := c.UpdateKeys(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	before := outboxLen(a, id)
+	if err := a.UpdateKeys(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	deliver(t, c, id, outboxSince(t, a, id, before))
+	if ea, aa := groupState(t, a, id); true {
+		ec, ac := groupState(t, c, id)
+		if ea != ec || !bytes.Equal(aa, ac) {
+			t.Fatalf("carol did not switch to alice's update: carol at %d, alice at %d", ec, ea)
+		}
+	}
+	d := open(t, newHome(t, "dave"), false)
+	before = outboxLen(a, id)
+	resp, bundle, inv := admitOffline(t, a, d, id)
+	if _, err := d.finishJoin(ctx, id, resp, bundle, inv, a.PeerID()); err != nil {
+		t.Fatal(err)
+	}
+	deliver(t, a, id, shared)
+	cBefore := outboxLen(c, id)
+	deliver(t, c, id, outboxSince(t, a, id, before))
+	deliver(t, d, id, outboxSince(t, c, id, cBefore))
+	ms, err := d.Messages(ctx, id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := texts(ms); !slices.Contains(got, "carol in the shared epoch") {
+		t.Fatalf("dave's timeline lacks carol's post of the epoch before the switch: %q", got)
+	}
+}
