@@ -217,7 +217,7 @@ func (s *chanState) takeReadmission(ctx context.Context, from string, raw []byte
 		removed      bool
 		floor        uint64
 	}{s.group, s.stored, s.prevState, s.meta.Commits, s.meta.Branch, s.meta.Removed, s.meta.SyncFloor}
-	s.group, s.prevState, s.losers, s.pastRead, s.awaiting, s.future = g, nil, nil, nil, nil, nil
+	s.group, s.prevState, s.losers, s.pastRead, s.awaiting = g, nil, nil, nil, nil
 	s.meta.Commits, s.meta.Branch, s.meta.Removed, s.meta.SyncFloor = nil, nil, false, g.Epoch()+1
 	if s.c != nil {
 		s.c.members.Store(nil) // publishEpoch refreshes it
