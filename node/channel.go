@@ -170,6 +170,15 @@ type channelMeta struct {
 	JoinKey      []byte `json:"join_key,omitempty"`
 	JoinedVia    string `json:"joined_via,omitempty"`
 	JoinKeyUntil int64  `json:"join_key_until,omitempty"`
+	// JoinEpoch and JoinAuth are the epoch and epoch authenticator of the
+	// admission we are on (the join, or the last re-admission): the same
+	// admission handed over again is not a re-admission. JoinRequest is
+	// the join request we were admitted with (the invite's token and a
+	// proof, never its secret), sent again to ask JoinedVia for a
+	// re-admission when our branch seems dead (askReadmission).
+	JoinEpoch   uint64 `json:"join_epoch,omitempty"`
+	JoinAuth    []byte `json:"join_auth,omitempty"`
+	JoinRequest []byte `json:"join_request,omitempty"`
 }
 
 // expireJoinKey deletes the kept key package once readmitWindow has
@@ -177,6 +186,7 @@ type channelMeta struct {
 func (s *chanState) expireJoinKey() {
 	if s.meta.JoinKey != nil && s.n.nowMs() >= s.meta.JoinKeyUntil {
 		s.meta.JoinKey, s.meta.JoinedVia, s.meta.JoinKeyUntil = nil, "", 0
+		s.meta.JoinEpoch, s.meta.JoinAuth, s.meta.JoinRequest = 0, nil, nil
 	}
 }
 
@@ -254,7 +264,9 @@ type chanState struct {
 	// starts further back (deepSyncFrom), at most once per deepSyncGap.
 	forked       bool
 	lastDeepSync time.Time
-	switching    bool // accept runs for a branch switch (switchBranch)
+	asking       bool      // a re-admission is asked for (askReadmission)
+	lastAsk      time.Time // when one was last asked for
+	switching    bool      // accept runs for a branch switch (switchBranch)
 	// syncFloor, if not 0, is one more than the epoch the next catch-up
 	// must start from at the latest (the epoch of the last switch).
 	syncFloor uint64

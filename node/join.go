@@ -192,6 +192,7 @@ func (n *Node) Join(ctx context.Context, code string) (ci ChannelInfo, err error
 	ci, err = n.askMembers(ctx, inv, id, req, key.bundle)
 	if err == nil {
 		n.forgetKey(inv)
+		n.keepJoinRequest(ctx, id, req)
 	}
 	return ci, err
 }
@@ -294,6 +295,7 @@ func (n *Node) finishJoin(ctx context.Context, id string, resp joinResponse, bun
 		subs: map[int]chan Message{}, meta: channelMeta{Version: 1}, needSync: true, syncRounds: syncRounds,
 		syncFloor: g.Epoch() + 1}
 	s.meta.JoinKey, s.meta.JoinedVia = bundle, responder
+	s.meta.JoinEpoch, s.meta.JoinAuth = g.Epoch(), g.EpochAuthenticator()
 	s.meta.JoinKeyUntil = n.nowMs() + readmitWindow.Milliseconds()
 	for p, name := range resp.Names {
 		if checkName(name) == nil {

@@ -194,8 +194,9 @@ func (s *chanState) takeReadmission(ctx context.Context, from string, raw []byte
 	if !containsMember(g.Members(), from) || !containsMember(g.Members(), s.n.id.peerID) {
 		return fmt.Errorf("%w: the Welcome's group does not hold %s and us", ErrProtocol, from)
 	}
-	if s.group.Active() && g.Epoch() == s.group.Epoch() && bytes.Equal(g.EpochAuthenticator(), s.group.EpochAuthenticator()) {
-		return nil // taken already
+	if s.group.Active() && g.Epoch() == s.group.Epoch() && bytes.Equal(g.EpochAuthenticator(), s.group.EpochAuthenticator()) ||
+		g.Epoch() == s.meta.JoinEpoch && bytes.Equal(g.EpochAuthenticator(), s.meta.JoinAuth) {
+		return nil // the admission we are on: taken already, or the join's, which a pull brings when ours did not lose
 	}
 	var missing []crdt.Event
 	if len(resp.History) > 0 {
@@ -219,6 +220,8 @@ func (s *chanState) takeReadmission(ctx context.Context, from string, raw []byte
 	}{s.group, s.stored, s.prevState, s.meta.Commits, s.meta.Branch, s.meta.Removed, s.meta.SyncFloor}
 	s.group, s.prevState, s.losers, s.pastRead, s.awaiting = g, nil, nil, nil, nil
 	s.meta.Commits, s.meta.Branch, s.meta.Removed, s.meta.SyncFloor = nil, nil, false, g.Epoch()+1
+	oldJoin, oldAuth := s.meta.JoinEpoch, s.meta.JoinAuth
+	s.meta.JoinEpoch, s.meta.JoinAuth = g.Epoch(), g.EpochAuthenticator()
 	if s.c != nil {
 		s.c.members.Store(nil) // publishEpoch refreshes it
 	}
@@ -246,6 +249,7 @@ func (s *chanState) takeReadmission(ctx context.Context, from string, raw []byte
 	if err != nil {
 		s.group, s.stored, s.prevState = old.group, old.stored, old.prev
 		s.meta.Commits, s.meta.Branch, s.meta.Removed, s.meta.SyncFloor = old.commits, old.branch, old.removed, old.floor
+		s.meta.JoinEpoch, s.meta.JoinAuth = oldJoin, oldAuth
 		s.publishEpoch()
 		return fmt.Errorf("%w: %w", errStore, err)
 	}
@@ -264,4 +268,65 @@ func (s *chanState) takeReadmission(ctx context.Context, from string, raw []byte
 		return err
 	}
 	return nil
+}
+
+// keepJoinRequest stores, with the channel just joined, the join request
+// that admitted us, for askReadmission.
+func (n *Node) keepJoinRequest(ctx context.Context, id string, req []byte) {
+	c := n.channel(id)
+	if c == nil {
+		return
+	}
+	err := c.do(ctx, func(s *chanState) error {
+		if s.meta.JoinKey == nil {
+			return nil
+		}
+		s.meta.JoinRequest = req
+		b := &store.Batch{}
+		b.PutChannel(store.ChannelID(s.id), s.metaBytes())
+		return s.n.db.Apply(ctx, b)
+	})
+	if err != nil {
+		n.log.Warn("keep the join request", "channel", id, "err", err)
+	}
+}
+
+// readmitAskGap is the least time between two asks for a re-admission.
+const readmitAskGap = 10 * time.Second
+
+// askReadmission asks the member that admitted us, within readmitWindow
+// of the join, for our join response again, when a member's message
+// shows another branch: if our Add lost a commit conflict and the push of
+// the re-admission never reached us (we were unreachable, or the admitter
+// stopped before it was taken), the kept response is the re-admission
+// (admission.go, keptResponse), and we take it. If our Add did not lose,
+// it is our original admission, which takeReadmission ignores. At most
+// once per readmitAskGap; best effort.
+func (s *chanState) askReadmission() {
+	if s.meta.JoinRequest == nil || s.meta.JoinKey == nil || s.n.nowMs() >= s.meta.JoinKeyUntil ||
+		s.n.host == nil || s.asking || time.Since(s.lastAsk) < readmitAskGap {
+		return
+	}
+	s.asking, s.lastAsk = true, time.Now()
+	n, c, req, via := s.n, s.c, s.meta.JoinRequest, s.meta.JoinedVia
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		resp, err := n.askMember(n.ctx, p2p.PeerInfo{ID: p2p.PeerID(via)}, req)
+		c.do(n.ctx, func(s *chanState) error { //nolint:errcheck // ErrClosed at shutdown
+			s.asking = false
+			if err != nil {
+				n.log.Debug("ask for a re-admission", "channel", s.id, "err", err)
+				return nil
+			}
+			raw, err := json.Marshal(resp)
+			if err == nil {
+				err = s.takeReadmission(n.ctx, via, raw)
+			}
+			if err != nil {
+				n.log.Info("asked-for re-admission refused", "channel", s.id, "err", err)
+			}
+			return nil
+		})
+	}()
 }

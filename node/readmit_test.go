@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"testing"
@@ -19,6 +20,14 @@ import (
 // stranded on a branch nobody else was on). It returns the four nodes,
 // the channel, and the outbox lengths of alice and dave before the switch.
 func readmitScenario(t *testing.T) (a, b, c, d *Node, id string, aBefore, dBefore int) {
+	a, b, c, d, id, aBefore, dBefore, _ = readmitScenarioPull(t, nil)
+	return
+}
+
+// readmitScenarioPull is readmitScenario; it returns dave's join request
+// and invite too, and calls beforeSwitch, if set, just before bob's update
+// reaches alice.
+func readmitScenarioPull(t *testing.T, beforeSwitch func(a, d *Node, id string, j pulled)) (a, b, c, d *Node, id string, aBefore, dBefore int, j pulled) {
 	t.Helper()
 	ctx := ctxT(t)
 	a, b, c, id = offlineTrio(t)
@@ -32,15 +41,52 @@ func readmitScenario(t *testing.T) (a, b, c, d *Node, id string, aBefore, dBefor
 	fromB, fromC := outboxSince(t, b, id, bBefore), outboxSince(t, c, id, cBefore)
 	deliver(t, a, id, fromC)
 	d = open(t, newHome(t, "dave"), false)
-	resp, bundle, inv := admitOffline(t, a, d, id)
-	if _, err := d.finishJoin(ctx, id, resp, bundle, inv, a.PeerID()); err != nil {
+	code, err := a.Invite(ctx, id, InviteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.inv = mustParse(t, code)
+	kp, _, bundle, err := d.eng.NewKeyPackage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.req = joinRequest{Version: joinRequestVersion, Invite: j.inv.token(), Name: d.id.name, KeyPackage: kp, Proof: j.inv.proveJoin(kp)}
+	raw := j.ask(t, a, d, id)
+	var resp joinResponse
+	if err := json.Unmarshal(raw, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.finishJoin(ctx, id, resp, bundle, j.inv, a.PeerID()); err != nil {
 		t.Fatal(err)
 	}
 	dBefore = outboxLen(d, id)
 	deliver(t, a, id, post(t, d, id, "dave on the lost branch"))
+	if beforeSwitch != nil {
+		beforeSwitch(a, d, id, j)
+	}
 	aBefore = outboxLen(a, id)
 	deliver(t, a, id, fromB)
-	return a, b, c, d, id, aBefore, dBefore
+	return a, b, c, d, id, aBefore, dBefore, j
+}
+
+// pulled is dave's join: what askReadmission sends again.
+type pulled struct {
+	req joinRequest
+	inv invite
+}
+
+// ask has a answer d's join request, as serveJoin does.
+func (j pulled) ask(t *testing.T, a, d *Node, id string) []byte {
+	t.Helper()
+	var raw []byte
+	err := a.channel(id).do(ctxT(t), func(s *chanState) (err error) {
+		raw, err = s.admit(ctxT(t), d.PeerID(), j.req, j.inv)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
 }
 
 // pushed returns the re-admission alice keeps for dave: the join response
@@ -179,5 +225,44 @@ func TestResendForJoinerAfterSwitch(t *testing.T) {
 	}
 	if got := texts(ms); !slices.Contains(got, "carol in the shared epoch") {
 		t.Fatalf("dave's timeline lacks carol's post of the epoch before the switch: %q", got)
+	}
+}
+
+// TestReadmitPulled: the push never reached dave. Asking alice with his
+// join request again (askReadmission) brings the kept re-admission, which
+// he takes; asked before the switch, once he has moved on from the epoch
+// he joined in, it brings his original admission, which changes nothing.
+func TestReadmitPulled(t *testing.T) {
+	var e0 uint64
+	var auth0 []byte
+	a, _, _, d, id, _, _, j := readmitScenarioPull(t, func(a, d *Node, id string, j pulled) {
+		// Dave has moved on from the epoch he joined in.
+		before := outboxLen(a, id)
+		if err := a.UpdateKeys(ctxT(t), id); err != nil {
+			t.Fatal(err)
+		}
+		deliver(t, d, id, outboxSince(t, a, id, before))
+		e0, auth0 = groupState(t, d, id)
+		if err := takeReadmit(d, id, a.PeerID(), j.ask(t, a, d, id)); err != nil {
+			t.Fatalf("the original admission, asked again: %v", err)
+		}
+		if e, auth := groupState(t, d, id); e != e0 || !bytes.Equal(auth, auth0) {
+			t.Fatal("the original admission, asked again, changed dave's group")
+		}
+	})
+	if err := takeReadmit(d, id, a.PeerID(), j.ask(t, a, d, id)); err != nil {
+		t.Fatalf("dave refused the re-admission he asked for: %v", err)
+	}
+	ea, authA := groupState(t, a, id)
+	ed, authD := groupState(t, d, id)
+	if ea != ed || !bytes.Equal(authA, authD) {
+		t.Fatalf("dave at epoch %d, alice at %d, authenticators equal %v", ed, ea, bytes.Equal(authA, authD))
+	}
+	ms, err := d.Messages(ctxT(t), id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := texts(ms); !slices.Contains(got, "dave on the lost branch") {
+		t.Fatalf("dave's timeline lost his post: %q", got)
 	}
 }

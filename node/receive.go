@@ -68,6 +68,7 @@ func (s *chanState) receive(ctx context.Context, env envelope) error {
 			// member's forwarding counts: a stranger's junk never makes
 			// us sync.
 			s.needSync, s.forked = true, true
+			s.askReadmission()
 		case verdictOf(err) != verdictIgnore:
 		case env.epoch < cur && isCommit(env.msg):
 			return s.maybeSwitchBranch(ctx, env)
