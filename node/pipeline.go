@@ -93,12 +93,14 @@ type step struct {
 // in-memory state, and publishes the outbox. On a store failure the group
 // is reloaded from its last stored state, so memory never runs ahead of disk.
 func (s *chanState) run(ctx context.Context, st step) error {
-	if s.chunkDirty {
-		// A step in the middle of a chunk (a re-send for a joiner after
-		// a received Add, a leave proposed again, a commit of proposals):
-		// its log entries follow the chunk's, which the store must hold
-		// first, and a failed step reloads the group from the stored
-		// state, which must include what the chunk read.
+	// A flight of posts carries the open batch of live gossip in its own
+	// batch (absorbChunk); any other step in the middle of a chunk (a
+	// re-send for a joiner after a received Add, a leave proposed again,
+	// a commit of proposals) stores the chunk first: its log entries follow
+	// the chunk's, and a failed step reloads the group from the stored
+	// state, which must include what the chunk read.
+	absorb := s.absorbChunk(st)
+	if s.chunkDirty && !absorb {
 		if err := s.flushChunk(ctx); err != nil {
 			return err
 		}
@@ -129,14 +131,27 @@ func (s *chanState) run(ctx context.Context, st step) error {
 		s.expireJoinKey()
 		st.metaChanged = true
 	}
-	b, items, seq, state, err := s.stepBatch(st)
-	if err == nil {
+	base := &store.Batch{}
+	if absorb {
+		base = s.chunk.Clone() // s.chunk stays as it is if the step fails
+	}
+	b, items, seq, state, err := s.stepBatch(st, base)
+	built := err == nil
+	if built {
 		err = s.storeStep(ctx, b, st)
 	}
 	if err != nil {
 		s.meta.Commits, s.meta.Branch, s.meta.Admitted, s.relabel = oldCommits, oldBranch, oldAdmitted, nil
+		if absorb {
+			s.unabsorb(ctx, built)
+		}
 		s.rollback()
 		return err
+	}
+	if absorb {
+		// Stored with the step: the chunk ends as closeLive ends it.
+		s.endChunk(true)
+		s.closeChunk()
 	}
 	prev := s.stored
 	s.lastSeq, s.stored = seq, state
@@ -163,9 +178,41 @@ func (s *chanState) run(ctx context.Context, st step) error {
 	return nil
 }
 
-// stepBatch builds the batch of a step and its outbox items.
-func (s *chanState) stepBatch(st step) (b *store.Batch, items []store.OutboxItem, seq uint64, state []byte, err error) {
-	b = &store.Batch{}
+// absorbChunk reports whether step st stores the open batch of live gossip
+// (receivelive.go) in its own batch: a flight of posts (sendbatch.go) does,
+// so that the group state, sealed and written once per batch, is written
+// once for both, and Pebble commits one batch instead of two. The chunk
+// becomes durable with the flight's fsync instead of with a later one:
+// nothing it holds waits longer than it did when stored before the step.
+func (s *chanState) absorbChunk(st step) bool {
+	return s.chunkDirty && s.liveOpen() && st.pipelined && s.flying != nil && !s.lazy
+}
+
+// unabsorb handles a flight that failed after absorbChunk chose to carry
+// the open chunk. If its batch could not be built (built false: MLS refused
+// to encrypt, for instance because proposals are pending, before changing
+// the group), the chunk is stored on its own, as it would have been before
+// the step, and the step's rollback reloads the state stored with it. If
+// the store refused the batch, the chunk was lost with it: it is dropped
+// as flushChunk drops a chunk the store refused, and the catch-up brings
+// its messages again.
+func (s *chanState) unabsorb(ctx context.Context, built bool) {
+	if built {
+		s.lastSeq, s.lastEventSeq = s.chunkSeq, s.chunkEventSeq
+		s.chunk, s.chunkDirty = &store.Batch{}, false
+		s.needSync = true
+		s.chunkFailures++
+		s.endChunk(false)
+		return
+	}
+	if err := s.flushChunk(ctx); err != nil {
+		s.n.log.Warn("received messages not stored", "channel", s.id, "err", err)
+	}
+}
+
+// stepBatch builds the batch of a step and its outbox items, adding them
+// to b (empty, or the open chunk that the step carries: absorbChunk).
+func (s *chanState) stepBatch(st step, b *store.Batch) (_ *store.Batch, items []store.OutboxItem, seq uint64, state []byte, err error) {
 	id := store.ChannelID(s.id)
 	seq, out := s.lastSeq, s.nextOutboxSeq()
 	// Alone in the channel there is nobody to deliver to: the log has it,

@@ -109,10 +109,12 @@ func (s *chanState) sendQueued(ctx context.Context) {
 		if len(reqs) == 0 {
 			return
 		}
-		// A step stores the group state: the open batch of live gossip
-		// goes first, as in a turn that is not doLive (receivelive.go).
-		s.closeLive()
+		// A step stores the group state: its batch carries the open
+		// batch of live gossip (absorbChunk); what is left of it (a batch
+		// that stored nothing) is stored after, as in a turn that is not
+		// doLive (receivelive.go).
 		s.sendBatch(ctx, reqs)
+		s.closeLive()
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/spacepanda/spacepanda/store"
 )
 
@@ -172,5 +174,141 @@ func TestAckedSendsDurable(t *testing.T) {
 				t.Fatalf("image %d: %q was acknowledged before the crash and is not there (%d of %d there)", i, text, len(ms), len(wants[i]))
 			}
 		}
+	}
+}
+
+// TestFlightCarriesOpenChunk: a post sent while the open batch of live
+// gossip holds a message stores both in one store batch (the group state is
+// sealed and written once, and Pebble commits once), and a crash after the
+// send was acknowledged keeps both. Before, the chunk was stored on its own
+// first: two batches.
+func TestFlightCarriesOpenChunk(t *testing.T) {
+	ctx := ctxT(t)
+	a := open(t, newHome(t, "alice"), true)
+	fs, openB := crashableBob(t)
+	b := openB(fs, true)
+	id, _ := joinGeneral(t, a, b)
+	b.Close()
+	b = openB(fs, false) // offline: nothing arrives but what the test hands over
+
+	gossip := mustEnv(t, post(t, a, id, "by gossip")[0])
+	r := &recvReq{env: gossip, member: true, done: make(chan struct{})}
+	send := &sendReq{text: "sent with it", done: make(chan struct{})}
+	var batches uint64
+	if err := b.channel(id).doLive(ctx, func(s *chanState) error {
+		s.receiveLive(ctx, []*recvReq{r})
+		if r.err != nil || !s.liveOpen() || !s.chunkDirty {
+			t.Fatalf("the gossip message is not in an open chunk (%v)", r.err)
+		}
+		before := batchCount(t, s.n)
+		s.c.sends.push(send)
+		s.sendQueued(ctx) // as post's turn does
+		batches = batchCount(t, s.n) - before
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	<-send.done // the flight landed: its fsync returned
+	if send.err != nil {
+		t.Fatal(send.err)
+	}
+	if batches != 1 {
+		t.Errorf("the step and the open chunk took %d store batches, want 1", batches)
+	}
+	crashed := fs.Crash()
+	b.Close()
+	b = openB(crashed, false)
+	have := timelineSet(t, b, id)
+	for _, text := range []string{"by gossip", "sent with it"} {
+		if !have[text] {
+			t.Errorf("%q is not in the crash image taken after the send was acknowledged", text)
+		}
+	}
+}
+
+// batchCount returns how many store batches n applied so far.
+func batchCount(t *testing.T, n *Node) uint64 {
+	t.Helper()
+	var m dto.Metric
+	if err := n.metrics.storeOps.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetHistogram().GetSampleCount()
+}
+
+// TestFlightWithPendingProposalStoresChunk: a member holds a leave proposal
+// it is not the one to commit, reads a post into the open batch of live
+// gossip, and sends. MLS refuses to encrypt before the proposal is
+// committed, so the flight that was to carry the open batch fails before
+// anything is written: the batch is stored on its own (not dropped, which
+// would leave its message to a catch-up), the member commits the proposal
+// and sends in the new epoch.
+func TestFlightWithPendingProposalStoresChunk(t *testing.T) {
+	ctx := ctxT(t)
+	a, b, id := offlinePair(t)
+	c := open(t, newHome(t, "carol"), false)
+	before := outboxLen(a, id)
+	resp, bundle, inv := admitOffline(t, a, c, id)
+	if _, err := c.finishJoin(ctx, id, resp, bundle, inv, a.PeerID()); err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range liveTurn(t, b, id, outboxSince(t, a, id, before)) {
+		if err != nil {
+			t.Fatalf("bob refused message %d of carol's admission: %v", i, err)
+		}
+	}
+	// The member other than carol with the lowest ID commits her leave
+	// (maybeCommitProposals); the other one keeps it pending.
+	committer, other := a, b
+	if b.PeerID() < a.PeerID() {
+		committer, other = b, a
+	}
+	leave := propose(t, c, c, id)
+	gossip := mustEnv(t, post(t, committer, id, "by gossip")[0])
+	epoch, _ := groupState(t, other, id)
+	reqs := []*recvReq{{env: leave, member: true, done: make(chan struct{})},
+		{env: gossip, member: true, done: make(chan struct{})}}
+	send := &sendReq{text: "after the leave", done: make(chan struct{})}
+	var failures int
+	if err := other.channel(id).doLive(ctx, func(s *chanState) error {
+		s.receiveLive(ctx, reqs)
+		for i, r := range reqs {
+			if r.err != nil {
+				t.Fatalf("message %d refused: %v", i, r.err)
+			}
+		}
+		if !s.chunkDirty || len(s.group.(*mlsGroup).g.Proposals()) == 0 {
+			t.Fatal("want the post in an open chunk and the leave pending")
+		}
+		s.c.sends.push(send)
+		s.sendQueued(ctx)
+		failures = s.chunkFailures
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	<-send.done
+	if send.err != nil {
+		t.Fatal(send.err)
+	}
+	if failures != 0 {
+		t.Errorf("%d chunks dropped, want the open chunk stored", failures)
+	}
+	if e, _ := groupState(t, other, id); e != epoch+1 {
+		t.Errorf("epoch %d after the send, want %d (the leave committed)", e, epoch+1)
+	}
+	es, err := other.db.Log(ctx, store.ChannelID(id), 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := false
+	for _, e := range es {
+		stored = stored || string(e.Data) == string(gossip.msg)
+	}
+	if !stored {
+		t.Error("the post read into the open chunk is not in the store")
+	}
+	if !timelineSet(t, other, id)["after the leave"] {
+		t.Error("the post sent after the leave is not in the timeline")
 	}
 }

@@ -3,6 +3,8 @@ package store
 import (
 	"bytes"
 	"fmt"
+	"maps"
+	"slices"
 )
 
 // opKind is the kind of one write in a Batch.
@@ -62,6 +64,14 @@ func (b *Batch) markReseq(id ChannelID) {
 		b.reseq = make(map[ChannelID]bool)
 	}
 	b.reseq[id] = true
+}
+
+// Clone returns a batch with b's writes (and its first misuse, if any), to
+// extend without changing b: writing to one does not change the other. The
+// values are shared, as in every setter.
+func (b *Batch) Clone() *Batch {
+	return &Batch{ops: slices.Clone(b.ops), err: b.err, lastLog: maps.Clone(b.lastLog),
+		firstLog: maps.Clone(b.firstLog), deleted: maps.Clone(b.deleted), reseq: maps.Clone(b.reseq)}
 }
 
 // Len returns the number of writes in the batch.

@@ -60,3 +60,31 @@ func TestCutoff(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchClone: writes added to a clone do not reach the original (which
+// still applies alone), the clone's appends follow the original's, and its
+// misuse checks carry on from them.
+func TestBatchClone(t *testing.T) {
+	orig := &Batch{}
+	orig.Append("c", Entry{Seq: 1, Data: []byte("one")})
+	clone := orig.Clone()
+	clone.Append("c", Entry{Seq: 2, Data: []byte("two")})
+	if orig.Len() != 1 || clone.Len() != 2 || clone.Err() != nil {
+		t.Fatalf("lengths %d and %d (err %v), want 1 and 2", orig.Len(), clone.Len(), clone.Err())
+	}
+	bad := orig.Clone()
+	bad.Append("c", Entry{Seq: 3}) // a gap after 1
+	if !errors.Is(bad.Err(), ErrInvalidBatch) || orig.Err() != nil {
+		t.Fatalf("gap in the clone: %v (original: %v), want ErrInvalidBatch in the clone only", bad.Err(), orig.Err())
+	}
+	for name, b := range map[string]*Batch{"original": orig, "clone": clone} {
+		mem := NewMemDB()
+		if err := mem.Apply(ctx, b); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		es, err := mem.Log(ctx, "c", 1, 0)
+		if err != nil || len(es) != b.Len() {
+			t.Fatalf("%s: log %v (%v), want %d entries", name, es, err, b.Len())
+		}
+	}
+}
