@@ -17,7 +17,8 @@ import (
 // ApplyNoSync): before any other kind of turn runs (channel.do,
 // closeLive), before a commit or proposal is read, when it holds
 // liveChunkMax messages or is liveChunkAge old, before a snapshot, and
-// when the loop ends. A turn that stores nothing of its own (doLive) leaves
+// when the loop ends; or, when posts are sent, in the batch of their flight
+// (absorbChunk: synced, and the group state written once for both). A turn that stores nothing of its own (doLive) leaves
 // it open. So serializing and sealing the whole MLS group state, and
 // Pebble's commit, are paid once per batch instead of once per message,
 // and no received message waits for an fsync.
@@ -45,11 +46,12 @@ import (
 //     be encrypted again with the same generation (key and nonce reuse)
 //     after a crash. Every own message goes out only after the batch that
 //     advanced our ratchet past it is durable: a synced step, or a flight
-//     whose fsync returned (sendbatch.go). Such a step runs in a turn of its
-//     own, which stores the live chunk first (an earlier batch, durable
-//     with the step's fsync). A live chunk stored later holds the same or a
-//     later own generation; if a crash loses it, the earlier durable batch
-//     still holds the advanced ratchet.
+//     whose fsync returned (sendbatch.go). Such a step stores the live
+//     chunk first (an earlier batch, durable with the step's fsync) or, a
+//     flight of posts, in its own batch, with the group state it leaves. A
+//     live chunk stored later holds the same or a later own generation; if
+//     a crash loses it, the earlier durable batch still holds the advanced
+//     ratchet.
 //   - Commits change epochs, membership and the secrets forward secrecy
 //     deletes: a received commit or proposal is stored with Apply (synced),
 //     after the live chunk read before it; own commits are synced steps.
