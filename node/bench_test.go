@@ -260,3 +260,67 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkLiveRound measures one round of the testbed's steady state at
+// one member of ten: nine posts read from live gossip (into the open batch
+// of received messages), then one post sent (a flight: encrypted, signed,
+// stored with an fsync). cpu-µs/round is the process's CPU time per round
+// (the sender's encryption of the nine posts, done before the timer, is
+// not in it); Ed25519 verification of the nine is about half of it.
+func BenchmarkLiveRound(b *testing.B) {
+	ctx := context.Background()
+	a, bob, id := offlinePair(b)
+	const perRound = 9
+	envs := liveEnvelopes(b, a, id, perRound*b.N)
+	c := bob.channel(id)
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for i := range b.N {
+		reqs := make([]*recvReq, perRound)
+		for k := range reqs {
+			reqs[k] = &recvReq{env: envs[i*perRound+k], member: true, done: make(chan struct{})}
+		}
+		if err := c.doLive(ctx, func(s *chanState) error {
+			s.receiveLive(ctx, reqs)
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range reqs {
+			if r.err != nil {
+				b.Fatal(r.err)
+			}
+		}
+		if _, err := bob.Send(ctx, id, "a message of a typical length, about sixty bytes"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/round")
+}
+
+// liveEnvelopes has n's member of channel id encrypt k posts, as its
+// gossip would carry them, without storing or sending them.
+func liveEnvelopes(b *testing.B, n *Node, id string, k int) []envelope {
+	out := make([]envelope, 0, k)
+	if err := n.channel(id).do(context.Background(), func(s *chanState) error {
+		next := s.crdt.Next(s.n.id.peerID)
+		for i := range k {
+			e := crdt.Event{Kind: crdt.KindPost, Text: fmt.Sprintf("post %d of a typical length, about sixty bytes", i),
+				ID: next, Time: s.clock.Now(s.n.nowMs())}
+			next.Seq++
+			pt, err := sealEvent(s.n.displayName(), e)
+			if err != nil {
+				return err
+			}
+			msg, err := s.group.Encrypt(pt)
+			if err != nil {
+				return err
+			}
+			out = append(out, envelope{epoch: s.group.Epoch(), msg: msg})
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	return out
+}

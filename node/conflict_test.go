@@ -15,7 +15,7 @@ import (
 // offlinePair makes b a member of a's channel without a network: the join
 // request and response go through function calls, so that the test decides
 // the order in which each node sees the other's messages.
-func offlinePair(t *testing.T) (a, b *Node, id string) {
+func offlinePair(t testing.TB) (a, b *Node, id string) {
 	t.Helper()
 	ctx := ctxT(t)
 	a, b = open(t, newHome(t, "alice"), false), open(t, newHome(t, "bob"), false)
@@ -33,7 +33,7 @@ func offlinePair(t *testing.T) (a, b *Node, id string) {
 // admitOffline has a admit b to channel id by a direct call to the join
 // handler's admission step; it returns the response, b's key-package
 // bundle and the invite, for b.finishJoin.
-func admitOffline(t *testing.T, a, b *Node, id string) (joinResponse, []byte, invite) {
+func admitOffline(t testing.TB, a, b *Node, id string) (joinResponse, []byte, invite) {
 	t.Helper()
 	ctx := ctxT(t)
 	code, err := a.Invite(ctx, id, InviteOptions{})
