@@ -266,6 +266,7 @@ type chanState struct {
 	lastDeepSync time.Time
 	asking       bool      // a re-admission is asked for (askReadmission)
 	lastAsk      time.Time // when one was last asked for
+	topUps       int       // the readmitTopUps done in this run
 	switching    bool      // accept runs for a branch switch (switchBranch)
 	// syncFloor, if not 0, is one more than the epoch the next catch-up
 	// must start from at the latest (the epoch of the last switch).

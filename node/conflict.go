@@ -501,17 +501,18 @@ func (s *chanState) resendForJoiners(ctx context.Context, sent []uint64) {
 }
 
 // relabelLater notes that our commit removes member m whose removal our
-// replica already shows, from our own label on a branch that lost: that
-// label is re-sent once the commit is stored (run), and the others accept
-// it because our commit on this branch backs it (checkMirror).
-func (s *chanState) relabelLater(m string) {
+// replica already shows (or, readmit, adds m again), from our own label of
+// one of kinds on a branch that lost: that label is re-sent once the
+// commit is stored (run), and the others accept it because our commit on
+// this branch backs it (checkMirror).
+func (s *chanState) relabelLater(m string, kinds ...crdt.Kind) {
 	seqs := slices.Clone(s.meta.Branch)
 	for _, r := range s.meta.Commits {
 		seqs = append(seqs, r.Sent...)
 	}
 	for _, seq := range seqs {
 		ev, ok := s.crdt.Event(crdt.ID{Author: s.n.id.peerID, Seq: seq})
-		if ok && ev.Member == m && (ev.Kind == crdt.KindLeft || ev.Kind == crdt.KindRemoved || ev.Kind == crdt.KindJoined) {
+		if ok && ev.Member == m && slices.Contains(kinds, ev.Kind) {
 			s.relabel = append(s.relabel, ev)
 			return
 		}

@@ -329,7 +329,8 @@ func (n *Node) finishJoin(ctx context.Context, id string, resp joinResponse, bun
 // the invite's state in the channel, commit the Add, publish it, and return
 // the Welcome and history. Every refusal changes nothing.
 func (n *Node) serveJoin(ctx context.Context, from p2p.PeerID, raw []byte) (_ []byte, err error) {
-	defer func() { n.onJoinServed(from, err) }()
+	again := false // a member asks again (askReadmission, or a retry)
+	defer func() { n.onJoinServed(from, err, again) }()
 	var req joinRequest
 	if err := json.Unmarshal(raw, &req); err != nil || req.Version != joinRequestVersion {
 		return nil, codedf(ErrProtocol, "malformed join request (this peer reads version 2)")
@@ -347,6 +348,7 @@ func (n *Node) serveJoin(ctx context.Context, from p2p.PeerID, raw []byte) (_ []
 	}
 	var resp []byte
 	err = c.do(ctx, func(s *chanState) error {
+		again = containsMember(s.group.Members(), from.String())
 		resp, err = s.admit(ctx, from.String(), req, inv)
 		return err
 	})
@@ -589,7 +591,7 @@ func (s *chanState) leaveLabels(st step) []crdt.Event {
 		}
 		e := crdt.Event{Kind: crdt.KindLeft, Member: m, Epoch: st.commitEpoch + 1, ID: next, Time: s.clock.Now(s.n.nowMs())}
 		if err := s.crdt.Check(e); err != nil {
-			s.relabelLater(m)
+			s.relabelLater(m, crdt.KindLeft, crdt.KindRemoved)
 			continue
 		}
 		next.Seq++

@@ -253,9 +253,14 @@ func (n *Node) onJoin(start time.Time, ci ChannelInfo, err error) {
 	n.log.Debug("join", "result", r, "channel", ci.ID, "took", time.Since(start), "err", err)
 }
 
-// onJoinServed counts and logs a join request answered for a peer.
-func (n *Node) onJoinServed(from p2p.PeerID, err error) {
+// onJoinServed counts and logs a join request answered for a peer; again:
+// a member's, answered with its kept response (a retry after a lost
+// response, or a joiner's ask for a re-admission or a top-up).
+func (n *Node) onJoinServed(from p2p.PeerID, err error, again bool) {
 	r := joinResult(err)
+	if again && err == nil {
+		r = "again"
+	}
 	n.metrics.joinsServed.WithLabelValues(r).Inc()
 	n.log.Debug("join served", "peer", from, "result", r)
 }

@@ -121,6 +121,7 @@ func (n *Node) retryLoop() {
 				}
 				s.maybeCatchUp()
 				s.maybeAntiEntropy()
+				s.maybeTopUp()
 				return nil
 			})
 		}

@@ -118,7 +118,7 @@ func (s *chanState) readmit(ctx context.Context, a *admission) error {
 	}
 	// The joiner's Joined line, re-sent once this commit backs it
 	// (checkMirror): the copy the switch re-sent came before it.
-	s.relabelLater(a.peer)
+	s.relabelLater(a.peer, crdt.KindJoined)
 	kept := &admission{peer: a.peer, kp: a.kp, resp: short, expires: a.expires}
 	if err := s.run(ctx, step{commit: commit, commitEpoch: epoch, admission: kept,
 		intent: commitRecord{Intent: "add", Member: a.peer}}); err != nil {
@@ -194,17 +194,16 @@ func (s *chanState) takeReadmission(ctx context.Context, from string, raw []byte
 	if !containsMember(g.Members(), from) || !containsMember(g.Members(), s.n.id.peerID) {
 		return fmt.Errorf("%w: the Welcome's group does not hold %s and us", ErrProtocol, from)
 	}
+	missing, err := s.missingFrom(resp.History)
+	if err != nil {
+		return err
+	}
 	if s.group.Active() && g.Epoch() == s.group.Epoch() && bytes.Equal(g.EpochAuthenticator(), s.group.EpochAuthenticator()) ||
 		g.Epoch() == s.meta.JoinEpoch && bytes.Equal(g.EpochAuthenticator(), s.meta.JoinAuth) {
-		return nil // the admission we are on: taken already, or the join's, which a pull brings when ours did not lose
-	}
-	var missing []crdt.Event
-	if len(resp.History) > 0 {
-		h, err := crdt.Restore(resp.History)
-		if err != nil {
-			return fmt.Errorf("%w: history: %v", ErrProtocol, err)
-		}
-		missing = h.Missing(s.crdt.Version())
+		// The admission we are on: taken already, or the join's, which an
+		// ask brings when our Add did not lose. Its history tops ours up
+		// (askReadmission).
+		return s.storeHistory(ctx, missing)
 	}
 	if err := s.flushChunk(ctx); err != nil {
 		return err
@@ -270,6 +269,54 @@ func (s *chanState) takeReadmission(ctx context.Context, from string, raw []byte
 	return nil
 }
 
+// missingFrom returns the events of the history snapshot hist that we do
+// not hold, in total order.
+func (s *chanState) missingFrom(hist []byte) ([]crdt.Event, error) {
+	if len(hist) == 0 {
+		return nil, nil
+	}
+	h, err := crdt.Restore(hist)
+	if err != nil {
+		return nil, fmt.Errorf("%w: history: %v", ErrProtocol, err)
+	}
+	var out []crdt.Event
+	for _, e := range h.Missing(s.crdt.Version()) {
+		if _, have := s.crdt.Event(e.ID); !have {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// storeHistory stores and applies events of an admitter's history that we
+// lack: the events only, no log entry, like readPast's.
+func (s *chanState) storeHistory(ctx context.Context, events []crdt.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if err := s.flushChunk(ctx); err != nil {
+		return err
+	}
+	id := store.ChannelID(s.id)
+	b := &store.Batch{}
+	for i, e := range events {
+		bin, err := e.MarshalBinary()
+		if err != nil {
+			return fmt.Errorf("%w: history: %v", ErrProtocol, err)
+		}
+		b.PutEvent(id, store.Event{Seq: s.lastEventSeq + uint64(i) + 1, Data: bin})
+	}
+	if err := s.n.db.Apply(ctx, b); err != nil {
+		return fmt.Errorf("%w: %w", errStore, err)
+	}
+	for _, e := range events {
+		s.commitApplied(e)
+	}
+	s.maybeSnapshot(ctx)
+	s.n.log.Info("history topped up by the admitter", "channel", s.id, "events", len(events))
+	return nil
+}
+
 // keepJoinRequest stores, with the channel just joined, the join request
 // that admitted us, for askReadmission.
 func (n *Node) keepJoinRequest(ctx context.Context, id string, req []byte) {
@@ -329,4 +376,32 @@ func (s *chanState) askReadmission() {
 			return nil
 		})
 	}()
+}
+
+// readmitTopUps are the times after its join at which a joiner asks its
+// admitter again (askReadmission), whatever it saw: the admitter's history
+// tops up the one of the join. A message posted before the joiner's Add
+// that reached the admitter only after it made that history (held for a
+// generation gap, or late by gossip) is in no epoch the joiner can read,
+// and its author's re-send for joiners may never reach the joiner (it
+// was published before the joiner was on the topic, and a catch-up brings
+// it only from a log that has it).
+var readmitTopUps = []time.Duration{5 * time.Second, 20 * time.Second, 60 * time.Second}
+
+// maybeTopUp asks for the next top-up when its time has come; after a
+// restart, those whose time passed long ago are skipped but the last.
+func (s *chanState) maybeTopUp() {
+	if s.topUps >= len(readmitTopUps) || s.meta.JoinRequest == nil || s.meta.JoinKey == nil || s.asking {
+		return
+	}
+	since := time.Duration(s.n.nowMs()-(s.meta.JoinKeyUntil-readmitWindow.Milliseconds())) * time.Millisecond
+	for s.topUps+1 < len(readmitTopUps) && since >= readmitTopUps[s.topUps+1] {
+		s.topUps++
+	}
+	if since < readmitTopUps[s.topUps] {
+		return
+	}
+	s.topUps++
+	s.lastAsk = time.Time{}
+	s.askReadmission()
 }
