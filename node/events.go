@@ -91,8 +91,12 @@ type eventHub struct {
 	now    func() time.Time
 	mu     struct {
 		sync.Mutex
-		seq  uint64
-		ring []Event // the latest events, oldest first
+		seq uint64
+		// ring holds the latest events: oldest first until it holds
+		// eventRing of them, then a circle whose oldest is ring[head]
+		// (kept): publishing allocates nothing once it is full.
+		ring []Event
+		head int
 		subs map[*eventSub]struct{}
 	}
 }
@@ -119,13 +123,12 @@ func (h *eventHub) publish(e Event) {
 	if e.Time.IsZero() {
 		e.Time = h.now().UTC()
 	}
-	if len(h.mu.ring) == eventRing {
-		// Slide the window: append reallocates (and copies) once in a
-		// while, not a copy of the whole ring per event.
-		h.mu.ring[0] = Event{}
-		h.mu.ring = h.mu.ring[1:]
+	if len(h.mu.ring) < eventRing {
+		h.mu.ring = append(h.mu.ring, e)
+	} else {
+		h.mu.ring[h.mu.head] = e
+		h.mu.head = (h.mu.head + 1) % eventRing
 	}
-	h.mu.ring = append(h.mu.ring, e)
 	for s := range h.mu.subs {
 		if s.overrun {
 			continue
@@ -156,17 +159,24 @@ func (h *eventHub) backlogLocked(from EventCursor) []Event {
 	case from.Stream == "":
 		return []Event{reset} // where the stream starts: load the state now
 	case from.Stream == ReplayKept.Stream:
-		return append([]Event(nil), h.mu.ring...)
+		return h.keptLocked()
 	case from.Stream != h.stream || from.Seq > h.mu.seq:
 		return []Event{reset}
 	case from.Seq == h.mu.seq:
 		return nil
 	}
-	if len(h.mu.ring) == 0 || h.mu.ring[0].Seq > from.Seq+1 {
+	kept := h.keptLocked()
+	if len(kept) == 0 || kept[0].Seq > from.Seq+1 {
 		return []Event{reset}
 	}
-	i := int(from.Seq + 1 - h.mu.ring[0].Seq)
-	return append([]Event(nil), h.mu.ring[i:]...)
+	return kept[from.Seq+1-kept[0].Seq:]
+}
+
+// keptLocked returns a copy of the events in the ring, oldest first.
+func (h *eventHub) keptLocked() []Event {
+	out := make([]Event, 0, len(h.mu.ring))
+	out = append(out, h.mu.ring[h.mu.head:]...)
+	return append(out, h.mu.ring[:h.mu.head]...)
 }
 
 func (h *eventHub) unsubscribe(s *eventSub) {

@@ -272,4 +272,11 @@ func TestEventsSlowSubscriber(t *testing.T) {
 	if len(backlog) != 5 || backlog[0].Seq != h.mu.seq-4 {
 		t.Fatalf("backlog of 5: %d events", len(backlog))
 	}
+	// The ring went round: what it keeps is still the latest eventRing
+	// events, oldest first, without a gap.
+	_, kept := h.subscribe(ReplayKept)
+	if len(kept) != eventRing || kept[len(kept)-1].Seq != h.mu.seq {
+		t.Fatalf("kept %d events, the last of seq %d; want %d up to %d", len(kept), kept[len(kept)-1].Seq, eventRing, h.mu.seq)
+	}
+	checkSeqs(t, kept)
 }
