@@ -470,15 +470,22 @@ const snapshotPiece = 256 << 10
 
 // snapshot writes the CRDT state, in pieces: a channel of 100,000 messages
 // is megabytes of snapshot, which the store would hold several copies of
-// at once as one value.
+// at once as one value. It does not wait for the fsync of those megabytes
+// (most of a snapshot's time on the loop, which every message the channel
+// read meanwhile waited for; docs/benchmarks.md, "Stop 13"): the snapshot
+// becomes durable with the next synced batch, or the sync within
+// retryEvery (syncUnsynced). A crash before that keeps the previous
+// snapshot and the events after it, which the node restores from as it
+// does from any snapshot (docs/storage.md, "Durability").
 func (s *chanState) snapshot(ctx context.Context) {
-	err := s.n.db.WriteSnapshot(ctx, store.ChannelID(s.id), s.lastEventSeq, s.lastSeq, func(put func([]byte) error) error {
+	err := s.n.db.WriteSnapshotNoSync(ctx, store.ChannelID(s.id), s.lastEventSeq, s.lastSeq, func(put func([]byte) error) error {
 		return s.crdt.SnapshotTo(snapshotPiece, put)
 	})
 	if err != nil {
 		s.n.log.Warn("snapshot", "channel", s.id, "err", err)
 		return
 	}
+	s.n.unsynced.Store(true)
 	s.sinceSnap = 0
 }
 

@@ -44,6 +44,9 @@ type Committer interface {
 	// WriteSnapshot replaces a channel's CRDT snapshot with one written in
 	// pieces, never held whole (store.DB.WriteSnapshot).
 	WriteSnapshot(ctx context.Context, id store.ChannelID, eventSeq, logSeq uint64, write func(put func([]byte) error) error) error
+	// WriteSnapshotNoSync is WriteSnapshot without waiting for the fsync
+	// (store.DB.WriteSnapshotNoSync).
+	WriteSnapshotNoSync(ctx context.Context, id store.ChannelID, eventSeq, logSeq uint64, write func(put func([]byte) error) error) error
 }
 
 // ChannelReader reads channels. Channels and Channel cost per channel, not

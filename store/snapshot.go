@@ -107,10 +107,11 @@ func readChunks(ctx context.Context, r kvReader, id ChannelID, h chunkHeader) ([
 // snapshotStore is what WriteSnapshot needs of a DB or MemDB.
 type snapshotStore interface {
 	Apply(ctx context.Context, b *Batch) error
+	ApplyNoSync(ctx context.Context, b *Batch) error
 	view(ctx context.Context, fn func(r kvReader) error) error
 	// putUnsynced stores one value at once, without waiting for the disk:
-	// the batch that makes a snapshot's chunks reachable is synced, and
-	// Pebble's log keeps writes in order.
+	// the batch that makes a snapshot's chunks reachable comes after them,
+	// and Pebble's log keeps writes in order.
 	putUnsynced(ctx context.Context, key, value []byte) error
 }
 
@@ -124,15 +125,31 @@ type snapshotStore interface {
 // next snapshot deletes the pieces written. Only one snapshot of a channel
 // may be written at a time.
 func (db *DB) WriteSnapshot(ctx context.Context, id ChannelID, eventSeq, logSeq uint64, write func(put func(piece []byte) error) error) error {
-	return writeSnapshot(ctx, db, id, eventSeq, logSeq, write)
+	return writeSnapshot(ctx, db, id, eventSeq, logSeq, write, true)
+}
+
+// WriteSnapshotNoSync is WriteSnapshot whose last batch is applied as
+// ApplyNoSync does: it returns without waiting for the disk (a snapshot of
+// a large channel is megabytes, whose fsync a caller that owns a busy loop
+// should not wait for), and becomes durable with the next synced batch,
+// Sync or Close. A crash before that keeps the old snapshot and every event
+// and log entry the new one would have let Retention delete, since those
+// deletions are in the same batch; batches survive a crash as a prefix.
+func (db *DB) WriteSnapshotNoSync(ctx context.Context, id ChannelID, eventSeq, logSeq uint64, write func(put func(piece []byte) error) error) error {
+	return writeSnapshot(ctx, db, id, eventSeq, logSeq, write, false)
 }
 
 // WriteSnapshot is DB.WriteSnapshot for a MemDB.
 func (m *MemDB) WriteSnapshot(ctx context.Context, id ChannelID, eventSeq, logSeq uint64, write func(put func(piece []byte) error) error) error {
-	return writeSnapshot(ctx, m, id, eventSeq, logSeq, write)
+	return writeSnapshot(ctx, m, id, eventSeq, logSeq, write, true)
 }
 
-func writeSnapshot(ctx context.Context, s snapshotStore, id ChannelID, eventSeq, logSeq uint64, write func(put func([]byte) error) error) error {
+// WriteSnapshotNoSync is DB.WriteSnapshotNoSync for a MemDB.
+func (m *MemDB) WriteSnapshotNoSync(ctx context.Context, id ChannelID, eventSeq, logSeq uint64, write func(put func(piece []byte) error) error) error {
+	return writeSnapshot(ctx, m, id, eventSeq, logSeq, write, false)
+}
+
+func writeSnapshot(ctx context.Context, s snapshotStore, id ChannelID, eventSeq, logSeq uint64, write func(put func([]byte) error) error, sync bool) error {
 	if len(id) == 0 || len(id) > MaxChannelIDLen {
 		return fmt.Errorf("%w: channel ID of %d bytes (want 1 to %d)", ErrInvalidBatch, len(id), MaxChannelIDLen)
 	}
@@ -185,6 +202,9 @@ func writeSnapshot(ctx context.Context, s snapshotStore, id ChannelID, eventSeq,
 	// this one left by an attempt that crashed.
 	b.delRange(chunkKey(id, 0, 0), chunkKey(id, h.gen, 0))
 	b.delRange(chunkKey(id, h.gen, h.count), prefixEnd(channelKey(id, subSnapChunk)))
+	if !sync {
+		return s.ApplyNoSync(ctx, b)
+	}
 	return s.Apply(ctx, b)
 }
 

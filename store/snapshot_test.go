@@ -274,3 +274,73 @@ func TestWriteSnapshotCrash(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteSnapshotNoSyncCrash: a snapshot written without an fsync, lost
+// in a crash (any part of the unsynced data kept), leaves the old snapshot
+// and every event after it, the ones the new snapshot's retention deletes
+// included: never a snapshot without its events. Once a later batch is
+// synced, the new snapshot is durable, pieces included.
+func TestWriteSnapshotNoSyncCrash(t *testing.T) {
+	for _, kept := range []int{0, 30, 70, 100} {
+		t.Run(fmt.Sprintf("unsynced-kept-%d%%", kept), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(kept), 13))
+			fs := vfs.NewCrashableMem()
+			db, err := Create("/home", nil, memOptions(fs))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			ch := ChannelID("c")
+			b := &Batch{}
+			b.PutChannel(ch, nil)
+			for i := uint64(1); i <= 6; i++ {
+				b.PutEvent(ch, Event{Seq: i, Data: fmt.Appendf(nil, "e%d", i)})
+			}
+			mustApply(t, db, b)
+			old := bytes.Repeat([]byte("old "), 5_000)
+			if err := db.WriteSnapshot(ctx, ch, 2, 0, pieces(old, 4096)); err != nil {
+				t.Fatal(err)
+			}
+			crash := func() *DB {
+				img := fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: kept, RNG: rand.New(rand.NewPCG(rng.Uint64(), 1))})
+				r, err := Open("/home", memOptions(img))
+				if err != nil {
+					t.Fatalf("reopen after crash: %v", err)
+				}
+				t.Cleanup(func() { r.Close() })
+				return r
+			}
+			newer := bytes.Repeat([]byte("new "), 20_000)
+			if err := db.WriteSnapshotNoSync(ctx, ch, 6, 0, pieces(newer, 4096)); err != nil {
+				t.Fatal(err)
+			}
+			if s := snapshotData(t, db, ch); !bytes.Equal(s.Data, newer) || s.EventSeq != 6 {
+				t.Fatalf("before a crash: snapshot of %d bytes at %d, want the new one", len(s.Data), s.EventSeq)
+			}
+			img := crash()
+			st, err := img.Channel(ctx, ch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch s := snapshotData(t, img, ch); {
+			case bytes.Equal(s.Data, newer) && s.EventSeq == 6:
+				// The unsynced batch survived whole.
+				if kept == 0 {
+					t.Fatal("the new snapshot survived a crash that kept no unsynced data: it was synced")
+				}
+			case bytes.Equal(s.Data, old) && s.EventSeq == 2:
+				if len(st.Events) != 4 || st.Events[0].Seq != 3 || st.LastEventSeq != 6 {
+					t.Fatalf("old snapshot after a crash with events %+v (last %d), want 3 to 6", st.Events, st.LastEventSeq)
+				}
+			default:
+				t.Fatalf("after a crash: snapshot of %d bytes at %d, want the old one or the new one", len(s.Data), s.EventSeq)
+			}
+			if err := db.Sync(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if s := snapshotData(t, crash(), ch); !bytes.Equal(s.Data, newer) || s.EventSeq != 6 {
+				t.Fatalf("after Sync and a crash: snapshot of %d bytes at %d, want the new one", len(s.Data), s.EventSeq)
+			}
+		})
+	}
+}
