@@ -11,6 +11,7 @@ import (
 	"maps"
 	"time"
 
+	"github.com/spacepanda/spacepanda/crdt"
 	"github.com/spacepanda/spacepanda/store"
 )
 
@@ -73,7 +74,7 @@ func (s *chanState) admissionExpiry(inv invite) int64 {
 // keptResponse returns the join response kept for the member peer if it
 // presented the key package kp and its time is not up; nil if there is
 // none. It runs on the channel's loop.
-func (s *chanState) keptResponse(ctx context.Context, peer string, kp []byte) ([]byte, error) {
+func (s *chanState) keptResponse(ctx context.Context, peer string, kp, have []byte) ([]byte, error) {
 	exp, ok := s.meta.Admitted[peer]
 	if !ok || s.n.nowMs() >= exp {
 		return nil, nil
@@ -95,12 +96,30 @@ func (s *chanState) keptResponse(ctx context.Context, peer string, kp []byte) ([
 	if err := json.Unmarshal(kept, &resp); err != nil {
 		return nil, fmt.Errorf("%w: a kept join response does not decode", ErrInvalidInput)
 	}
-	resp.History, resp.Names = s.crdt.Snapshot(), s.joinNames()
+	resp.History, resp.Names = s.historyFor(have), s.joinNames()
 	out, err := json.Marshal(resp)
 	if err == nil && len(out) > maxJoinResponse {
 		err = fmt.Errorf("%w: the join response would be %d bytes (at most %d)", ErrInvalidInput, len(out), maxJoinResponse)
 	}
 	return out, err
+}
+
+// historyFor returns the history a kept response carries: the whole
+// channel, or, for a member that sent its version vector have (a joiner
+// asking again, askReadmission), the events it may lack.
+func (s *chanState) historyFor(have []byte) []byte {
+	if have == nil {
+		return s.crdt.Snapshot()
+	}
+	vv, err := crdt.UnmarshalVersionVector(have)
+	if err != nil {
+		return s.crdt.Snapshot()
+	}
+	part := crdt.New()
+	for _, e := range s.crdt.Missing(vv) {
+		_ = part.Apply(e) // valid: it is in our state
+	}
+	return part.Snapshot()
 }
 
 // dropAdmissions deletes, in the batch of a commit, the kept responses of

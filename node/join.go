@@ -27,6 +27,10 @@ type joinRequest struct {
 	Name       string `json:"name"`
 	KeyPackage []byte `json:"key_package"`
 	Proof      []byte `json:"proof"`
+	// Have is set when a member asks again (askReadmission): its CRDT
+	// version vector (crdt.VersionVector.MarshalBinary), so that the
+	// kept response's history holds only the events it may lack.
+	Have []byte `json:"have,omitempty"`
 }
 
 // joinRequestVersion is the version of joinRequest and joinResponse.
@@ -368,7 +372,7 @@ func (s *chanState) admit(ctx context.Context, from string, req joinRequest, inv
 		return nil, errRemoved
 	}
 	if containsMember(s.group.Members(), from) {
-		if resp, err := s.keptResponse(ctx, from, req.KeyPackage); resp != nil || err != nil {
+		if resp, err := s.keptResponse(ctx, from, req.KeyPackage, req.Have); resp != nil || err != nil {
 			return resp, err
 		}
 		return nil, fmt.Errorf("%w: %s", ErrAlreadyMember, from)

@@ -356,6 +356,13 @@ func (s *chanState) askReadmission() {
 	}
 	s.asking, s.lastAsk = true, time.Now()
 	n, c, req, via := s.n, s.c, s.meta.JoinRequest, s.meta.JoinedVia
+	var jr joinRequest
+	if json.Unmarshal(req, &jr) == nil {
+		if have, err := s.crdt.Version().MarshalBinary(); err == nil {
+			jr.Have = have
+			req, _ = json.Marshal(jr)
+		}
+	}
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()

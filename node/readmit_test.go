@@ -281,13 +281,39 @@ func TestReadmitPulled(t *testing.T) {
 // not reach him (the 5-node testbed: "node3 is missing tb/0001109/n2",
 // posts alice had held for a generation gap while she admitted him).
 func TestHistoryTopUp(t *testing.T) {
+	for _, since := range []bool{true, false} {
+		name := "only what dave may lack"
+		if !since {
+			name = "the whole history (a request without a version vector)"
+		}
+		t.Run(name, func(t *testing.T) { historyTopUp(t, since) })
+	}
+}
+
+func historyTopUp(t *testing.T, since bool) {
 	a, b, _, id := offlineTrio(t)
 	late := post(t, b, id, "bob before dave's Add")
 	d := open(t, newHome(t, "dave"), false)
 	j := joinPulled(t, a, d, id)
 	deliver(t, a, id, late)
 	deliver(t, d, id, late) // not readable in dave's epochs
-	if err := takeReadmit(d, id, a.PeerID(), j.ask(t, a, d, id)); err != nil {
+	var whole int
+	a.channel(id).do(ctxT(t), func(s *chanState) error { whole = len(s.crdt.Snapshot()); return nil }) //nolint:errcheck
+	if since {
+		d.channel(id).do(ctxT(t), func(s *chanState) error { //nolint:errcheck
+			j.req.Have, _ = s.crdt.Version().MarshalBinary()
+			return nil
+		})
+	}
+	raw := j.ask(t, a, d, id)
+	var resp joinResponse
+	if err := json.Unmarshal(raw, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if since && len(resp.History) >= whole {
+		t.Fatalf("asked with his version vector, dave got %d bytes of history, the whole is %d", len(resp.History), whole)
+	}
+	if err := takeReadmit(d, id, a.PeerID(), raw); err != nil {
 		t.Fatal(err)
 	}
 	ms, err := d.Messages(ctxT(t), id, 0)
