@@ -7,7 +7,9 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
+	"github.com/spacepanda/spacepanda/p2p"
 	"github.com/spacepanda/spacepanda/store"
 )
 
@@ -334,5 +336,47 @@ func historyTopUp(t *testing.T, since bool) {
 	}
 	if got := texts(ms); !slices.Contains(got, "bob before dave's Add") {
 		t.Fatalf("after a restart, dave's timeline lacks bob's post: %q", got)
+	}
+}
+
+// TestReadmitOverNetwork runs the two ways a re-admission travels on real
+// libp2p hosts: bob, who joined with a code, asks alice again with his
+// join request (askReadmission) and gets her kept response, counted as
+// served "again"; and alice's push of a join response on the delivery
+// protocol is taken (here his own admission: nothing changes) while junk
+// is refused.
+func TestReadmitOverNetwork(t *testing.T) {
+	a, b, id := pair(t)
+	var via string
+	var req []byte
+	b.channel(id).do(ctxT(t), func(s *chanState) error { //nolint:errcheck
+		via, req = s.meta.JoinedVia, s.meta.JoinRequest
+		s.lastAsk = time.Time{}
+		s.askReadmission()
+		return nil
+	})
+	if via != a.PeerID() || req == nil {
+		t.Fatalf("bob keeps joined_via %q and a join request of %d bytes, want alice's and one", via, len(req))
+	}
+	waitFor(t, 60*time.Second, "alice to answer bob's ask", func() bool {
+		return scrape(t, a)[`spacepanda_joins_served_total{result="again"}`] >= 1
+	})
+	if got := scrape(t, a)[`spacepanda_joins_served_total{result="ok"}`]; got != 1 {
+		t.Fatalf("alice counted %v joins served ok, want 1 (the ask is not a join)", got)
+	}
+	e0, auth0 := groupState(t, b, id)
+	resp := pushed(t, a, b, id)
+	for _, c := range []struct {
+		what  string
+		data  []byte
+		taken int
+	}{{"his admission", resp, 1}, {"junk", []byte(`{"v":2}`), 0}} {
+		raw, _ := json.Marshal(deliverRequest{Channel: id, Readmit: c.data})
+		if got := a.deliverTo([]p2p.PeerID{p2p.PeerID(b.PeerID())}, raw); got != c.taken {
+			t.Errorf("push of %s: taken %d, want %d", c.what, got, c.taken)
+		}
+	}
+	if e, auth := groupState(t, b, id); e != e0 || !bytes.Equal(auth, auth0) {
+		t.Fatal("a push of bob's own admission changed his group")
 	}
 }
