@@ -255,6 +255,7 @@ func (s *chanState) takeReadmission(ctx context.Context, from string, raw []byte
 	s.stored = state
 	s.publishEpoch()
 	for _, e := range missing {
+		_ = s.clock.Observe(e.Time, s.n.nowMs())
 		s.commitApplied(e)
 	}
 	s.n.log.Info("re-admitted after the admitter's Add lost a commit conflict", "channel", s.id,
@@ -310,6 +311,7 @@ func (s *chanState) storeHistory(ctx context.Context, events []crdt.Event) error
 		return fmt.Errorf("%w: %w", errStore, err)
 	}
 	for _, e := range events {
+		_ = s.clock.Observe(e.Time, s.n.nowMs()) // a far-future time is applied, not followed
 		s.commitApplied(e)
 	}
 	s.maybeSnapshot(ctx)
