@@ -19,6 +19,9 @@ type API interface {
 	// (owners only; the last owner cannot step down).
 	SetRole(ctx context.Context, channel, member, role string) error
 	Leave(ctx context.Context, channel string) error
+	// UpdateKeys commits fresh keys for this member's leaf (an MLS
+	// self-update): forward secrecy and post-compromise security.
+	UpdateKeys(ctx context.Context, channel string) error
 	// Forget deletes the local copy of a channel this node left, was
 	// removed from, or cannot restore.
 	Forget(ctx context.Context, channel string) (ChannelInfo, error)

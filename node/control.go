@@ -228,6 +228,8 @@ func (s *ControlServer) dispatch(ctx context.Context, req request, enc *json.Enc
 		return nil, a.SetRole(ctx, p.Channel, p.Member, p.Role)
 	case "channel.leave":
 		return nil, a.Leave(ctx, p.Channel)
+	case "channel.update":
+		return nil, a.UpdateKeys(ctx, p.Channel)
 	case "channel.forget":
 		return a.Forget(ctx, p.Channel)
 	case "channel.rename":
@@ -407,6 +409,11 @@ func (c *Client) SetRole(ctx context.Context, ch, member, role string) error {
 // Leave leaves a channel.
 func (c *Client) Leave(ctx context.Context, ch string) error {
 	return c.call(ctx, "channel.leave", params{Channel: ch}, nil, nil)
+}
+
+// UpdateKeys commits fresh keys for this member's leaf.
+func (c *Client) UpdateKeys(ctx context.Context, ch string) error {
+	return c.call(ctx, "channel.update", params{Channel: ch}, nil, nil)
 }
 
 // Forget drops the local copy of a channel the node is out of.

@@ -12,7 +12,7 @@ import (
 func channelCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{Use: "channel", Short: "Create, list and manage channels", Args: cobra.ArbitraryArgs, RunE: groupRun}
 	c.AddCommand(channelCreateCmd(g), channelListCmd(g), channelMembersCmd(g), channelRemoveCmd(g),
-		channelRoleCmd(g), channelLeaveCmd(g), channelForgetCmd(g), channelRenameCmd(g), channelInviteCmd(g), channelRevokeCmd(g))
+		channelRoleCmd(g), channelUpdateKeysCmd(g), channelLeaveCmd(g), channelForgetCmd(g), channelRenameCmd(g), channelInviteCmd(g), channelRevokeCmd(g))
 	return c
 }
 
@@ -87,6 +87,22 @@ func channelRemoveCmd(g *globals) *cobra.Command {
 					return err
 				}
 				return g.emit(map[string]bool{"ok": true}, func() { g.printf("removed %s from %s\n", args[1], args[0]) })
+			})
+		},
+	}
+}
+
+func channelUpdateKeysCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "update-keys CHANNEL",
+		Short: "Commit fresh keys for your membership (forward secrecy, post-compromise security)",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.with(cmd.Context(), true, func(a node.API) error {
+				if err := a.UpdateKeys(cmd.Context(), args[0]); err != nil {
+					return err
+				}
+				return g.emit(map[string]bool{"ok": true}, func() { g.printf("updated your keys in %s\n", args[0]) })
 			})
 		},
 	}

@@ -215,10 +215,6 @@ func (e *engine) churn(p plan) {
 	removed := remove.peer
 	op("node0 remove "+remove.name(), func() error { return m0.RemoveMember(ctx, e.channel, removed) })
 	for _, i := range p.update {
-		if e.cfg.Procs {
-			notes = append(notes, "key updates skipped: not in the control API")
-			break
-		}
 		if m, _ := e.slots[i].member(); m != nil {
 			op(e.slots[i].name()+" update", func() error { return m.UpdateKeys(ctx, e.channel) })
 		}

@@ -47,10 +47,6 @@ func (d *daemon) Digest(ctx context.Context, channel string) (node.Digest, error
 	return apiDigest(ctx, d.Client, channel)
 }
 
-func (d *daemon) UpdateKeys(context.Context, string) error {
-	return fmt.Errorf("%w: key updates through the control socket", ErrNotAvailable)
-}
-
 // Close stops the daemon with SIGTERM (SIGKILL after 20 s).
 func (d *daemon) Close() error {
 	d.once.Do(func() {
