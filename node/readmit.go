@@ -208,33 +208,22 @@ func (s *chanState) takeReadmission(ctx context.Context, from string, raw []byte
 	if err := s.flushChunk(ctx); err != nil {
 		return err
 	}
+	id := store.ChannelID(s.id)
+	b := &store.Batch{}
+	if err := s.putEvents(b, missing); err != nil {
+		return err
+	}
 	lost := s.lostEvents(0) // ours on the lost branch
-	old := struct {
-		group        group
-		stored, prev []byte
-		commits      []commitRecord
-		branch       seqList
-		removed      bool
-		floor        uint64
-	}{s.group, s.stored, s.prevState, s.meta.Commits, s.meta.Branch, s.meta.Removed, s.meta.SyncFloor}
+	// Replaced, not changed in place (but Names, as everywhere): the copy
+	// restores them if the store fails.
+	oldMeta, oldGroup, oldStored, oldPrev := s.meta, s.group, s.stored, s.prevState
 	s.group, s.prevState, s.losers, s.pastRead, s.awaiting = g, nil, nil, nil, nil
 	s.meta.Commits, s.meta.Branch, s.meta.Removed, s.meta.SyncFloor = nil, nil, false, g.Epoch()+1
-	oldJoin, oldAuth := s.meta.JoinEpoch, s.meta.JoinAuth
 	s.meta.JoinEpoch, s.meta.JoinAuth = g.Epoch(), g.EpochAuthenticator()
 	if s.c != nil {
 		s.c.members.Store(nil) // publishEpoch refreshes it
 	}
-	id := store.ChannelID(s.id)
-	b := &store.Batch{}
 	b.DeletePastEpochsBelow(id, math.MaxUint64) // the lost branch's
-	for i, e := range missing {
-		bin, err := e.MarshalBinary()
-		if err != nil {
-			missing = missing[:i]
-			break
-		}
-		b.PutEvent(id, store.Event{Seq: s.lastEventSeq + uint64(i) + 1, Data: bin})
-	}
 	for p, name := range resp.Names {
 		if checkName(name) == nil {
 			s.setName(p, name)
@@ -246,18 +235,13 @@ func (s *chanState) takeReadmission(ctx context.Context, from string, raw []byte
 		err = s.n.db.Apply(ctx, b)
 	}
 	if err != nil {
-		s.group, s.stored, s.prevState = old.group, old.stored, old.prev
-		s.meta.Commits, s.meta.Branch, s.meta.Removed, s.meta.SyncFloor = old.commits, old.branch, old.removed, old.floor
-		s.meta.JoinEpoch, s.meta.JoinAuth = oldJoin, oldAuth
+		s.meta, s.group, s.stored, s.prevState = oldMeta, oldGroup, oldStored, oldPrev
 		s.publishEpoch()
 		return fmt.Errorf("%w: %w", errStore, err)
 	}
 	s.stored = state
 	s.publishEpoch()
-	for _, e := range missing {
-		_ = s.clock.Observe(e.Time, s.n.nowMs())
-		s.commitApplied(e)
-	}
+	s.applyHistory(missing)
 	s.n.log.Info("re-admitted after the admitter's Add lost a commit conflict", "channel", s.id,
 		"epoch", g.Epoch(), "history", len(missing), "resent", len(lost))
 	// What the winning branch said before we were on it: from the epoch
@@ -298,25 +282,37 @@ func (s *chanState) storeHistory(ctx context.Context, events []crdt.Event) error
 	if err := s.flushChunk(ctx); err != nil {
 		return err
 	}
-	id := store.ChannelID(s.id)
 	b := &store.Batch{}
+	if err := s.putEvents(b, events); err != nil {
+		return err
+	}
+	if err := s.n.db.Apply(ctx, b); err != nil {
+		return fmt.Errorf("%w: %w", errStore, err)
+	}
+	s.applyHistory(events)
+	s.maybeSnapshot(ctx)
+	s.n.log.Info("history topped up by the admitter", "channel", s.id, "events", len(events))
+	return nil
+}
+
+// putEvents adds the history events to b, numbered after our last event.
+func (s *chanState) putEvents(b *store.Batch, events []crdt.Event) error {
 	for i, e := range events {
 		bin, err := e.MarshalBinary()
 		if err != nil {
 			return fmt.Errorf("%w: history: %v", ErrProtocol, err)
 		}
-		b.PutEvent(id, store.Event{Seq: s.lastEventSeq + uint64(i) + 1, Data: bin})
+		b.PutEvent(store.ChannelID(s.id), store.Event{Seq: s.lastEventSeq + uint64(i) + 1, Data: bin})
 	}
-	if err := s.n.db.Apply(ctx, b); err != nil {
-		return fmt.Errorf("%w: %w", errStore, err)
-	}
+	return nil
+}
+
+// applyHistory applies history events putEvents stored.
+func (s *chanState) applyHistory(events []crdt.Event) {
 	for _, e := range events {
 		_ = s.clock.Observe(e.Time, s.n.nowMs()) // a far-future time is applied, not followed
 		s.commitApplied(e)
 	}
-	s.maybeSnapshot(ctx)
-	s.n.log.Info("history topped up by the admitter", "channel", s.id, "events", len(events))
-	return nil
 }
 
 // keepJoinRequest stores, with the channel just joined, the join request

@@ -211,11 +211,9 @@ func TestResendForJoinerAfterSwitch(t *testing.T) {
 		t.Fatal(err)
 	}
 	deliver(t, c, id, outboxSince(t, a, id, before))
-	if ea, aa := groupState(t, a, id); true {
-		ec, ac := groupState(t, c, id)
-		if ea != ec || !bytes.Equal(aa, ac) {
-			t.Fatalf("carol did not switch to alice's update: carol at %d, alice at %d", ec, ea)
-		}
+	ea, aa := groupState(t, a, id)
+	if ec, ac := groupState(t, c, id); ea != ec || !bytes.Equal(aa, ac) {
+		t.Fatalf("carol did not switch to alice's update: carol at %d, alice at %d", ec, ea)
 	}
 	d := open(t, newHome(t, "dave"), false)
 	before = outboxLen(a, id)

@@ -77,48 +77,39 @@ func channelMembersCmd(g *globals) *cobra.Command {
 }
 
 func channelRemoveCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "remove CHANNEL MEMBER",
-		Short: "Remove a member (peer ID, unique prefix or unique name); rotates the keys",
-		Args:  exactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.with(cmd.Context(), true, func(a node.API) error {
-				if err := a.RemoveMember(cmd.Context(), args[0], args[1]); err != nil {
-					return err
-				}
-				return g.emit(map[string]bool{"ok": true}, func() { g.printf("removed %s from %s\n", args[1], args[0]) })
-			})
+	return actionCmd(g, "remove CHANNEL MEMBER", "Remove a member (peer ID, unique prefix or unique name); rotates the keys", 2,
+		func(ctx context.Context, a node.API, args []string) error {
+			return a.RemoveMember(ctx, args[0], args[1])
 		},
-	}
+		func(args []string) string { return fmt.Sprintf("removed %s from %s", args[1], args[0]) })
 }
 
 func channelUpdateKeysCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "update-keys CHANNEL",
-		Short: "Commit fresh keys for your membership (forward secrecy, post-compromise security)",
-		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.with(cmd.Context(), true, func(a node.API) error {
-				if err := a.UpdateKeys(cmd.Context(), args[0]); err != nil {
-					return err
-				}
-				return g.emit(map[string]bool{"ok": true}, func() { g.printf("updated your keys in %s\n", args[0]) })
-			})
-		},
-	}
+	return actionCmd(g, "update-keys CHANNEL", "Commit fresh keys for your membership (forward secrecy, post-compromise security)", 1,
+		func(ctx context.Context, a node.API, args []string) error { return a.UpdateKeys(ctx, args[0]) },
+		func(args []string) string { return "updated your keys in " + args[0] })
 }
 
 func channelLeaveCmd(g *globals) *cobra.Command {
+	return actionCmd(g, "leave CHANNEL", "Leave a channel", 1,
+		func(ctx context.Context, a node.API, args []string) error { return a.Leave(ctx, args[0]) },
+		func(args []string) string { return "left " + args[0] })
+}
+
+// actionCmd is a command of n arguments that runs do on the network and
+// prints done (`{"ok":true}` with --json).
+func actionCmd(g *globals, use, short string, n int, do func(context.Context, node.API, []string) error,
+	done func([]string) string) *cobra.Command {
 	return &cobra.Command{
-		Use:   "leave CHANNEL",
-		Short: "Leave a channel",
-		Args:  exactArgs(1),
+		Use:   use,
+		Short: short,
+		Args:  exactArgs(n),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.with(cmd.Context(), true, func(a node.API) error {
-				if err := a.Leave(cmd.Context(), args[0]); err != nil {
+				if err := do(cmd.Context(), a, args); err != nil {
 					return err
 				}
-				return g.emit(map[string]bool{"ok": true}, func() { g.printf("left %s\n", args[0]) })
+				return g.emit(map[string]bool{"ok": true}, func() { g.printf("%s\n", done(args)) })
 			})
 		},
 	}
