@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"time"
 
 	"github.com/spacepanda/spacepanda/node/testbed"
@@ -19,7 +20,7 @@ var errChecksFailed = errors.New("testbed: the run failed its checks (see FAILUR
 
 func testbedCmd(g *globals) *cobra.Command {
 	var cfg testbed.Config
-	var cpuProfile string
+	var cpuProfile, memProfile, traceFile string
 	c := &cobra.Command{
 		Use:   "testbed",
 		Short: "Run many nodes on loopback with a workload and faults; report delivery, latency and convergence",
@@ -56,7 +57,19 @@ explains every figure.`,
 				}
 				defer stop()
 			}
+			if traceFile != "" {
+				stop, err := startTrace(traceFile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			rep, err := testbed.Run(cmd.Context(), cfg)
+			if memProfile != "" {
+				if err := writeAllocs(memProfile); err != nil {
+					return err
+				}
+			}
 			if cfg.Progress != nil {
 				fmt.Fprintln(g.stderr)
 			}
@@ -95,7 +108,38 @@ explains every figure.`,
 	f.BoolVar(&cfg.Keep, "keep", false, "keep the temporary directory (homes and node logs) after the run")
 	f.IntVar(&cfg.Senders, "senders", 8, "sends in progress per node at most")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (every in-process node, the testbed and the baseline) to FILE")
+	f.StringVar(&memProfile, "memprofile", "", "write a profile of this process's allocations over the run to FILE (go tool pprof -sample_index=alloc_space)")
+	f.StringVar(&traceFile, "trace", "", "write a runtime execution trace of this process to FILE (go tool trace FILE; large: about 10 MB per node and second at 200 messages/s)")
 	return c
+}
+
+// startTrace writes this process's execution trace into path until stop.
+func startTrace(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--trace: %w", err)
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--trace: %w", err)
+	}
+	return func() { trace.Stop(); f.Close() }, nil
+}
+
+// writeAllocs writes the allocation profile of this process into path.
+func writeAllocs(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("--memprofile: %w", err)
+	}
+	err = pprof.Lookup("allocs").WriteTo(f, 0)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("--memprofile: %w", err)
+	}
+	return nil
 }
 
 // startCPUProfile profiles this process's CPU into path until stop.
