@@ -24,7 +24,9 @@ import (
 // that stored anything since its last run asks again every aeEvery: first
 // for the member's largest event counter per author (its heads), and only
 // if it holds an event we lack, for the entries it stored since then (from
-// the cursor, not a re-download of the epoch). Before the heads, every
+// the cursor, not a re-download of the epoch). An event the heads name
+// that we lack may be on its way by gossip: the run looks again for up to
+// aeHeadsGrace before it fetches (stillBehind). Before the heads, every
 // periodic run fetched everything stored since the last one: at 200
 // messages a second, a second copy of the channel's traffic, each entry
 // decrypted far enough to be recognised as a duplicate.
@@ -227,11 +229,8 @@ func (n *Node) runAntiEntropy(c *channel, p p2p.PeerID, req syncRequest) (aeCurs
 			// The periodic run's first answer: fetch entries only if p
 			// holds an event we lack, from the same cursor.
 			req.Heads = false
-			behind := false
-			if err := c.doLive(n.ctx, func(s *chanState) error {
-				behind = s.behind(page.Heads)
-				return nil
-			}); err != nil {
+			behind, err := n.stillBehind(c, page.Heads, aeHeadsGrace)
+			if err != nil {
 				return aeCursor{}, false // closing
 			}
 			if !behind {
@@ -250,6 +249,45 @@ func (n *Node) runAntiEntropy(c *channel, p p2p.PeerID, req syncRequest) (aeCurs
 		req.Cursor = page.Next
 	}
 	return aeCursor{next: req.Cursor, partial: true}, true
+}
+
+// aeHeadsGrace is how long a periodic run waits for the events a member's
+// heads name that we lack (stillBehind), and aeHeadsPoll how often it looks
+// again meanwhile.
+const (
+	aeHeadsGrace = time.Second
+	aeHeadsPoll  = 20 * time.Millisecond
+)
+
+// stillBehind reports whether heads (another member's largest event
+// counter per author) still hold an event we lack after grace: at 200
+// messages a second a member's heads nearly always name a post or two that
+// are still on their way to us by gossip, and fetching the log for them
+// was, before, a fetch of everything the member stored since the last run
+// (thousands of entries, each decrypted far enough to be recognised as a
+// duplicate) in most periodic runs. It looks again every aeHeadsPoll and
+// returns false as soon as we hold everything heads name; an event that
+// is really missing costs grace more before the fetch. The error is the
+// channel's (closing).
+func (n *Node) stillBehind(c *channel, heads map[string]uint64, grace time.Duration) (bool, error) {
+	deadline := time.Now().Add(grace)
+	for {
+		behind := false
+		if err := c.doLive(n.ctx, func(s *chanState) error {
+			behind = s.behind(heads)
+			return nil
+		}); err != nil {
+			return false, err
+		}
+		if !behind || !time.Now().Before(deadline) {
+			return behind, nil
+		}
+		select {
+		case <-time.After(min(aeHeadsPoll, time.Until(deadline))):
+		case <-n.ctx.Done():
+			return false, ErrClosed
+		}
+	}
 }
 
 // behind reports whether heads (another member's largest event counter
