@@ -231,10 +231,12 @@ type chanState struct {
 	syncing    bool // a catch-up request is in flight
 	needSync   bool // a gap was seen: ask peers for the log
 	syncRounds int  // catch-up rounds left after a join or restart
-	lastSync   time.Time
-	flushErr   error  // why the outbox is not empty, after the last flush
-	gossiped   uint64 // the last outbox item this run published on the topic
-	delivering bool   // a delivery request is in flight (maybeDeliver)
+	// roundCursor is where the last complete catch-up ended (sync.go).
+	roundCursor syncCursor
+	lastSync    time.Time
+	flushErr    error  // why the outbox is not empty, after the last flush
+	gossiped    uint64 // the last outbox item this run published on the topic
+	delivering  bool   // a delivery request is in flight (maybeDeliver)
 	// taken is closed, and cleared, when items leave the outbox
 	// (delivered): Sends waiting for their item (waitDelivery) wake up.
 	taken      chan struct{}

@@ -394,12 +394,14 @@ func (s *chanState) maybeCatchUp() {
 	if len(peers) == 0 {
 		return
 	}
+	round := false
 	switch {
 	case fresh:
 		peers = append([]p2p.PeerID{s.newPeers[0]}, peers...)
 		s.newPeers = s.newPeers[1:]
 	case !s.needSync:
 		s.syncRounds--
+		round = true
 	}
 	s.needSync, s.syncing, s.lastSync = false, true, time.Now()
 	// From the epoch before ours: a competing commit for it (a commit
@@ -414,19 +416,29 @@ func (s *chanState) maybeCatchUp() {
 		// of the switch's epoch was never fetched).
 		peers = s.oldMembersFirst(peers, from)
 	}
+	var cursor uint64
+	if rc := s.roundCursor; round && rc.peer != "" && rc.from == from && slices.Contains(peers, rc.peer) {
+		// A round after a complete run from the same epoch: what that
+		// member logged since the run's end (roundCursor).
+		peers = append([]p2p.PeerID{rc.peer}, slices.DeleteFunc(peers, func(p p2p.PeerID) bool { return p == rc.peer })...)
+		cursor = rc.next
+	}
 	c, n := s.c, s.n
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
 		var complete bool
+		var end syncCursor
 		func() {
 			defer recoverRemote(n, "sync", c.id)
-			complete = n.catchUp(c, peers, from)
+			complete, end = n.catchUp(c, peers, from, cursor)
 		}()
 		c.do(n.ctx, func(s *chanState) error { //nolint:errcheck // ErrClosed at shutdown
 			s.syncing = false
 			if complete {
 				s.syncRuns++
+				end.from = from
+				s.roundCursor = end
 			}
 			s.releaseHeld(n.ctx)
 			return nil
@@ -473,15 +485,34 @@ func (s *chanState) syncPeers() []p2p.PeerID {
 	return out
 }
 
+// syncCursor is where a complete catch-up run from epoch from ended in
+// peer's log: every entry peer logs later has a sequence number of at
+// least next. The catch-up rounds after a join or start (syncRounds) that
+// follow a complete run from the same epoch ask that peer for what it
+// logged since, instead of the whole epoch again: at 200 messages a
+// second the rounds of nine joiners fetched about 80,000 entries already
+// held (each decrypted far enough to be recognised as a duplicate), more
+// than the minute's live traffic at one node. A run asked for by a gap
+// (needSync) or a new peer still fetches from the epoch.
+type syncCursor struct {
+	peer p2p.PeerID
+	next uint64
+	from uint64
+}
+
 // catchUp pages through the log of the first peer that answers, handing
-// each page to the channel's loop. The next page is fetched while the loop
-// processes this one (two pages in memory at most). A peer that fails
-// mid-way is replaced by the next one, from the epoch reached. It reports
-// whether it reached the end of a peer's log.
-func (n *Node) catchUp(c *channel, peers []p2p.PeerID, epoch uint64) bool {
+// each page to the channel's loop; cursor, if not 0, is where in the
+// first peer's log to start (syncCursor). The next page is fetched while
+// the loop processes this one (two pages in memory at most). A peer that
+// fails mid-way is replaced by the next one, from the epoch reached. It
+// reports whether it reached the end of a peer's log, and where.
+func (n *Node) catchUp(c *channel, peers []p2p.PeerID, epoch, cursor uint64) (bool, syncCursor) {
 	pages := 0
-	for _, p := range peers {
+	for i, p := range peers {
 		req := syncRequest{Channel: c.id, Epoch: epoch}
+		if i == 0 {
+			req.Cursor = cursor
+		}
 		next := n.fetchAsync(p, req)
 		for pages < syncMaxPages {
 			r := <-next
@@ -500,18 +531,18 @@ func (n *Node) catchUp(c *channel, peers []p2p.PeerID, epoch uint64) bool {
 				if more && pages < syncMaxPages {
 					<-next // the node is closing: wait for the fetch in flight
 				}
-				return err == nil
+				return err == nil, syncCursor{peer: p, next: page.Next}
 			}
 		}
 		if pages >= syncMaxPages {
-			return false
+			return false, syncCursor{}
 		}
 		epoch = c.epoch.Load()
 		if epoch > 0 {
 			epoch--
 		}
 	}
-	return false
+	return false, syncCursor{}
 }
 
 type fetched struct {
