@@ -417,12 +417,14 @@ func (s *chanState) maybeCatchUp() {
 		peers = s.oldMembersFirst(peers, from)
 	}
 	var cursor uint64
-	if rc := s.roundCursor; round && rc.peer != "" && rc.from == from && slices.Contains(peers, rc.peer) {
+	if rc := s.roundCursor; round && rc.peer != "" && rc.from == from && rc.group == s.group && rc.epoch == s.group.Epoch() &&
+		slices.Contains(peers, rc.peer) {
 		// A round after a complete run from the same epoch: what that
 		// member logged since the run's end (roundCursor).
 		peers = append([]p2p.PeerID{rc.peer}, slices.DeleteFunc(peers, func(p p2p.PeerID) bool { return p == rc.peer })...)
 		cursor = rc.next
 	}
+	g0, e0 := s.group, s.group.Epoch()
 	c, n := s.c, s.n
 	n.wg.Add(1)
 	go func() {
@@ -437,7 +439,12 @@ func (s *chanState) maybeCatchUp() {
 			s.syncing = false
 			if complete {
 				s.syncRuns++
-				end.from = from
+			}
+			s.roundCursor = syncCursor{}
+			if complete && s.group == g0 && s.group.Epoch() == e0 {
+				// Nothing replaced the group (a branch switch, a
+				// re-admission, a rollback) or moved it on during the run.
+				end.from, end.group, end.epoch = from, g0, e0
 				s.roundCursor = end
 			}
 			s.releaseHeld(n.ctx)
@@ -493,11 +500,16 @@ func (s *chanState) syncPeers() []p2p.PeerID {
 // second the rounds of nine joiners fetched about 80,000 entries already
 // held (each decrypted far enough to be recognised as a duplicate), more
 // than the minute's live traffic at one node. A run asked for by a gap
-// (needSync) or a new peer still fetches from the epoch.
+// (needSync) or a new peer still fetches from the epoch, and so does a
+// round after anything replaced the group or changed its epoch since that
+// run (group, epoch): a branch switch, a re-admission, a rollback, a
+// commit.
 type syncCursor struct {
-	peer p2p.PeerID
-	next uint64
-	from uint64
+	peer  p2p.PeerID
+	next  uint64
+	from  uint64
+	group group  // s.group during the run
+	epoch uint64 // its epoch then
 }
 
 // catchUp pages through the log of the first peer that answers, handing
