@@ -419,17 +419,25 @@ func (s *chanState) nextOutboxSeq() uint64 {
 	return next
 }
 
-// commitApplied applies a stored event to the in-memory state.
+// commitApplied applies a stored event to the in-memory state and tells
+// followers about it.
 func (s *chanState) commitApplied(e crdt.Event) {
 	var prevRead crdt.ID
 	if e.Kind == crdt.KindRead && e.ID.Author != s.n.id.peerID {
 		prevRead, _ = s.crdt.ReadPosition(e.ID.Author) // which of our posts it newly covers (onRead)
 	}
-	if err := s.crdt.Apply(e); err != nil && !errors.Is(err, crdt.ErrDuplicate) {
-		s.n.log.Warn("apply stored event", "channel", s.id, "err", err)
-	}
+	err := s.crdt.Apply(e)
 	s.lastEventSeq++
 	s.sinceSnap++
+	switch {
+	case errors.Is(err, crdt.ErrDuplicate):
+		// A copy of an event we have, in a new MLS message (a re-send
+		// after a branch switch or for a joiner): nothing changed, so
+		// followers and subscribers are not told again.
+		return
+	case err != nil:
+		s.n.log.Warn("apply stored event", "channel", s.id, "err", err)
+	}
 	s.notify(e)
 	s.onApplied(e, prevRead)
 	s.noteApplied(e)
