@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"hash/fnv"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -47,9 +51,23 @@ func TestSmallRun(t *testing.T) {
 	// catch-up's held messages (node/hold.go) are exercised; about 20 s.
 	cfg := Config{Nodes: 5, Rate: 100, Duration: 6 * time.Second, Seed: 7, Kill: true, Partition: true,
 		Offline: 500, Settle: 30 * time.Second, PartitionFor: 2 * time.Second, KillPause: time.Second}
-	cfg.Churn = churnWorks
+	cfg.Churn = churnWorks || os.Getenv("SPACEPANDA_SMALLRUN_CHURN") != ""
+	cfg.NodeLogLevel = slog.LevelDebug
+	if d := os.Getenv("SPACEPANDA_SMALLRUN_DIR"); d != "" {
+		cfg.Dir = d
+	}
+	if cfg.Dir == "" {
+		cfg.Dir = t.TempDir()
+	}
+	tl, err := os.Create(filepath.Join(cfg.Dir, "testbed.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tl.Close()
+	cfg.Logger = slog.New(slog.NewTextHandler(tl, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	rep := run(t, cfg)
 	if rep.Lost != 0 || rep.Duplicates != 0 || !rep.Converged || rep.DeliveredPct != 100 || !rep.OK() {
+		logMembership(t, cfg.Dir)
 		t.Fatalf("lost %d, duplicates %d, converged %v, delivered %.3f%%; failures:\n%s",
 			rep.Lost, rep.Duplicates, rep.Converged, rep.DeliveredPct, strings.Join(rep.Failures, "\n"))
 	}
@@ -61,6 +79,36 @@ func TestSmallRun(t *testing.T) {
 	}
 	if rep.Sent < 500 || rep.CatchupS <= 0 || rep.Latency.P50 <= 0 {
 		t.Fatalf("implausible report: %+v", rep)
+	}
+}
+
+// membershipLog matches the node log lines that tell how a run's
+// membership went: commits, switches, removals, labels refused,
+// re-admissions and joins.
+var membershipLog = regexp.MustCompile(`commit applied|commit conflict|winning commit|removed from|without its commit|re-admi|topped up|join served|joined|propose again|re-send`)
+
+// logMembership logs, from each node log in dir, the lines about
+// membership, so that a failure in CI (where the run's directory is gone)
+// can be read from the test's output.
+func logMembership(t *testing.T, dir string) {
+	t.Helper()
+	if data, err := os.ReadFile(filepath.Join(dir, "testbed.log")); err == nil {
+		t.Logf("testbed.log:\n%s", data)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "node*.log"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Logf("%s: %v", f, err)
+			continue
+		}
+		var b strings.Builder
+		for line := range strings.Lines(string(data)) {
+			if membershipLog.MatchString(line) {
+				b.WriteString(line)
+			}
+		}
+		t.Logf("%s, membership lines:\n%s", filepath.Base(f), b.String())
 	}
 }
 
@@ -179,7 +227,9 @@ func (d dropThird) Messages(ctx context.Context, ch string, limit int) ([]node.M
 
 func run(t *testing.T, cfg Config) *Report {
 	t.Helper()
-	cfg.Dir = t.TempDir()
+	if cfg.Dir == "" {
+		cfg.Dir = t.TempDir()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	rep, err := Run(ctx, cfg)

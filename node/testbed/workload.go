@@ -118,6 +118,7 @@ func (e *engine) start(ctx context.Context, s *slot) (member, error) {
 		return nil, fmt.Errorf("testbed: %s status: %w", s.name(), err)
 	}
 	s.peer = st.PeerID
+	e.cfg.Logger.Debug("node started", "node", s.name(), "peer", st.PeerID)
 	s.mu.Lock()
 	s.mu.m = m
 	s.mu.Unlock()
