@@ -179,6 +179,10 @@ type channelMeta struct {
 	JoinEpoch   uint64 `json:"join_epoch,omitempty"`
 	JoinAuth    []byte `json:"join_auth,omitempty"`
 	JoinRequest []byte `json:"join_request,omitempty"`
+	// Unbacked are the counters of our "left" and "removed" lines whose
+	// commit lost a conflict while the member stayed: re-sent once a
+	// commit removes it (unbacked.go). Replaced, never changed in place.
+	Unbacked seqList `json:"unbacked,omitempty"`
 }
 
 // expireJoinKey deletes the kept key package once readmitWindow has

@@ -359,7 +359,8 @@ func (s *chanState) switchBranch(ctx context.Context, env envelope, g group, sta
 	// a joiner admitted just after the switch missed them for good (the
 	// 5-node testbed: "node3 is missing tb/0000914/n2"). Our events after
 	// e are in lost, re-sent below.
-	oldBranch := s.meta.Branch
+	oldBranch, oldUnbacked := s.meta.Branch, s.meta.Unbacked
+	s.keepUnbacked(lost, g) // stored with the winning commit
 	if replaced, ok := s.commitOf(e + 1); ok {
 		s.meta.Branch = slices.Clone(replaced.Sent)
 	}
@@ -368,7 +369,7 @@ func (s *chanState) switchBranch(ctx context.Context, env envelope, g group, sta
 	s.switching = false
 	if err != nil {
 		s.group, s.stored, s.prevState, s.meta.Removed = oldGroup, oldStored, oldPrev, oldRemoved
-		s.meta.SyncFloor, s.meta.Branch = oldFloor, oldBranch
+		s.meta.SyncFloor, s.meta.Branch, s.meta.Unbacked = oldFloor, oldBranch, oldUnbacked
 		s.publishEpoch()
 		return err
 	}

@@ -171,8 +171,16 @@ func (s *chanState) run(ctx context.Context, st step) error {
 	}
 	s.flushErr = s.flushOutbox(ctx)
 	s.maybeSnapshot(ctx)
-	if r := s.relabel; len(r) > 0 {
-		s.relabel = nil
+	r := s.relabel
+	s.relabel = nil
+	if st.commit != nil {
+		for _, ev := range s.dueUnbacked() {
+			if !slices.ContainsFunc(r, func(x crdt.Event) bool { return x.ID == ev.ID }) {
+				r = append(r, ev)
+			}
+		}
+	}
+	if len(r) > 0 {
 		return s.resend(ctx, r)
 	}
 	return nil

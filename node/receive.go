@@ -162,6 +162,9 @@ func (s *chanState) accept(ctx context.Context, env envelope, res processed, pre
 			s.notifyGone()
 		}
 		s.afterCommit(ctx, prev)
+		if len(res.Removed) > 0 && !s.switching {
+			s.resendUnbacked(ctx)
+		}
 		if len(res.Added) > 0 && !s.switching {
 			s.resendForJoiners(ctx, oldMeta.Branch)
 		}
@@ -246,10 +249,17 @@ func (s *chanState) checkMirror(e crdt.Event) error {
 		return nil
 	}
 	// A label re-sent after a branch switch names the epoch of the losing
-	// commit: the author's commit that made the same change on this
-	// branch backs it (conflict.go, relabel).
+	// commit, before the commit of this branch that backs it: the
+	// author's commit that made the same change (conflict.go, relabel),
+	// or, for a "left" line, any commit that removed the member
+	// (unbacked.go). Never an epoch after that commit: a membership event
+	// of a later epoch would hide the member's next admission (crdt:
+	// stale).
 	for _, ci := range s.meta.Commits {
-		if labels(ci, e) {
+		if e.Epoch > ci.Epoch {
+			continue
+		}
+		if labels(ci, e) || e.Kind == crdt.KindLeft && slices.Contains(ci.Removed, e.Member) {
 			return nil
 		}
 	}
