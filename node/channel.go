@@ -250,7 +250,7 @@ type chanState struct {
 	ae         antiEntropy      // gaps in what gossip brought (antientropy.go)
 	lazy       bool             // apply without waiting for fsync (a synced page)
 	pending    []*store.Pending // what apply handed over while lazy
-	subs       map[int]chan Message
+	subs       map[int]*follower
 	nextSub    int
 	dlv        *deliveries         // own posts' delivery states (events.go)
 	topicPeers map[p2p.PeerID]bool // at the last retry tick; nil before the first
@@ -303,7 +303,7 @@ type chanState struct {
 // restoreState rebuilds a channel from what the store loaded: the snapshot
 // and the events after it (never the log), and the MLS group from its bytes.
 func restoreState(n *Node, cs store.ChannelState) (*chanState, error) {
-	s := &chanState{n: n, id: string(cs.ID), crdt: crdt.New(), subs: map[int]chan Message{}}
+	s := &chanState{n: n, id: string(cs.ID), crdt: crdt.New(), subs: map[int]*follower{}}
 	if err := json.Unmarshal(cs.Meta, &s.meta); err != nil {
 		return nil, fmt.Errorf("node: channel %x metadata: %w", cs.ID, err)
 	}
@@ -600,18 +600,17 @@ func (s *chanState) notifyGone() {
 }
 
 func (s *chanState) send(msg Message) {
-	for id, c := range s.subs {
-		select {
-		case c <- msg:
-		default:
-			s.n.log.Warn("follower too slow; message dropped from its stream", "channel", s.id, "sub", id)
+	for id, f := range s.subs {
+		if !f.push(msg) {
+			s.n.log.Warn("follower too far behind; its stream ends", "channel", s.id, "sub", id)
+			delete(s.subs, id)
 		}
 	}
 }
 
 func (s *chanState) closeSubs() {
-	for id, c := range s.subs {
-		close(c)
+	for id, f := range s.subs {
+		f.close()
 		delete(s.subs, id)
 	}
 }

@@ -54,6 +54,9 @@ var (
 	ErrStoreDamaged = errors.New("node: store damaged")
 	// ErrClosed: the node was used after Close.
 	ErrClosed = errors.New("node: closed")
+	// ErrFollowBehind: a Follow stream fell more than 65,536 messages
+	// behind the channel; it ended rather than skip any. Follow again.
+	ErrFollowBehind = errors.New("node: follower fell too far behind; follow again")
 	// ErrProtocol: a peer or the control API sent something that does not
 	// decode or breaks the protocol.
 	ErrProtocol = errors.New("node: protocol error")
@@ -81,6 +84,7 @@ var codes = map[string]error{
 	"offline":         ErrOffline,
 	"mls_unavailable": ErrMLSUnavailable,
 	"closed":          ErrClosed,
+	"follow_behind":   ErrFollowBehind,
 	"home_in_use":     ErrHomeInUse,
 	"protocol":        ErrProtocol,
 	"remote":          ErrRemote,

@@ -296,7 +296,7 @@ func (n *Node) finishJoin(ctx context.Context, id string, resp joinResponse, bun
 	// we missed live (not yet on the topic) are in the members' logs only
 	// (readPast reads them).
 	s := &chanState{n: n, id: id, crdt: st, clock: st.RestoreClock(n.nowMs(), 0), group: g,
-		subs: map[int]chan Message{}, meta: channelMeta{Version: 1}, needSync: true, syncRounds: syncRounds,
+		subs: map[int]*follower{}, meta: channelMeta{Version: 1}, needSync: true, syncRounds: syncRounds,
 		syncFloor: g.Epoch() + 1}
 	s.meta.JoinKey, s.meta.JoinedVia = bundle, responder
 	s.meta.JoinEpoch, s.meta.JoinAuth = g.Epoch(), g.EpochAuthenticator()

@@ -109,13 +109,15 @@ func (s *chanState) view(m crdt.Message) Message {
 // limit <= 0) and then with every message that is posted, edited, deleted or
 // reacted to, until ctx ends, fn fails or the node closes. The timeline is
 // read and the subscription made in one step of the channel's loop, so no
-// message falls between them.
+// message falls between them. The node never waits for fn: what it has not
+// taken yet is queued, and a follower more than followMax messages behind
+// ends with ErrFollowBehind rather than skip any.
 func (n *Node) Follow(ctx context.Context, channel string, limit int, fn func(Message) error) error {
 	c, err := n.resolve(ctx, channel)
 	if err != nil {
 		return err
 	}
-	ch := make(chan Message, 256)
+	f := newFollower()
 	var id int
 	var first []Message
 	if err := c.do(ctx, func(s *chanState) error {
@@ -128,7 +130,7 @@ func (n *Node) Follow(ctx context.Context, channel string, limit int, fn func(Me
 		}
 		id = s.nextSub
 		s.nextSub++
-		s.subs[id] = ch
+		s.subs[id] = f
 		return nil
 	}); err != nil {
 		return err
@@ -144,12 +146,18 @@ func (n *Node) Follow(ctx context.Context, channel string, limit int, fn func(Me
 	}
 	for {
 		select {
-		case m, ok := <-ch:
-			if !ok {
-				return ErrClosed
+		case <-f.wake:
+			ms, over, done := f.take()
+			for _, m := range ms {
+				if err := fn(m); err != nil {
+					return err
+				}
 			}
-			if err := fn(m); err != nil {
-				return err
+			switch {
+			case over:
+				return ErrFollowBehind
+			case done:
+				return ErrClosed
 			}
 		case <-ctx.Done():
 			return ctx.Err()

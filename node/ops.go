@@ -101,7 +101,7 @@ func (n *Node) CreateChannel(ctx context.Context, name string) (ChannelInfo, err
 		return ChannelInfo{}, fmt.Errorf("node: new group: %w", err)
 	}
 	s := &chanState{n: n, id: hex.EncodeToString(raw), crdt: crdt.New(), clock: crdt.NewClock(crdt.Time{}),
-		subs: map[int]chan Message{}, meta: channelMeta{Version: 1}, group: g}
+		subs: map[int]*follower{}, meta: channelMeta{Version: 1}, group: g}
 	e := crdt.Event{ID: s.crdt.Next(n.id.peerID), Time: s.clock.Now(n.nowMs()), Kind: crdt.KindCreate, Text: name}
 	if err := s.crdt.Check(e); err != nil {
 		return ChannelInfo{}, crdtError(err)
