@@ -549,7 +549,7 @@ func (s *chanState) flushOutbox(ctx context.Context) error {
 		return err
 	}
 	s.maybeDeliver()
-	if len(s.outbox) > 0 && err == nil && len(s.deliveryPeers()) == 0 {
+	if len(s.outbox) > 0 && err == nil && !s.hasDeliveryPeer() {
 		err = ErrUnreachable
 	}
 	return err

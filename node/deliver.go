@@ -212,6 +212,20 @@ func (s *chanState) deliveryPeers() []p2p.PeerID {
 	return out
 }
 
+// hasDeliveryPeer reports whether deliveryPeers would return any: without
+// building the list, as the flush after every landing asks.
+func (s *chanState) hasDeliveryPeer() bool {
+	if s.n.host == nil {
+		return false
+	}
+	for _, m := range s.group.Members() {
+		if m != s.n.id.peerID && s.n.host.Connected(p2p.PeerID(m)) {
+			return true
+		}
+	}
+	return false
+}
+
 // maybeDeliver hands the head of the outbox to a connected member, unless a
 // delivery is in flight. It runs on the channel's loop; the request runs in
 // a goroutine and hands the answer back to the loop.

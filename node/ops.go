@@ -197,7 +197,7 @@ func (n *Node) waitDelivery(ctx context.Context, c *channel, seq uint64, res *Se
 	}
 	deadline := time.Now().Add(wait)
 	for {
-		var peers int
+		var peers bool
 		var taken <-chan struct{}
 		// doLive: this only reads memory and may start a delivery
 		// (maybeDeliver), whose answer comes in a turn of its own.
@@ -205,14 +205,14 @@ func (n *Node) waitDelivery(ctx context.Context, c *channel, seq uint64, res *Se
 			res.Queued = s.inOutbox(seq)
 			if res.Queued {
 				s.maybeDeliver()
-				peers = len(s.deliveryPeers())
+				peers = s.hasDeliveryPeer()
 				_, res.Reason = s.queued()
 				taken = s.outboxTaken()
 			}
 			return nil
 		})
 		if !res.Queued || time.Now().After(deadline) || n.host == nil ||
-			peers == 0 && n.cfg.DeliveryWait <= 0 {
+			!peers && n.cfg.DeliveryWait <= 0 {
 			return
 		}
 		// Look again when items leave the outbox, or after
@@ -244,7 +244,7 @@ func (s *chanState) queued() (bool, string) {
 	if s.n.host == nil {
 		return true, "the node is not on the network"
 	}
-	if len(s.deliveryPeers()) == 0 {
+	if !s.hasDeliveryPeer() {
 		return true, "no member reachable"
 	}
 	if s.flushErr != nil && !errors.Is(s.flushErr, ErrUnreachable) {
