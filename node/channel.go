@@ -270,6 +270,13 @@ type chanState struct {
 	// starts further back (deepSyncFrom), at most once per deepSyncGap.
 	forked       bool
 	lastDeepSync time.Time
+	// forkPeers are the members that handed over the last messages that
+	// did not verify (most recent first, at most maxForkPeers): a deep
+	// catch-up asks them first, as they are on the branch we lack
+	// (deepSyncFrom). recvFrom is who handed over the message being read.
+	forkPeers []p2p.PeerID
+	recvFrom  p2p.PeerID
+	deepRun   bool // the last deepSyncFrom went back for a fork
 	asking       bool      // a re-admission is asked for (askReadmission)
 	lastAsk      time.Time // when one was last asked for
 	topUps       int       // the readmitTopUps done in this run

@@ -543,16 +543,55 @@ func (s *chanState) deepSyncFrom(now time.Time) uint64 {
 			s.syncFloor, s.meta.SyncFloor = 0, 0
 		}
 	}
+	s.deepRun = false
 	if !s.forked || now.Sub(s.lastDeepSync) < deepSyncGap {
 		return from
 	}
-	s.forked, s.lastDeepSync = false, now
+	s.forked, s.lastDeepSync, s.deepRun = false, now, true
 	for _, r := range s.meta.Commits {
 		if r.Epoch > 0 {
 			from = min(from, r.Epoch-1)
 		}
 	}
 	return from
+}
+
+// maxForkPeers bounds chanState.forkPeers.
+const maxForkPeers = 4
+
+// noteFork records that a member's message did not verify: a sign that it
+// is on another branch; the member that handed it over is asked first by
+// the next deep catch-up.
+func (s *chanState) noteFork() {
+	s.needSync, s.forked = true, true
+	p := s.recvFrom
+	if p == "" {
+		return
+	}
+	s.forkPeers = append([]p2p.PeerID{p}, slices.DeleteFunc(s.forkPeers, func(x p2p.PeerID) bool { return x == p })...)
+	s.forkPeers = s.forkPeers[:min(len(s.forkPeers), maxForkPeers)]
+}
+
+// forkPeersFirst orders peers for a deep catch-up: the members that handed
+// over messages that did not verify first, then the others in their order.
+// Before, a deep catch-up asked the topic's first peer (a member that had
+// just appeared came first), often one on our own branch, which answered
+// in full and used up the deep run: node 0, on a branch that had lost
+// while it admitted two members, asked those two and a removed member for
+// 33 s before a deep run reached a member of the winning branch.
+func forkPeersFirst(peers, fork []p2p.PeerID) []p2p.PeerID {
+	out := make([]p2p.PeerID, 0, len(peers))
+	for _, f := range fork {
+		if slices.Contains(peers, f) && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	for _, p := range peers {
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // The content types of a proposal and a commit (RFC 9420 §6).

@@ -108,7 +108,9 @@ func (n *Node) serveDeliver(ctx context.Context, from p2p.PeerID, raw []byte) ([
 			return codedf(ErrForbidden, "not a member")
 		}
 		seq, evSeq, fails := s.lastSeq, s.lastEventSeq, s.chunkFailures
+		s.recvFrom = from
 		defer func() {
+			s.recvFrom = ""
 			if s.chunkFailures != fails {
 				// A batch that held some of them was dropped (a store
 				// failure): they were not kept, the sender offers them

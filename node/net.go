@@ -267,7 +267,7 @@ func (n *Node) validator(c *channel) p2p.Validator {
 // MLS's verdict. A panic while processing (a bug reached by remote input)
 // drops the message and rejects it.
 func (n *Node) validate(ctx context.Context, c *channel, from p2p.PeerID, env envelope) p2p.Verdict {
-	r := &recvReq{env: env, member: c.isMember(from.String()), done: make(chan struct{})}
+	r := &recvReq{env: env, member: c.isMember(from.String()), from: from, done: make(chan struct{})}
 	c.recvs.push(r)
 	// The loop reads what is queued in one turn (receivelive.go): this
 	// turn, or an earlier one that took r already.

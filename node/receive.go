@@ -67,7 +67,7 @@ func (s *chanState) receive(ctx context.Context, env envelope) error {
 			// from a member's log, further back than usual. Only a
 			// member's forwarding counts: a stranger's junk never makes
 			// us sync.
-			s.needSync, s.forked = true, true
+			s.noteFork()
 			s.askReadmission()
 		case verdictOf(err) != verdictIgnore:
 		case env.epoch < cur && isCommit(env.msg):

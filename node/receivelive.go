@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/spacepanda/spacepanda/p2p"
 	"github.com/spacepanda/spacepanda/store"
 )
 
@@ -78,7 +79,8 @@ const recvBatchMax = 64
 // recvReq is one gossip message waiting for the channel's loop.
 type recvReq struct {
 	env    envelope
-	member bool // handed over by a member of the current epoch
+	member bool       // handed over by a member of the current epoch
+	from   p2p.PeerID // who handed it over
 	// Set by the loop before done is closed:
 	future bool // of an epoch after the group's when the loop read it
 	err    error
@@ -174,8 +176,8 @@ func (s *chanState) receiveOne(ctx context.Context, r *recvReq) (err error) {
 			err = errPanic
 		}
 	}()
-	s.untrusted = !r.member
-	defer func() { s.untrusted = false }()
+	s.untrusted, s.recvFrom = !r.member, r.from
+	defer func() { s.untrusted, s.recvFrom = false, "" }()
 	r.future = r.env.epoch > s.group.Epoch()
 	return s.receive(ctx, r.env)
 }

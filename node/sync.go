@@ -408,7 +408,16 @@ func (s *chanState) maybeCatchUp() {
 	// conflict during a partition) is what we must see to switch branches;
 	// further back when a member seems to be on another branch.
 	from := s.deepSyncFrom(time.Now())
-	if from+1 < s.group.Epoch() {
+	if s.deepRun {
+		if fresh {
+			// The new peer waits for the next run: this one is for the
+			// members on the branch we lack.
+			s.newPeers = append([]p2p.PeerID{peers[0]}, s.newPeers...)
+			peers = peers[1:]
+		}
+		peers = forkPeersFirst(s.oldMembersFirst(peers, from), s.forkPeers)
+		s.forkPeers = nil
+	} else if from+1 < s.group.Epoch() {
 		// Asking from further back (a branch switch, a join burst):
 		// members added since that epoch come last, as their logs
 		// start at their join and hold nothing of it (a switch's rounds
