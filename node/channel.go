@@ -276,11 +276,11 @@ type chanState struct {
 	// (deepSyncFrom). recvFrom is who handed over the message being read.
 	forkPeers []p2p.PeerID
 	recvFrom  p2p.PeerID
-	deepRun   bool // the last deepSyncFrom went back for a fork
-	asking       bool      // a re-admission is asked for (askReadmission)
-	lastAsk      time.Time // when one was last asked for
-	topUps       int       // the readmitTopUps done in this run
-	switching    bool      // accept runs for a branch switch (switchBranch)
+	deepRun   bool      // the last deepSyncFrom went back for a fork
+	asking    bool      // a re-admission is asked for (askReadmission)
+	lastAsk   time.Time // when one was last asked for
+	topUps    int       // the readmitTopUps done in this run
+	switching bool      // accept runs for a branch switch (switchBranch)
 	// syncFloor, if not 0, is one more than the epoch the next catch-up
 	// must start from at the latest (the epoch of the last switch).
 	syncFloor uint64
