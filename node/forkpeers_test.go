@@ -20,6 +20,19 @@ func TestForkPeersFirst(t *testing.T) {
 	}
 }
 
+// TestDeepPeers: fork peers first, but a member added after the epoch
+// the catch-up asks from comes last even if it is one: node 0, on a lost
+// branch, had admitted two members whose messages it could not read
+// either, and they hold nothing from before their join.
+func TestDeepPeers(t *testing.T) {
+	s := &chanState{forkPeers: []p2p.PeerID{"joiner", "winner"}}
+	s.meta.Commits = []commitRecord{{Epoch: 3, Added: []string{"early"}}, {Epoch: 7, Added: []string{"joiner"}}}
+	got := s.deepPeers([]p2p.PeerID{"joiner", "early", "other", "winner"}, 4)
+	if want := []p2p.PeerID{"winner", "early", "other", "joiner"}; !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
 // TestForkNotesSender: alice and bob commit in the same epoch; bob's post
 // on his branch does not decrypt at alice. She marks the channel forked
 // and notes bob, who handed it over, for her next deep catch-up
