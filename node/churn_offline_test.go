@@ -3,6 +3,7 @@ package node
 import (
 	"fmt"
 	mrand "math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -73,26 +74,37 @@ func TestChurnOfflineConverges(t *testing.T) {
 			w.nodes["frank"] = f
 			w.honest = []string{"alice", "bob", "carol", "frank"}
 			w.settle()
-			var ref Digest
-			for i, name := range w.honest {
-				dg, err := w.nodes[name].Digest(ctx, id)
-				if err != nil {
-					t.Fatal(err)
-				}
+			checkAgree(t, w, func(name string, dg Digest) {
 				if len(dg.Members) != 4 {
 					t.Errorf("seed %d: %s has %d members", seed, name, len(dg.Members))
 				}
-				if i == 0 {
-					ref = dg
-					continue
-				}
-				if dg.Authenticator != ref.Authenticator || dg.View != ref.View {
-					t.Errorf("seed %d: %s differs from alice: epoch %d/%d, same tree %v, same view %v (%d/%d messages)",
-						seed, name, dg.Epoch, ref.Epoch, dg.Authenticator == ref.Authenticator, dg.View == ref.View, dg.Messages, ref.Messages)
-					t.Logf("labels:\n%s\n%s", crdtLabels(t, w.nodes["alice"], id), crdtLabels(t, w.nodes[name], id))
-				}
-			}
+			})
 		})
+	}
+}
+
+// checkAgree compares the digests of w's honest members with the first
+// one's: the same tree, CRDT view and view members; check sees each.
+func checkAgree(t *testing.T, w *authSim, check func(name string, dg Digest)) {
+	t.Helper()
+	var ref Digest
+	first := w.honest[0]
+	for i, name := range w.honest {
+		dg, err := w.nodes[name].Digest(ctxT(t), w.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(name, dg)
+		if i == 0 {
+			ref = dg
+			continue
+		}
+		if dg.Authenticator != ref.Authenticator || dg.View != ref.View || !slices.Equal(dg.ViewMembers, ref.ViewMembers) {
+			t.Errorf("%s differs from %s: epoch %d/%d, same tree %v, same view %v (%d/%d messages), %d/%d view members",
+				name, first, dg.Epoch, ref.Epoch, dg.Authenticator == ref.Authenticator, dg.View == ref.View,
+				dg.Messages, ref.Messages, len(dg.ViewMembers), len(ref.ViewMembers))
+			t.Logf("labels:\n%s\n%s", crdtLabels(t, w.nodes[first], w.id), crdtLabels(t, w.nodes[name], w.id))
+		}
 	}
 }
 
