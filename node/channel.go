@@ -276,7 +276,6 @@ type chanState struct {
 	// (deepSyncFrom). recvFrom is who handed over the message being read.
 	forkPeers []p2p.PeerID
 	recvFrom  p2p.PeerID
-	deepRun   bool      // the last deepSyncFrom went back for a fork
 	asking    bool      // a re-admission is asked for (askReadmission)
 	lastAsk   time.Time // when one was last asked for
 	topUps    int       // the readmitTopUps done in this run

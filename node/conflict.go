@@ -530,8 +530,8 @@ const deepSyncGap = 10 * time.Second
 // sign that it is on another branch, forked maybe several epochs back), the
 // oldest epoch whose commit this node could still switch, at most once per
 // deepSyncGap.
-func (s *chanState) deepSyncFrom(now time.Time) uint64 {
-	from := s.group.Epoch()
+func (s *chanState) deepSyncFrom(now time.Time) (from uint64, deep bool) {
+	from = s.group.Epoch()
 	if from > 0 {
 		from--
 	}
@@ -543,17 +543,16 @@ func (s *chanState) deepSyncFrom(now time.Time) uint64 {
 			s.syncFloor, s.meta.SyncFloor = 0, 0
 		}
 	}
-	s.deepRun = false
 	if !s.forked || now.Sub(s.lastDeepSync) < deepSyncGap {
-		return from
+		return from, false
 	}
-	s.forked, s.lastDeepSync, s.deepRun = false, now, true
+	s.forked, s.lastDeepSync = false, now
 	for _, r := range s.meta.Commits {
 		if r.Epoch > 0 {
 			from = min(from, r.Epoch-1)
 		}
 	}
-	return from
+	return from, true
 }
 
 // maxForkPeers bounds chanState.forkPeers.

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"iter"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -202,30 +203,30 @@ func (n *Node) awaitChunk(ctx context.Context, c *channel, end *chunkEnd, fresh 
 // deliveryPeers returns the members other than us that the host is
 // connected to.
 func (s *chanState) deliveryPeers() []p2p.PeerID {
-	var out []p2p.PeerID
-	if s.n.host == nil {
-		return nil
-	}
-	for _, m := range s.group.Members() {
-		if m != s.n.id.peerID && s.n.host.Connected(p2p.PeerID(m)) {
-			out = append(out, p2p.PeerID(m))
-		}
-	}
-	return out
+	return slices.Collect(s.connectedMembers())
 }
 
 // hasDeliveryPeer reports whether deliveryPeers would return any: without
 // building the list, as the flush after every landing asks.
 func (s *chanState) hasDeliveryPeer() bool {
-	if s.n.host == nil {
-		return false
-	}
-	for _, m := range s.group.Members() {
-		if m != s.n.id.peerID && s.n.host.Connected(p2p.PeerID(m)) {
-			return true
-		}
+	for range s.connectedMembers() {
+		return true
 	}
 	return false
+}
+
+// connectedMembers yields the other members we are connected to.
+func (s *chanState) connectedMembers() iter.Seq[p2p.PeerID] {
+	return func(yield func(p2p.PeerID) bool) {
+		if s.n.host == nil {
+			return
+		}
+		for _, m := range s.group.Members() {
+			if m != s.n.id.peerID && s.n.host.Connected(p2p.PeerID(m)) && !yield(p2p.PeerID(m)) {
+				return
+			}
+		}
+	}
 }
 
 // maybeDeliver hands the head of the outbox to a connected member, unless a

@@ -407,8 +407,8 @@ func (s *chanState) maybeCatchUp() {
 	// From the epoch before ours: a competing commit for it (a commit
 	// conflict during a partition) is what we must see to switch branches;
 	// further back when a member seems to be on another branch.
-	from := s.deepSyncFrom(time.Now())
-	if s.deepRun {
+	from, deep := s.deepSyncFrom(time.Now())
+	if deep {
 		if fresh {
 			// The new peer waits for the next run: this one is for the
 			// members on the branch we lack.
