@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -183,6 +184,13 @@ type channelMeta struct {
 	// commit lost a conflict while the member stayed: re-sent once a
 	// commit removes it (unbacked.go). Replaced, never changed in place.
 	Unbacked seqList `json:"unbacked,omitempty"`
+	// BranchNext is our next event counter when the metadata was
+	// written. A flight of new posts extends Branch without writing the
+	// metadata (that was a JSON encoding of all of it, and a few KB
+	// written, per send); restoreState gives Branch back every counter
+	// from BranchNext to our last stored event. 0 in metadata written
+	// before it, whose Branch is complete.
+	BranchNext uint64 `json:"branch_next,omitempty"`
 }
 
 // expireJoinKey deletes the kept key package once readmitWindow has
@@ -330,6 +338,7 @@ func restoreState(n *Node, cs store.ChannelState) (*chanState, error) {
 		}
 	}
 	s.sinceSnap = len(cs.Events)
+	s.restoreBranch()
 	s.clock = s.crdt.RestoreClock(n.nowMs(), 0)
 	s.lastSeq, s.lastEventSeq, s.outbox = cs.LastSeq, cs.LastEventSeq, cs.Outbox
 	s.deliveries() // which posts the restored outbox carries, before anything is queued
@@ -349,6 +358,24 @@ func restoreState(n *Node, cs store.ChannelState) (*chanState, error) {
 		s.prevState = cs.PastEpochs[k-1].Data
 	}
 	return s, nil
+}
+
+// restoreBranch adds to Branch our events stored after the metadata:
+// the posts of flights, which do not write it (channelMeta.BranchNext).
+func (s *chanState) restoreBranch() {
+	if s.meta.BranchNext == 0 {
+		return
+	}
+	// Counters from BranchNext on that Branch holds (the events of the
+	// step that wrote the metadata) come before the ones it lacks: our
+	// new events join it in order.
+	from := s.meta.BranchNext
+	if len(s.meta.Branch) > 0 {
+		from = max(from, slices.Max(s.meta.Branch)+1)
+	}
+	for seq := from; seq < s.crdt.Next(s.n.id.peerID).Seq; seq++ {
+		s.meta.Branch = append(s.meta.Branch, seq)
+	}
 }
 
 // info summarises the channel.
@@ -405,6 +432,9 @@ func (s *chanState) setName(peerID, name string) bool {
 
 // metaBytes encodes the metadata for PutChannel.
 func (s *chanState) metaBytes() []byte {
+	if s.crdt != nil {
+		s.meta.BranchNext = s.crdt.Next(s.n.id.peerID).Seq
+	}
 	b, _ := json.Marshal(s.meta) // a struct of strings always encodes
 	return b
 }

@@ -118,7 +118,11 @@ func (s *chanState) run(ctx context.Context, st step) error {
 		for _, e := range st.events {
 			s.meta.Branch = append(s.meta.Branch, e.ID.Seq)
 		}
-		st.metaChanged = true
+		// A flight's posts are new events of ours, which restoreState
+		// finds again from BranchNext: the metadata is not rewritten.
+		if !st.pipelined || st.commit != nil {
+			st.metaChanged = true
+		}
 	}
 	if st.commit != nil {
 		lc := s.group.LastCommit()

@@ -1,7 +1,9 @@
 package node
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
 )
@@ -47,5 +49,66 @@ func TestSeqListBadInput(t *testing.T) {
 		if err := json.Unmarshal([]byte(in), &l); err == nil {
 			t.Errorf("%s decoded without error: %v", in, l)
 		}
+	}
+}
+
+// TestFlightKeepsMetadata: posts sent in flights do not rewrite the
+// channel's metadata (a JSON encoding of all of it per send), and after a
+// restart Branch holds them all the same, as they would be re-sent if the
+// last commit lost a conflict.
+func TestFlightKeepsMetadata(t *testing.T) {
+	ctx := ctxT(t)
+	home := newHome(t, "alice")
+	n := open(t, home, false)
+	ci, err := n.CreateChannel(ctx, "general")
+	if err != nil {
+		t.Fatal(err)
+	}
+	storedMeta := func(n *Node) []byte {
+		t.Helper()
+		states, err := n.db.Channels(ctx)
+		if err != nil || len(states) != 1 {
+			t.Fatalf("channels: %v, %d", err, len(states))
+		}
+		return states[0].Meta
+	}
+	branch := func(n *Node) (b seqList) {
+		t.Helper()
+		if err := n.channel(ci.ID).do(ctx, func(s *chanState) error { b = slices.Clone(s.meta.Branch); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	before, first := storedMeta(n), branch(n)
+	for i := range 5 {
+		if _, err := n.Send(ctx, ci.ID, fmt.Sprint("post ", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := storedMeta(n); !bytes.Equal(after, before) {
+		t.Errorf("five posts rewrote the metadata:\n%s\n%s", before, after)
+	}
+	want := branch(n)
+	if len(want) != len(first)+5 {
+		t.Fatalf("branch %v after five posts, %v before", want, first)
+	}
+	n.Close()
+	n = open(t, home, false)
+	if got := branch(n); !slices.Equal(got, want) {
+		t.Fatalf("branch after a restart %v, want %v", got, want)
+	}
+	// A step that writes the metadata (a rename) writes Branch in full,
+	// and the next restart finds the same.
+	if _, err := n.Rename(ctx, ci.ID, "news"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Send(ctx, ci.ID, "after the rename"); err != nil {
+		t.Fatal(err)
+	}
+	want = branch(n)
+	n.Close()
+	n = open(t, home, false)
+	if got := branch(n); !slices.Equal(got, want) || len(got) != len(first)+7 {
+		t.Fatalf("branch after a rename, a post and a restart %v, want %v (%d more than %v)", got, want, 7, first)
 	}
 }
