@@ -109,6 +109,7 @@ explains every figure.`,
 	f.IntVar(&cfg.Senders, "senders", 8, "sends in progress per node at most")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (every in-process node, the testbed and the baseline) to FILE")
 	f.StringVar(&memProfile, "memprofile", "", "write a profile of this process's allocations over the run to FILE (go tool pprof -sample_index=alloc_space)")
+	f.StringVar(&cfg.LatencyFile, "latencies", "", "write every delivery of the workload to FILE as CSV (message, sender, sent_s, ack_ms, receiver, latency_ms)")
 	f.StringVar(&traceFile, "trace", "", "write a runtime execution trace of this process to FILE (go tool trace FILE; about 1 MB per second of a 10-node run at 200 messages/s)")
 	return c
 }

@@ -3,6 +3,8 @@ package testbed
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -263,9 +265,27 @@ func (e *engine) check() error {
 		e.rep.DeliveredPct = 100 * float64(delivered) / float64(pairs)
 	}
 	e.rep.Latency = latencyOf(e.rec.latencies(e.t0))
+	if e.cfg.LatencyFile != "" {
+		if err := writeFile(e.cfg.LatencyFile, func(w io.Writer) error { return e.rec.writeCSV(w, e.t0) }); err != nil {
+			return fmt.Errorf("testbed: --latencies: %w", err)
+		}
+	}
 	if e.cfg.Hostile > 0 {
 		pct := e.rep.DeliveredPct // every message the testbed sent is honest
 		e.rep.Hostile, e.rep.UnauthorizedApplied, e.rep.HonestDeliveredPct = e.cfg.Hostile, &unauthorized, &pct
 	}
 	return nil
+}
+
+// writeFile creates path and writes it with write.
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

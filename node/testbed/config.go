@@ -79,7 +79,12 @@ type Config struct {
 	// the run's directory): slog.LevelInfo by default, debug to follow
 	// catch-ups, anti-entropy and deliveries.
 	NodeLogLevel slog.Level
-	Logger       *slog.Logger
+	// LatencyFile, when set, receives every delivery of the workload as
+	// CSV (message, sender, sent_s, ack_ms, receiver, latency_ms): the
+	// figures behind Report.Latency, to see when and where the slow ones
+	// were.
+	LatencyFile string
+	Logger      *slog.Logger
 
 	// wrap, in tests, replaces what the testbed sees of a node: a broken
 	// member proves the testbed's checks can fail.

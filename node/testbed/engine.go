@@ -46,7 +46,10 @@ func (s *slot) member() (member, int) {
 	return s.mu.m, s.mu.life
 }
 
-func (s *slot) name() string { return fmt.Sprintf("node%d", s.i) }
+func (s *slot) name() string { return slotName(s.i) }
+
+// slotName names slot i in reports and logs.
+func slotName(i int) string { return fmt.Sprintf("node%d", i) }
 
 // runner starts and stops nodes in one mode (in process, or daemons).
 type runner interface {

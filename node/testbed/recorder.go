@@ -1,8 +1,12 @@
 package testbed
 
 import (
+	"encoding/csv"
 	"fmt"
+	"io"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +23,7 @@ type sent struct {
 	slot   int
 	at     time.Time // just before Send was called
 	acked  bool      // Send returned nil, and the node had not crashed since
+	ackAt  time.Time // when Send returned, if acked
 }
 
 // recorder keeps the send and first-appearance time of every message. It is
@@ -30,6 +35,7 @@ type recorder struct {
 		order  []*sent
 		seen   map[string]map[string]time.Time // key -> peer ID -> first appearance
 		joined map[string]time.Time            // peer ID -> when it joined (history before is not latency)
+		slot   map[string]int                  // peer ID -> its slot
 		acked  int
 		deliv  int
 	}
@@ -40,14 +46,16 @@ func newRecorder() *recorder {
 	r.mu.msgs = map[string]*sent{}
 	r.mu.seen = map[string]map[string]time.Time{}
 	r.mu.joined = map[string]time.Time{}
+	r.mu.slot = map[string]int{}
 	return r
 }
 
-// joined records when a member joined.
-func (r *recorder) joined(peer string, at time.Time) {
+// joined records when a member joined, in which slot.
+func (r *recorder) joined(peer string, slot int, at time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.mu.joined[peer] = at
+	r.mu.slot[peer] = slot
 }
 
 // send registers a message about to be sent.
@@ -64,7 +72,7 @@ func (r *recorder) ack(key string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if m := r.mu.msgs[key]; m != nil && !m.acked {
-		m.acked = true
+		m.acked, m.ackAt = true, time.Now()
 		r.mu.acked++
 	}
 }
@@ -145,6 +153,34 @@ func (r *recorder) latencies(since time.Time) []time.Duration {
 		}
 	}
 	return out
+}
+
+// writeCSV writes every delivery latencies counts, one line each: the
+// message, its sender (nodeK), when it was sent (seconds since t0), how
+// long Send took to return (ms), the receiver (nodeK) and the latency (ms).
+// By send time, then receiver.
+func (r *recorder) writeCSV(w io.Writer, t0 time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"message", "sender", "sent_s", "ack_ms", "receiver", "latency_ms"}) //nolint:errcheck // cw.Error below
+	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 3, 64) }
+	for _, m := range r.mu.order {
+		if !m.acked || m.at.Before(t0) {
+			continue
+		}
+		sentS := strconv.FormatFloat(m.at.Sub(t0).Seconds(), 'f', 4, 64)
+		seen := r.mu.seen[m.key]
+		for _, peer := range slices.Sorted(maps.Keys(seen)) {
+			if peer == m.sender || r.mu.joined[peer].After(m.at) {
+				continue
+			}
+			cw.Write([]string{m.key, slotName(m.slot), sentS, ms(m.ackAt.Sub(m.at)), //nolint:errcheck // cw.Error below
+				slotName(r.mu.slot[peer]), ms(seen[peer].Sub(m.at))})
+		}
+	}
+	cw.Flush()
+	return cw.Error()
 }
 
 // sentText reports whether the testbed sent text (acknowledged or not).

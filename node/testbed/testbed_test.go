@@ -2,12 +2,15 @@ package testbed
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
 	"hash/fnv"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -128,7 +131,8 @@ const churnWorks = true
 // message from its timeline: the report must show the loss, name the node,
 // and fail.
 func TestBrokenNodeShowsLoss(t *testing.T) {
-	cfg := Config{Nodes: 3, Rate: 30, Duration: 2 * time.Second, Settle: 2 * time.Second}
+	cfg := Config{Nodes: 3, Rate: 30, Duration: 2 * time.Second, Settle: 2 * time.Second,
+		LatencyFile: filepath.Join(t.TempDir(), "latencies.csv")}
 	cfg.wrap = func(slot int, v view) view {
 		if slot != 2 {
 			return v
@@ -145,6 +149,42 @@ func TestBrokenNodeShowsLoss(t *testing.T) {
 	}
 	if len(rep.Failures) == 0 || !strings.Contains(strings.Join(rep.Failures, "\n"), "node2") {
 		t.Errorf("failures do not name node2: %v", rep.Failures)
+	}
+	checkLatencyFile(t, cfg.LatencyFile, rep)
+}
+
+// checkLatencyFile reads the --latencies CSV of a run in which node2 drops
+// every third message: each row is a delivery from another node, node2
+// has about a third fewer, and the rows give the report's latencies.
+func checkLatencyFile(t *testing.T, path string, rep *Report) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) < 2 || strings.Join(rows[0], ",") != "message,sender,sent_s,ack_ms,receiver,latency_ms" {
+		t.Fatalf("latency file: %d rows, header %v", len(rows), rows[0])
+	}
+	per := map[string]int{}
+	var lat []time.Duration
+	for _, r := range rows[1:] {
+		ms, err := strconv.ParseFloat(r[5], 64)
+		if err != nil || ms < 0 || r[1] == r[4] || !strings.HasPrefix(r[0], textPrefix) {
+			t.Fatalf("bad row %v", r)
+		}
+		per[r[4]]++
+		lat = append(lat, time.Duration(ms*float64(time.Millisecond)))
+	}
+	if per["node2"] == 0 || per["node2"]*4 > per["node0"]*3 || per["node0"] == 0 {
+		t.Errorf("deliveries per receiver %v: node2 drops every third message", per)
+	}
+	if got := latencyOf(lat); math.Abs(got.P50-rep.Latency.P50) > 0.002 || math.Abs(got.Max-rep.Latency.Max) > 0.002 {
+		t.Errorf("the file's latencies %v, the report's %v", got, rep.Latency)
 	}
 }
 

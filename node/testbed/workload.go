@@ -136,7 +136,7 @@ func (e *engine) join(s *slot) error {
 		return fmt.Errorf("testbed: invite for %s: %w", s.name(), err)
 	}
 	s.joined = time.Now()
-	e.rec.joined(s.peer, s.joined)
+	e.rec.joined(s.peer, s.i, s.joined)
 	if _, err := m.Join(ctx, code); err != nil {
 		return fmt.Errorf("testbed: %s join: %w", s.name(), err)
 	}
