@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"maps"
 	"slices"
@@ -24,6 +25,11 @@ type op struct {
 	key   []byte
 	end   []byte
 	value []byte
+	// epoch, with hasEpoch, is a big-endian prefix of value (the group
+	// state's epoch): stored as one value, built only when written (plain)
+	// instead of copying a group state of kilobytes per step.
+	epoch    uint64
+	hasEpoch bool
 	// snap is set on the Set of a snapshot, so that retention can add its
 	// truncations when the batch is applied.
 	snap *snapshotOp
@@ -86,6 +92,15 @@ func (b *Batch) fail(format string, args ...any) {
 	}
 }
 
+// plain returns the value o sets: o.value itself, or the epoch and o.value
+// appended to dst.
+func (o *op) plain(dst []byte) []byte {
+	if !o.hasEpoch {
+		return o.value
+	}
+	return append(binary.BigEndian.AppendUint64(dst, o.epoch), o.value...)
+}
+
 func (b *Batch) set(key, value []byte) {
 	b.ops = append(b.ops, op{kind: opSet, key: key, value: value})
 }
@@ -142,10 +157,11 @@ func (b *Batch) DeleteChannel(id ChannelID) {
 	}
 }
 
-// SetGroup replaces the channel's current MLS group state.
+// SetGroup replaces the channel's current MLS group state. The batch keeps
+// state itself until it is applied: the caller must not change it.
 func (b *Batch) SetGroup(id ChannelID, epoch uint64, state []byte) {
 	if b.checkChannel(id) {
-		b.set(channelKey(id, subGroup), withU64(state, epoch))
+		b.ops = append(b.ops, op{kind: opSet, key: channelKey(id, subGroup), value: state, epoch: epoch, hasEpoch: true})
 	}
 }
 

@@ -86,13 +86,21 @@ func (db *DB) apply(ctx context.Context, b *Batch, opts *pebble.WriteOptions) er
 
 // fill seals ops into pb.
 func (db *DB) fill(pb *pebble.Batch, ops []op) error {
-	var scratch []byte
-	for _, o := range ops {
+	buf := scratchPool.Get().(*scratch)
+	defer buf.put()
+	for i := range ops {
+		o := &ops[i]
 		var err error
 		switch o.kind {
 		case opSet:
-			scratch = db.sealer.seal(scratch[:0], o.key, o.value)
-			err = pb.Set(o.key, scratch, nil)
+			// pb.Set copies the value: the buffers serve the next ones.
+			plain := o.value
+			if o.hasEpoch {
+				buf.plain = o.plain(buf.plain[:0])
+				plain = buf.plain
+			}
+			buf.sealed = db.sealer.seal(buf.sealed[:0], o.key, plain)
+			err = pb.Set(o.key, buf.sealed, nil)
 		case opDelete:
 			err = pb.Delete(o.key, nil)
 		case opDeleteRange:
@@ -103,6 +111,26 @@ func (db *DB) fill(pb *pebble.Batch, ops []op) error {
 		}
 	}
 	return nil
+}
+
+// scratch holds fill's buffers, reused across batches: a step writes the
+// group state (kilobytes) and each sealed copy was a new allocation.
+type scratch struct{ plain, sealed []byte }
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// maxScratch bounds the buffers kept for reuse (a snapshot piece or a
+// large batch value is not kept).
+const maxScratch = 64 << 10
+
+func (s *scratch) put() {
+	if cap(s.plain) > maxScratch {
+		s.plain = nil
+	}
+	if cap(s.sealed) > maxScratch {
+		s.sealed = nil
+	}
+	scratchPool.Put(s)
 }
 
 // enter registers a call that uses pdb; done must be called when it ends.

@@ -76,7 +76,7 @@ func (m *MemDB) applyLocked(o op) {
 			i, _ := slices.BinarySearch(m.mu.keys, k)
 			m.mu.keys = slices.Insert(m.mu.keys, i, k)
 		}
-		m.mu.kv[k] = clone(o.value)
+		m.mu.kv[k] = clone(o.plain(nil))
 	case opDelete:
 		k := string(o.key)
 		if _, ok := m.mu.kv[k]; ok {
