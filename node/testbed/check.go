@@ -65,6 +65,10 @@ func (e *engine) waitConverged(end time.Time) (time.Duration, bool) {
 				break
 			}
 		}
+		if ok && e.allShown != nil {
+			e.allShown()
+			e.allShown = nil
+		}
 		if ok {
 			if _, agree := e.agree(false); agree {
 				return time.Since(end), true

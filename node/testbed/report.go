@@ -45,8 +45,10 @@ type Report struct {
 	// CatchupS is, for the offline phase, the time from the node's restart
 	// until it showed every message sent while it was away.
 	CatchupS float64 `json:"catchup_s"`
-	// CPUPerDeliveryUS is the CPU time of every node (user + system) during
-	// the workload, divided by the deliveries.
+	// CPUPerDeliveryUS is the CPU time of every node (user + system) from
+	// the workload's start until every acknowledged message had reached
+	// every live member (the baseline's window ends the same way), divided
+	// by the deliveries. The convergence checks after it are not counted.
 	CPUPerDeliveryUS float64   `json:"cpu_per_delivery_us"`
 	Baseline         *Baseline `json:"baseline,omitempty"`
 	// With hostile peers: how many forged messages they published, how
