@@ -8,9 +8,9 @@ import (
 // seqList is a list of event counters stored as runs: [[first, last], …].
 // channelMeta.Branch lists our events since the last commit — consecutive
 // counters in the common case — and the metadata is written with every
-// step, so a flat list made each send cost O(sends since the last commit)
-// in JSON and in bytes written. It reads the flat form ([1, 2, 3]) that
-// earlier versions wrote.
+// step but flights of posts (channelMeta.BranchNext), so a flat list made
+// those steps cost O(sends since the last commit) in JSON and in bytes
+// written. It reads the flat form ([1, 2, 3]) that earlier versions wrote.
 type seqList []uint64
 
 // MarshalJSON encodes the list as runs of consecutive counters.
