@@ -204,6 +204,7 @@ func (e *engine) execute() error {
 		e.allShown()
 	}
 	cpu := cpuEnd - cpu0
+	e.cfg.Logger.Info("node CPU", "until_all_shown", cpu, "until_settled", e.run.cpu()-cpu0)
 	if _, d := e.rec.counts(); d > 0 {
 		e.rep.CPUPerDeliveryUS = float64(cpu.Microseconds()) / float64(d)
 	}
