@@ -478,9 +478,34 @@ func (s *chanState) commitApplied(e crdt.Event) {
 	case err != nil:
 		s.n.log.Warn("apply stored event", "channel", s.id, "err", err)
 	}
-	s.notify(e)
-	s.onApplied(e, prevRead)
+	sh := &shown{s: s, e: e}
+	s.notify(e, sh)
+	s.onApplied(e, prevRead, sh)
 	s.noteApplied(e)
+}
+
+// shown is the view of the message an applied event changed, built once
+// for both followers (notify) and event subscribers (onApplied).
+type shown struct {
+	s    *chanState
+	e    crdt.Event
+	done bool
+	v    Message
+	ok   bool // false: the message is not visible (its author is not a member)
+}
+
+func (sh *shown) view() (Message, bool) {
+	if !sh.done {
+		sh.done = true
+		target := sh.e.Target
+		if sh.e.Kind == crdt.KindPost {
+			target = sh.e.ID
+		}
+		if m, err := sh.s.crdt.Message(target); err == nil {
+			sh.v, sh.ok = sh.s.view(m), true
+		}
+	}
+	return sh.v, sh.ok
 }
 
 // maybeSnapshot writes a CRDT snapshot every snapshotEvery events.
@@ -599,7 +624,7 @@ var eventTypes = map[crdt.Kind]string{
 
 // notify tells followers about the message e concerns (or the member it
 // added or removed).
-func (s *chanState) notify(e crdt.Event) {
+func (s *chanState) notify(e crdt.Event, sh *shown) {
 	if len(s.subs) == 0 {
 		return
 	}
@@ -612,15 +637,11 @@ func (s *chanState) notify(e crdt.Event) {
 	case crdt.KindJoined, crdt.KindLeft, crdt.KindRemoved:
 		msg = Message{Type: typ, Author: e.Member, AuthorName: s.name(e.Member), Time: time.UnixMilli(e.Time.Wall).UTC()}
 	default:
-		target := e.Target
-		if e.Kind == crdt.KindPost {
-			target = e.ID
-		}
-		m, err := s.crdt.Message(target)
-		if err != nil {
+		v, ok := sh.view()
+		if !ok {
 			return
 		}
-		msg = s.view(m)
+		msg = v
 		msg.Type = typ
 	}
 	s.send(msg)

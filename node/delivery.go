@@ -165,12 +165,13 @@ func (s *chanState) onPublished(it store.OutboxItem, alone bool) {
 
 // sawReference records that another member's event e refers to our post
 // target: proof that they received it. The first such receipt ends the
-// post's delivery latency.
-func (s *chanState) sawReference(e crdt.Event, target crdt.ID) {
+// post's delivery latency. It reports whether e was such an event.
+func (s *chanState) sawReference(e crdt.Event, target crdt.ID) bool {
 	if target.IsZero() || target.Author != s.n.id.peerID || e.ID.Author == s.n.id.peerID {
-		return
+		return false
 	}
 	s.seen(s.messageID(target), e.ID.Author)
+	return true
 }
 
 // seen publishes that member by has our post id; the first receipt ends

@@ -236,21 +236,23 @@ func (n *Node) drain(ctx context.Context, s *eventSub, backlog []Event, from *Ev
 // onApplied turns an applied CRDT event into stream events; it runs on the
 // channel's loop, after the event is stored and applied. prevRead is, for
 // a read receipt, the author's read position before it.
-func (s *chanState) onApplied(e crdt.Event, prevRead crdt.ID) {
+func (s *chanState) onApplied(e crdt.Event, prevRead crdt.ID, sh *shown) {
 	n := s.n
 	ev := Event{Channel: s.id}
 	switch e.Kind {
 	case crdt.KindPost:
 		ev.Type = EventMessage
-		s.sawReference(e, e.Target)
+		if s.sawReference(e, e.Target) {
+			sh.done = false // our post's delivery state changed: build the view again
+		}
 	case crdt.KindEdit:
 		ev.Type = EventEdit
 	case crdt.KindDelete:
 		ev.Type = EventDelete
 	case crdt.KindReact, crdt.KindUnreact:
 		ev.Type = EventReaction
-		if e.Kind == crdt.KindReact {
-			s.sawReference(e, e.Target)
+		if e.Kind == crdt.KindReact && s.sawReference(e, e.Target) {
+			sh.done = false
 		}
 	case crdt.KindJoined, crdt.KindLeft, crdt.KindRemoved:
 		ev.Type, ev.Member, ev.Change, ev.By = EventMember, e.Member, e.Kind.String(), e.ID.Author
@@ -270,15 +272,10 @@ func (s *chanState) onApplied(e crdt.Event, prevRead crdt.ID) {
 		return
 	}
 	if ev.Type == EventMessage || ev.Type == EventEdit || ev.Type == EventDelete || ev.Type == EventReaction {
-		target := e.Target
-		if e.Kind == crdt.KindPost {
-			target = e.ID
-		}
-		m, err := s.crdt.Message(target)
-		if err != nil {
+		v, ok := sh.view()
+		if !ok {
 			return // not visible (author not a member): nothing to show
 		}
-		v := s.view(m)
 		ev.Message = &v
 	}
 	n.events.publish(ev)
