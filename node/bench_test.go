@@ -300,7 +300,7 @@ func BenchmarkLiveRound(b *testing.B) {
 
 // liveEnvelopes has n's member of channel id encrypt k posts, as its
 // gossip would carry them, without storing or sending them.
-func liveEnvelopes(b *testing.B, n *Node, id string, k int) []envelope {
+func liveEnvelopes(b testing.TB, n *Node, id string, k int) []envelope {
 	out := make([]envelope, 0, k)
 	if err := n.channel(id).do(context.Background(), func(s *chanState) error {
 		next := s.crdt.Next(s.n.id.peerID)

@@ -67,3 +67,32 @@ func readVarint(b []byte) (v uint64, size int, err error) {
 	}
 	return v, size, nil
 }
+
+// privateContentType returns the content type of a PrivateMessage from its
+// framing alone (RFC 9420 §6.3: group_id, epoch, content_type,
+// authenticated_data, encrypted_sender_data, ciphertext), without copying
+// it as mls.PeekMessage does: every received message is asked whether it
+// is an application message. ok is false for any other wire format, or
+// when the framing does not add up to the message's length.
+func privateContentType(msg []byte) (ct uint8, ok bool) {
+	if len(msg) < 4 || binary.BigEndian.Uint16(msg) != mlsVersion10 || binary.BigEndian.Uint16(msg[2:]) != wireFormatPrivate {
+		return 0, false
+	}
+	rest := msg[4:]
+	skip := func() bool { // one opaque vector
+		n, size, err := readVarint(rest)
+		if err != nil || uint64(len(rest)-size) < n {
+			return false
+		}
+		rest = rest[size+int(n):]
+		return true
+	}
+	if !skip() || len(rest) < 9 {
+		return 0, false
+	}
+	ct, rest = rest[8], rest[9:]
+	if !skip() || !skip() || !skip() || len(rest) != 0 {
+		return 0, false
+	}
+	return ct, true
+}

@@ -2,7 +2,10 @@ package node
 
 import (
 	"errors"
+	"slices"
 	"testing"
+
+	"github.com/spacepanda/spacepanda/mls"
 )
 
 // TestCheckHeader runs the validator's framing check on real MLS messages
@@ -54,4 +57,44 @@ func FuzzCheckHeader(f *testing.F) {
 			t.Fatalf("error %v does not match errHeader", err)
 		}
 	})
+}
+
+// TestPrivateContentType: the content type read from a PrivateMessage's
+// framing alone is mls.PeekMessage's, for genuine messages and for every
+// truncation, extension and one-byte change of them.
+func TestPrivateContentType(t *testing.T) {
+	a, _, id := offlinePair(t)
+	var msgs [][]byte
+	for _, env := range liveEnvelopes(t, a, id, 3) {
+		msgs = append(msgs, env.msg)
+	}
+	for _, raw := range commitAndPost(t, a, id, "hello") { // a commit, and a post of the next epoch
+		msgs = append(msgs, mustEnv(t, raw).msg)
+	}
+	check := func(msg []byte) {
+		t.Helper()
+		ct, ok := privateContentType(msg)
+		h, err := mls.PeekMessage(msg)
+		private := len(msg) >= 4 && msg[3] == wireFormatPrivate && msg[2] == 0
+		switch {
+		case ok && (err != nil || h.ContentType != ct):
+			t.Fatalf("%x: framing says content type %d, PeekMessage %v, %v", msg, ct, h, err)
+		case !ok && err == nil && private && h.WireFormat == wireFormatPrivate:
+			t.Fatalf("%x: PeekMessage reads a private message of content type %d, the framing nothing", msg, h.ContentType)
+		}
+	}
+	for _, m := range msgs {
+		check(m)
+		for n := range len(m) {
+			check(m[:n])
+		}
+		check(append(slices.Clone(m), 0))
+		for i := range min(len(m), 80) {
+			for _, x := range []byte{0x01, 0x40, 0x80, 0xff} {
+				c := slices.Clone(m)
+				c[i] ^= x
+				check(c)
+			}
+		}
+	}
 }

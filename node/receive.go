@@ -210,6 +210,9 @@ const contentApplication = 1
 // isApplication reports whether msg is an MLS application message, from
 // its header alone.
 func isApplication(msg []byte) bool {
+	if ct, ok := privateContentType(msg); ok {
+		return ct == contentApplication
+	}
 	h, err := mls.PeekMessage(msg)
 	return err == nil && h.ContentType == contentApplication
 }
