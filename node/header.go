@@ -91,8 +91,10 @@ func privateContentType(msg []byte) (ct uint8, ok bool) {
 		return 0, false
 	}
 	ct, rest = rest[8], rest[9:]
-	if !skip() || !skip() || !skip() || len(rest) != 0 {
-		return 0, false
+	for range 3 { // authenticated_data, encrypted_sender_data, ciphertext
+		if !skip() {
+			return 0, false
+		}
 	}
-	return ct, true
+	return ct, len(rest) == 0
 }
