@@ -430,7 +430,8 @@ func (s *chanState) setName(peerID, name string) bool {
 	return true
 }
 
-// metaBytes encodes the metadata for PutChannel.
+// metaBytes encodes the metadata for PutChannel, with BranchNext set to our
+// next event counter.
 func (s *chanState) metaBytes() []byte {
 	if s.crdt != nil {
 		s.meta.BranchNext = s.crdt.Next(s.n.id.peerID).Seq

@@ -48,8 +48,9 @@ func (e *engine) missingRefresh(s *slot, keys []string, reread bool) (int, strin
 
 // waitConverged waits until every live member shows every message
 // acknowledged before end and all agree on the epoch; it returns the time
-// from end, and false when Settle passed first.
-func (e *engine) waitConverged(end time.Time) (time.Duration, bool) {
+// from end, and false when Settle passed first. shown, if not nil, is
+// called once, when every member shows every message.
+func (e *engine) waitConverged(end time.Time, shown func()) (time.Duration, bool) {
 	keys := e.rec.ackedBefore(end)
 	deadline := end.Add(e.cfg.Settle)
 	lastRead := time.Now()
@@ -65,9 +66,9 @@ func (e *engine) waitConverged(end time.Time) (time.Duration, bool) {
 				break
 			}
 		}
-		if ok && e.allShown != nil {
-			e.allShown()
-			e.allShown = nil
+		if ok && shown != nil {
+			shown()
+			shown = nil
 		}
 		if ok {
 			if _, agree := e.agree(false); agree {
@@ -195,10 +196,13 @@ func (e *engine) waitAgree(deadline time.Time) (string, bool) {
 }
 
 // settle waits, after the workload, until every live member shows every
-// acknowledged message and all digests agree, or Settle passes.
-func (e *engine) settle() {
+// acknowledged message and all digests agree, or Settle passes. It returns
+// the nodes' CPU time when every message was shown (at its end, if some
+// never were): where the CPU window ends.
+func (e *engine) settle() time.Duration {
 	end := time.Now()
-	if _, ok := e.waitConverged(end); !ok {
+	var cpu time.Duration
+	if _, ok := e.waitConverged(end, func() { cpu = e.run.cpu() }); !ok {
 		e.cfg.Logger.Info("not every message arrived before the settle bound")
 	}
 	d, ok := e.waitAgree(time.Now().Add(max(time.Second, e.cfg.Settle-time.Since(end))))
@@ -206,6 +210,10 @@ func (e *engine) settle() {
 	if !ok {
 		e.rep.fail("not converged: %s", d)
 	}
+	if cpu == 0 { // not every message arrived
+		cpu = e.run.cpu()
+	}
+	return cpu
 }
 
 // check reads every live member's timeline and counts deliveries, losses

@@ -84,9 +84,6 @@ type engine struct {
 	rng      *rand.Rand
 	t0       time.Time // workload start
 	rep      *Report
-	// allShown, set while settling, is called once every live member
-	// shows every acknowledged message: where the CPU window ends.
-	allShown func()
 	phase    atomic.Value
 	seq      atomic.Int64
 	failed   atomic.Int64
@@ -197,13 +194,7 @@ func (e *engine) execute() error {
 	// The CPU window ends, as the baseline's does, once every message
 	// has reached every member: the convergence checks that follow (a
 	// digest of every replica, several times) are the testbed's work.
-	var cpuEnd time.Duration
-	e.allShown = func() { cpuEnd = e.run.cpu() }
-	e.settle()
-	if e.allShown != nil { // not every message arrived
-		e.allShown()
-	}
-	cpu := cpuEnd - cpu0
+	cpu := e.settle() - cpu0
 	e.cfg.Logger.Info("node CPU", "until_all_shown", cpu, "until_settled", e.run.cpu()-cpu0)
 	if _, d := e.rec.counts(); d > 0 {
 		e.rep.CPUPerDeliveryUS = float64(cpu.Microseconds()) / float64(d)

@@ -40,7 +40,7 @@ func (e *engine) record(kind string, nodes []*slot, begin, end time.Time, detail
 	for _, s := range nodes {
 		f.Nodes = append(f.Nodes, s.name())
 	}
-	conv, ok := e.waitConverged(end)
+	conv, ok := e.waitConverged(end, nil)
 	f.ConvS = conv.Seconds()
 	if !ok {
 		f.ConvS = -1
