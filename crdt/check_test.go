@@ -102,7 +102,12 @@ func TestHeads(t *testing.T) {
 		}
 	}
 	heads := map[string]uint64{}
-	s.Heads(func(a string, max uint64) { heads[a] = max })
+	s.Heads(func(a string, prefix, max uint64) {
+		heads[a] = max
+		if p, m := s.Counters(a); p != prefix || m != max || prefix != max {
+			t.Errorf("%s: heads %d..%d, counters %d..%d, want a gap-free prefix", a, prefix, max, p, m)
+		}
+	})
 	if heads["carol"] != 3 || len(heads) == 0 {
 		t.Errorf("heads %v, want carol at 3", heads)
 	}
@@ -110,5 +115,32 @@ func TestHeads(t *testing.T) {
 		if s.Next(a).Seq != max+1 {
 			t.Errorf("%s: head %d, next %d", a, max, s.Next(a).Seq)
 		}
+	}
+}
+
+// TestCounters: a held event past a missing counter leaves a hole that
+// Counters and Heads show (the prefix stops below it) and that closes
+// when the missing event arrives.
+func TestCounters(t *testing.T) {
+	s := build(t, append(channel(), post("carol", 1, 2000, "a"), post("carol", 2, 2001, "b"), post("carol", 4, 2003, "d"))...)
+	if p, m := s.Counters("carol"); p != 2 || m != 4 {
+		t.Fatalf("carol's counters %d..%d, want 2..4", p, m)
+	}
+	if s.Has(ID{Author: "carol", Seq: 3}) || !s.Has(ID{Author: "carol", Seq: 4}) {
+		t.Fatal("Has disagrees with the events held")
+	}
+	s.Heads(func(a string, prefix, max uint64) {
+		if a == "carol" && (prefix != 2 || max != 4) {
+			t.Errorf("carol's heads %d..%d, want 2..4", prefix, max)
+		}
+	})
+	if p, m := s.Counters("dave"); p != 0 || m != 0 {
+		t.Errorf("an unknown author's counters %d..%d", p, m)
+	}
+	if err := s.Apply(post("carol", 3, 2002, "c")); err != nil {
+		t.Fatal(err)
+	}
+	if p, m := s.Counters("carol"); p != 4 || m != 4 {
+		t.Errorf("carol's counters %d..%d after the hole closed, want 4..4", p, m)
 	}
 }

@@ -303,12 +303,29 @@ func (s *State) Len() int { return len(s.events) }
 // on restart.
 func (s *State) MaxTime() Time { return s.maxTime }
 
-// Heads calls f with each author of events held and the largest counter
-// among them.
-func (s *State) Heads(f func(author string, max uint64)) {
+// Heads calls f with each author of events held, the counter up to which
+// every event of theirs is held (their entry in Version), and the largest
+// counter held.
+func (s *State) Heads(f func(author string, prefix, max uint64)) {
 	for name, a := range s.authors {
-		f(name, a.max)
+		f(name, a.prefix, a.max)
 	}
+}
+
+// Counters returns, for author, the counter up to which every event of
+// theirs is held and the largest counter held (both 0 for none): the
+// counters in between that no event holds are the replica's holes.
+func (s *State) Counters(author string) (prefix, max uint64) {
+	if a := s.authors[author]; a != nil {
+		return a.prefix, a.max
+	}
+	return 0, 0
+}
+
+// Has reports whether the event with the given ID is held.
+func (s *State) Has(id ID) bool {
+	_, ok := s.events[id]
+	return ok
 }
 
 // Next returns the ID for author's next event: one past the largest counter

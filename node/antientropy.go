@@ -2,6 +2,7 @@ package node
 
 import (
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/spacepanda/spacepanda/crdt"
@@ -31,12 +32,30 @@ import (
 // messages a second, a second copy of the channel's traffic, each entry
 // decrypted far enough to be recognised as a duplicate.
 //
+// A gap's runs ask different members in turn: the first one asked may have
+// lost the same message (gossipsub drops at the sender's queues, so
+// several members often miss the same one). Heads also carry each author's
+// prefix (the counter up to which every event of theirs is held): a member
+// whose prefix passes a counter of ours that we lack, below our largest
+// one, reveals a hole no gap tracks — one whose gap was forgotten, or left
+// before our first event of the author this run (a restart) — and the
+// hole becomes a gap asked of that member, from the start of the epochs
+// we can still read. A forgotten gap makes the next periodic run happen
+// even if nothing was stored since, asking the missing event's author if
+// it is reachable. Before, a gap was asked of the same member three times
+// within two seconds and then forgotten for good, and heads compared only
+// the largest counters: a 5-node testbed run once ended with node 0
+// missing two posts every other member held.
+//
 // It is bounded: one run per channel at a time (and never during a
 // catch-up), at least aeMinGap apart, at most aeMaxPages pages each; at
 // most aeMaxMissing gaps are tracked, and a gap that aeTries runs did not
 // fill (nobody has the message: its author was cut off, or the event was
-// refused) is forgotten. What a run brings that we have is recognised as
-// a duplicate by MLS before any signature check.
+// refused) is forgotten; a forgotten hole that heads revealed is not
+// revealed again (at most aeMaxMissing are remembered), and an answer's
+// holes are looked for in at most aeMaxMissing counters. What a run brings
+// that we have is recognised as a duplicate by MLS before any signature
+// check.
 const (
 	aeGrace      = 300 * time.Millisecond
 	aeMinGap     = 500 * time.Millisecond
@@ -55,6 +74,12 @@ var aeEvery = 10 * time.Second
 type antiEntropy struct {
 	hi      map[string]uint64 // author -> highest counter applied in this run
 	missing map[crdt.ID]*aeGap
+	// given holds the holes heads revealed that aeTries runs did not fill.
+	given map[crdt.ID]struct{}
+	// recheck: a gap was forgotten unfilled since the last periodic run,
+	// of recheckAuthor's (the last one).
+	recheck       bool
+	recheckAuthor string
 	// cursors are positions in members' logs, oldest first.
 	cursors map[p2p.PeerID][]aeCursor
 	running bool
@@ -67,6 +92,10 @@ type aeGap struct {
 	seen  time.Time
 	epoch uint64 // the group's epoch when the gap was seen
 	tries int
+	asked []p2p.PeerID // the members runs asked while it was open
+	// holder is, for a hole heads revealed, the member whose heads did;
+	// such a gap is looked for from the start of the epoch window.
+	holder p2p.PeerID
 }
 
 // aeCursor: every entry the member logs after at has a sequence number of
@@ -89,6 +118,9 @@ func (s *chanState) noteApplied(e crdt.Event) {
 	}
 	if a.missing != nil {
 		delete(a.missing, e.ID)
+	}
+	if a.given != nil {
+		delete(a.given, e.ID)
 	}
 	if a.hi == nil {
 		a.hi = map[string]uint64{}
@@ -123,24 +155,66 @@ func (s *chanState) noteApplied(e crdt.Event) {
 	}
 }
 
-// oldestGap returns when the oldest gap older than aeGrace was seen, or the
-// zero time, and the lowest epoch among those gaps was seen in.
-func (a *antiEntropy) oldestGap(now time.Time) (time.Time, uint64) {
-	var oldest time.Time
+// noteHoles records as gaps the holes heads (holder's answer, with
+// prefixes) reveal: counters of an author that holder holds every event up
+// to, below our largest one of the author, that we lack, track no gap for
+// and have not given up on. It returns how many.
+func (s *chanState) noteHoles(heads map[string]syncHead, holder p2p.PeerID) int {
+	a := &s.ae
+	now := time.Now()
 	var epoch uint64
-	found := false
+	if s.group != nil {
+		epoch = s.group.Epoch()
+	}
+	budget, found := aeMaxMissing, 0
+	for author, h := range heads {
+		if author == s.n.id.peerID {
+			continue
+		}
+		prefix, max := s.crdt.Counters(author)
+		for q := prefix + 1; q <= min(h.Prefix, max) && budget > 0 && len(a.missing) < aeMaxMissing; q++ {
+			budget--
+			id := crdt.ID{Author: author, Seq: q}
+			if _, given := a.given[id]; given || a.missing[id] != nil || s.crdt.Has(id) {
+				continue
+			}
+			if a.missing == nil {
+				a.missing = map[crdt.ID]*aeGap{}
+			}
+			a.missing[id] = &aeGap{seen: now, epoch: epoch, holder: holder}
+			found++
+		}
+	}
+	return found
+}
+
+// oldestGap returns the oldest gap older than aeGrace (nil if none), when
+// to look from for the gaps older than aeGrace (the oldest one's time less
+// aeMargin; the zero time, the start of the epoch window, if one is a hole
+// heads revealed), and the lowest epoch among them.
+func (a *antiEntropy) oldestGap(now time.Time) (*aeGap, time.Time, uint64) {
+	var oldest *aeGap
+	var epoch uint64
+	hole := false
 	for _, g := range a.missing {
 		if now.Sub(g.seen) < aeGrace {
 			continue
 		}
-		if oldest.IsZero() || g.seen.Before(oldest) {
-			oldest = g.seen
+		if oldest == nil || g.epoch < epoch {
+			epoch = g.epoch
 		}
-		if !found || g.epoch < epoch {
-			epoch, found = g.epoch, true
+		if oldest == nil || g.seen.Before(oldest.seen) {
+			oldest = g
 		}
+		hole = hole || g.holder != ""
 	}
-	return oldest, epoch
+	if oldest == nil {
+		return nil, time.Time{}, 0
+	}
+	if hole {
+		return oldest, time.Time{}, epoch
+	}
+	return oldest, oldest.seen.Add(-aeMargin), epoch
 }
 
 // Gaps reports how many gaps the channel tracks (tests).
@@ -163,15 +237,14 @@ func (s *chanState) maybeAntiEntropy() {
 	if now.Sub(a.last) < aeMinGap {
 		return
 	}
-	var since time.Time
 	heads := false
 	from := s.group.Epoch()
 	if from > 0 {
 		from-- // a late message of the epoch before (as catch-up does)
 	}
-	switch gap, gapEpoch := a.oldestGap(now); {
-	case !gap.IsZero():
-		since = gap.Add(-aeMargin)
+	gap, since, gapEpoch := a.oldestGap(now)
+	switch {
+	case gap != nil:
 		// The missing event may be of an epoch before the one its gap
 		// was seen in (the author's later event came after a commit,
 		// or we switched branches since): as far back as past
@@ -179,7 +252,7 @@ func (s *chanState) maybeAntiEntropy() {
 		// the epoch before ours only, and an event lost just before a
 		// commit was never found (the 5-node churn testbed lost one).
 		from = min(from, gapEpoch-min(gapEpoch, pastEpochWindow))
-	case s.lastSeq != a.lastSeq && now.Sub(a.last) >= aeEvery:
+	case (s.lastSeq != a.lastSeq || a.recheck) && now.Sub(a.last) >= aeEvery:
 		since = a.last.Add(-aeMargin)
 		heads = true // compare heads first: usually nothing is missing
 	default:
@@ -189,12 +262,27 @@ func (s *chanState) maybeAntiEntropy() {
 	if len(peers) == 0 {
 		return
 	}
-	p, cursor := a.pick(peers, since)
+	var p p2p.PeerID
+	var cursor uint64
+	switch {
+	case gap != nil:
+		p, cursor = a.pickFor(gap, peers, since)
+	case a.recheck && slices.Contains(peers, p2p.PeerID(a.recheckAuthor)):
+		// A gap was forgotten: its author holds the event for sure,
+		// and its heads reveal the hole if we still have it.
+		p = p2p.PeerID(a.recheckAuthor)
+		cursor = a.cursorBefore(p, since)
+	default:
+		p, cursor = a.pick(peers, since)
+	}
+	if heads {
+		a.recheck = false
+	}
 	a.running, s.syncing = true, true
 	a.last, a.lastSeq = now, s.lastSeq
 	a.runs++
 	c, n := s.c, s.n
-	req := syncRequest{Channel: s.id, Epoch: from, Cursor: cursor, Heads: heads}
+	req := syncRequest{Channel: s.id, Epoch: from, Cursor: cursor, Heads: heads, Prefixes: heads}
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
@@ -209,7 +297,9 @@ func (s *chanState) maybeAntiEntropy() {
 			if ok {
 				s.ae.keep(p, cur)
 			}
-			s.ae.ran(now)
+			if !heads {
+				s.ae.ran(now, p)
+			}
 			return nil
 		})
 	}()
@@ -228,7 +318,17 @@ func (n *Node) runAntiEntropy(c *channel, p p2p.PeerID, req syncRequest) (aeCurs
 		if page.Heads != nil {
 			// The periodic run's first answer: fetch entries only if p
 			// holds an event we lack, from the same cursor.
-			req.Heads = false
+			req.Heads, req.Prefixes = false, false
+			if page.Prefixes {
+				if err := c.doLive(n.ctx, func(s *chanState) error {
+					if k := s.noteHoles(page.Heads, p); k > 0 {
+						n.log.Debug("anti-entropy: heads reveal holes", "channel", c.id, "peer", p, "holes", k)
+					}
+					return nil
+				}); err != nil {
+					return aeCursor{}, false // closing
+				}
+			}
 			behind, err := n.stillBehind(c, page.Heads, aeHeadsGrace)
 			if err != nil {
 				return aeCursor{}, false // closing
@@ -269,7 +369,7 @@ const (
 // returns false as soon as we hold everything heads name; an event that
 // is really missing costs grace more before the fetch. The error is the
 // channel's (closing).
-func (n *Node) stillBehind(c *channel, heads map[string]uint64, grace time.Duration) (bool, error) {
+func (n *Node) stillBehind(c *channel, heads map[string]syncHead, grace time.Duration) (bool, error) {
 	deadline := time.Now().Add(grace)
 	for {
 		behind := false
@@ -292,9 +392,10 @@ func (n *Node) stillBehind(c *channel, heads map[string]uint64, grace time.Durat
 
 // behind reports whether heads (another member's largest event counter
 // per author) holds an event of another author past the largest we hold.
-func (s *chanState) behind(heads map[string]uint64) bool {
-	for a, max := range heads {
-		if a != s.n.id.peerID && max >= s.crdt.Next(a).Seq {
+// The holes below are noteHoles'.
+func (s *chanState) behind(heads map[string]syncHead) bool {
+	for a, h := range heads {
+		if a != s.n.id.peerID && h.Max >= s.crdt.Next(a).Seq {
 			return true
 		}
 	}
@@ -329,6 +430,38 @@ func (a *antiEntropy) pick(peers []p2p.PeerID, since time.Time) (p2p.PeerID, uin
 	return peers[rand.IntN(len(peers))], 0
 }
 
+// pickFor chooses the member to ask for gap, and where in its log to
+// start: the member whose heads revealed it, if not asked yet; else as
+// pick does among the members not asked yet for it (all of them once each
+// was).
+func (a *antiEntropy) pickFor(g *aeGap, peers []p2p.PeerID, since time.Time) (p2p.PeerID, uint64) {
+	if g.holder != "" && !slices.Contains(g.asked, g.holder) && slices.Contains(peers, g.holder) {
+		return g.holder, a.cursorBefore(g.holder, since)
+	}
+	fresh := make([]p2p.PeerID, 0, len(peers))
+	for _, p := range peers {
+		if !slices.Contains(g.asked, p) {
+			fresh = append(fresh, p)
+		}
+	}
+	if len(fresh) == 0 {
+		fresh = peers
+	}
+	return a.pick(fresh, since)
+}
+
+// cursorBefore returns p's newest cursor from before since, or 0 (the
+// start of the epoch asked from).
+func (a *antiEntropy) cursorBefore(p p2p.PeerID, since time.Time) uint64 {
+	cs := a.cursors[p]
+	for i := len(cs) - 1; i >= 0; i-- {
+		if !cs[i].partial && !cs[i].at.After(since) {
+			return cs[i].next
+		}
+	}
+	return 0
+}
+
 // keep records a cursor of p's log, dropping a partial one it continues.
 func (a *antiEntropy) keep(p p2p.PeerID, c aeCursor) {
 	if a.cursors == nil {
@@ -353,14 +486,35 @@ func (a *antiEntropy) keep(p p2p.PeerID, c aeCursor) {
 	}
 }
 
-// ran counts a run against the gaps seen before it started; those that
-// aeTries runs did not fill are forgotten.
-func (a *antiEntropy) ran(start time.Time) {
+// ran counts a gap run that asked p against the gaps seen before it
+// started; those that aeTries runs did not fill are forgotten: a hole
+// heads revealed for good (given), any other one until heads reveal it
+// (the next periodic run comes even if nothing was stored, recheck).
+func (a *antiEntropy) ran(start time.Time, p p2p.PeerID) {
 	for id, g := range a.missing {
-		if g.seen.Before(start) {
-			if g.tries++; g.tries >= aeTries {
-				delete(a.missing, id)
+		if !g.seen.Before(start) {
+			continue
+		}
+		if !slices.Contains(g.asked, p) {
+			g.asked = append(g.asked, p)
+		}
+		if g.tries++; g.tries < aeTries {
+			continue
+		}
+		delete(a.missing, id)
+		if g.holder == "" {
+			a.recheck, a.recheckAuthor = true, id.Author
+			continue
+		}
+		if a.given == nil {
+			a.given = map[crdt.ID]struct{}{}
+		}
+		if len(a.given) >= aeMaxMissing {
+			for q := range a.given { // bounded: forget an arbitrary one
+				delete(a.given, q)
+				break
 			}
 		}
+		a.given[id] = struct{}{}
 	}
 }

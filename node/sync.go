@@ -39,6 +39,12 @@ type syncRequest struct {
 	// number (anti-entropy's periodic run, antientropy.go). A node that
 	// does not know the field answers with a page of entries.
 	Heads bool `json:"heads,omitempty"`
+	// Prefixes asks, with Heads, for each author's prefix too (the
+	// counter up to which every event of theirs is held): the answer
+	// then reveals the asker's holes, not only the events it lacks past
+	// its largest counter. A node that does not know the field answers
+	// with heads alone.
+	Prefixes bool `json:"prefixes,omitempty"`
 }
 
 // syncPage is one answer. Its wire form (binary, to avoid base64 on
@@ -50,17 +56,25 @@ type syncPage struct {
 	More    bool
 	Entries [][]byte // encoded envelopes
 	// Heads, in the answer to a request for heads, holds the largest
-	// event counter per author; nil in a page of entries. Its wire form:
+	// event counter per author and, if Prefixes, the prefix; nil in a
+	// page of entries. Its wire form:
 	//
-	//	u8 version (2) ‖ uvarint next ‖ uvarint count ‖ count × (uvarint len ‖ author ‖ uvarint counter)
-	Heads map[string]uint64
+	//	u8 version (2) ‖ uvarint next ‖ uvarint count ‖ count × (uvarint len ‖ author ‖ uvarint max)
+	//	u8 version (3) ‖ uvarint next ‖ uvarint count ‖ count × (uvarint len ‖ author ‖ uvarint max ‖ uvarint prefix)
+	Heads    map[string]syncHead
+	Prefixes bool // version 3
 }
 
-// syncHeadsVersion marks an answer with heads; maxHeadAuthor bounds an
-// author's ID in it.
+// syncHead is an author's entry in heads: the largest counter held and
+// the counter up to which every event is held (0 without Prefixes).
+type syncHead struct{ Max, Prefix uint64 }
+
+// syncHeadsVersion and syncPrefixesVersion mark an answer with heads,
+// without and with prefixes; maxHeadAuthor bounds an author's ID in it.
 const (
-	syncHeadsVersion = 2
-	maxHeadAuthor    = 256
+	syncHeadsVersion    = 2
+	syncPrefixesVersion = 3
+	maxHeadAuthor       = 256
 )
 
 const (
@@ -103,12 +117,18 @@ const (
 func (p syncPage) encode() []byte {
 	if p.Heads != nil {
 		b := []byte{syncHeadsVersion}
+		if p.Prefixes {
+			b[0] = syncPrefixesVersion
+		}
 		b = binary.AppendUvarint(b, p.Next)
 		b = binary.AppendUvarint(b, uint64(len(p.Heads)))
 		for _, a := range slices.Sorted(maps.Keys(p.Heads)) {
 			b = binary.AppendUvarint(b, uint64(len(a)))
 			b = append(b, a...)
-			b = binary.AppendUvarint(b, p.Heads[a])
+			b = binary.AppendUvarint(b, p.Heads[a].Max)
+			if p.Prefixes {
+				b = binary.AppendUvarint(b, p.Heads[a].Prefix)
+			}
 		}
 		return b
 	}
@@ -140,8 +160,8 @@ var errBadPage = fmt.Errorf("%w: malformed sync page", ErrProtocol)
 // decodeSyncPage parses a page; the entries alias b.
 func decodeSyncPage(b []byte) (syncPage, error) {
 	var p syncPage
-	if len(b) >= 1 && b[0] == syncHeadsVersion {
-		return decodeHeads(b[1:])
+	if len(b) >= 1 && (b[0] == syncHeadsVersion || b[0] == syncPrefixesVersion) {
+		return decodeHeads(b[1:], b[0] == syncPrefixesVersion)
 	}
 	if len(b) < 1 || b[0] != syncPageVersion {
 		return p, errBadPage
@@ -172,9 +192,10 @@ func decodeSyncPage(b []byte) (syncPage, error) {
 	return p, nil
 }
 
-// decodeHeads parses an answer with heads, after its version byte.
-func decodeHeads(b []byte) (syncPage, error) {
-	p := syncPage{Heads: map[string]uint64{}}
+// decodeHeads parses an answer with heads, after its version byte; with
+// prefixes, each at most its author's largest counter.
+func decodeHeads(b []byte, prefixes bool) (syncPage, error) {
+	p := syncPage{Heads: map[string]syncHead{}, Prefixes: prefixes}
 	next, k := binary.Uvarint(b)
 	if k <= 0 {
 		return syncPage{}, errBadPage
@@ -197,10 +218,17 @@ func decodeHeads(b []byte) (syncPage, error) {
 			return syncPage{}, errBadPage
 		}
 		b = b[k:]
+		h := syncHead{Max: max}
+		if prefixes {
+			if h.Prefix, k = binary.Uvarint(b); k <= 0 || h.Prefix > max {
+				return syncPage{}, errBadPage
+			}
+			b = b[k:]
+		}
 		if _, dup := p.Heads[author]; dup {
 			return syncPage{}, errBadPage
 		}
-		p.Heads[author] = max
+		p.Heads[author] = h
 	}
 	if len(b) != 0 {
 		return syncPage{}, errBadPage
@@ -277,15 +305,15 @@ func (n *Node) serveSync(ctx context.Context, from p2p.PeerID, raw []byte) ([]by
 	// that it learns of its removal.
 	var member bool
 	var last, upTo uint64
-	var heads map[string]uint64
+	var heads map[string]syncHead
 	if err := c.do(ctx, func(s *chanState) error {
 		upTo, member = s.syncLimit(from.String())
 		last = s.lastSeq
 		if member && req.Heads && s.c.isMember(from.String()) { // not a former member's
-			heads = map[string]uint64{}
-			s.crdt.Heads(func(a string, max uint64) {
+			heads = map[string]syncHead{}
+			s.crdt.Heads(func(a string, prefix, max uint64) {
 				if len(a) <= maxHeadAuthor && max > 0 {
-					heads[a] = max
+					heads[a] = syncHead{Max: max, Prefix: prefix}
 				}
 			})
 		}
@@ -298,7 +326,12 @@ func (n *Node) serveSync(ctx context.Context, from p2p.PeerID, raw []byte) ([]by
 	}
 	if heads != nil {
 		n.onSyncServed(req.Channel, from, 0)
-		return syncPage{Next: last + 1, Heads: heads}.encode(), nil
+		if !req.Prefixes {
+			for a, h := range heads {
+				heads[a] = syncHead{Max: h.Max}
+			}
+		}
+		return syncPage{Next: last + 1, Heads: heads, Prefixes: req.Prefixes}.encode(), nil
 	}
 	id := store.ChannelID(req.Channel)
 	start := req.Cursor

@@ -45,22 +45,32 @@ func TestFirstSeqOfEpoch(t *testing.T) {
 // repeated author, a count past the end, trailing bytes) are refused with
 // ErrProtocol.
 func TestSyncHeadsWire(t *testing.T) {
-	want := syncPage{Next: 42, Heads: map[string]uint64{"alice": 7, "bob": 1 << 33}}
-	got, err := decodeSyncPage(want.encode())
-	if err != nil || got.Next != want.Next || !maps.Equal(got.Heads, want.Heads) || got.Entries != nil {
-		t.Fatalf("decoded %+v, %v; want %+v", got, err, want)
+	for _, want := range []syncPage{
+		{Next: 42, Heads: map[string]syncHead{"alice": {Max: 7}, "bob": {Max: 1 << 33}}},
+		{Next: 42, Prefixes: true, Heads: map[string]syncHead{"alice": {Max: 7, Prefix: 5}, "bob": {Max: 1 << 33, Prefix: 1 << 33}}},
+	} {
+		b := want.encode()
+		got, err := decodeSyncPage(b)
+		if err != nil || got.Next != want.Next || !maps.Equal(got.Heads, want.Heads) || got.Prefixes != want.Prefixes || got.Entries != nil {
+			t.Fatalf("decoded %+v, %v; want %+v", got, err, want)
+		}
+		if v := byte(syncHeadsVersion); want.Prefixes && b[0] == v || !want.Prefixes && b[0] != v {
+			t.Errorf("version byte %d with prefixes %v", b[0], want.Prefixes)
+		}
 	}
-	if p, err := decodeSyncPage(syncPage{Heads: map[string]uint64{}}.encode()); err != nil || p.Heads == nil {
+	if p, err := decodeSyncPage(syncPage{Heads: map[string]syncHead{}}.encode()); err != nil || p.Heads == nil {
 		t.Fatalf("no heads: %+v, %v", p, err)
 	}
 	long := string(bytes.Repeat([]byte{'a'}, maxHeadAuthor+1))
 	for name, b := range map[string][]byte{
-		"empty author":    {2, 0, 1, 0, 1},
-		"overlong author": syncPage{Heads: map[string]uint64{long: 1}}.encode(),
-		"repeated author": {2, 0, 2, 1, 'a', 1, 1, 'a', 2},
-		"count past end":  {2, 0, 5, 1, 'a', 1},
-		"trailing bytes":  append(syncPage{Heads: map[string]uint64{"a": 1}}.encode(), 0),
-		"no next":         {2},
+		"empty author":        {2, 0, 1, 0, 1},
+		"overlong author":     syncPage{Heads: map[string]syncHead{long: {Max: 1}}}.encode(),
+		"repeated author":     {2, 0, 2, 1, 'a', 1, 1, 'a', 2},
+		"count past end":      {2, 0, 5, 1, 'a', 1},
+		"trailing bytes":      append(syncPage{Heads: map[string]syncHead{"a": {Max: 1}}}.encode(), 0),
+		"no next":             {2},
+		"no prefix":           {3, 0, 1, 1, 'a', 4},
+		"prefix past the max": {3, 0, 1, 1, 'a', 4, 5},
 	} {
 		if _, err := decodeSyncPage(b); !errors.Is(err, ErrProtocol) {
 			t.Errorf("%s: %v, want ErrProtocol", name, err)
