@@ -17,7 +17,7 @@ func FuzzSyncPage(f *testing.F) {
 	f.Add(syncPage{}.encode())
 	f.Add([]byte{1, 0x80})
 	f.Add(syncPage{Next: 9, Heads: map[string]syncHead{"12D3KooWa": {Max: 4}, "12D3KooWb": {Max: 1 << 40}}}.encode())
-	f.Add(syncPage{Next: 9, Prefixes: true, Heads: map[string]syncHead{"12D3KooWa": {Max: 4, Prefix: 2}}}.encode())
+	f.Add(syncPage{Next: 9, Prefixes: true, Epoch: 3, Heads: map[string]syncHead{"12D3KooWa": {Max: 4, Prefix: 2}}}.encode())
 	f.Add(syncPage{Heads: map[string]syncHead{}}.encode())
 	f.Add([]byte{2, 1, 1, 0, 5})
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -47,11 +47,11 @@ func TestFirstSeqOfEpoch(t *testing.T) {
 func TestSyncHeadsWire(t *testing.T) {
 	for _, want := range []syncPage{
 		{Next: 42, Heads: map[string]syncHead{"alice": {Max: 7}, "bob": {Max: 1 << 33}}},
-		{Next: 42, Prefixes: true, Heads: map[string]syncHead{"alice": {Max: 7, Prefix: 5}, "bob": {Max: 1 << 33, Prefix: 1 << 33}}},
+		{Next: 42, Prefixes: true, Epoch: 9, Heads: map[string]syncHead{"alice": {Max: 7, Prefix: 5}, "bob": {Max: 1 << 33, Prefix: 1 << 33}}},
 	} {
 		b := want.encode()
 		got, err := decodeSyncPage(b)
-		if err != nil || got.Next != want.Next || !maps.Equal(got.Heads, want.Heads) || got.Prefixes != want.Prefixes || got.Entries != nil {
+		if err != nil || got.Next != want.Next || !maps.Equal(got.Heads, want.Heads) || got.Prefixes != want.Prefixes || got.Epoch != want.Epoch || got.Entries != nil {
 			t.Fatalf("decoded %+v, %v; want %+v", got, err, want)
 		}
 		if v := byte(syncHeadsVersion); want.Prefixes && b[0] == v || !want.Prefixes && b[0] != v {
@@ -69,8 +69,9 @@ func TestSyncHeadsWire(t *testing.T) {
 		"count past end":      {2, 0, 5, 1, 'a', 1},
 		"trailing bytes":      append(syncPage{Heads: map[string]syncHead{"a": {Max: 1}}}.encode(), 0),
 		"no next":             {2},
-		"no prefix":           {3, 0, 1, 1, 'a', 4},
-		"prefix past the max": {3, 0, 1, 1, 'a', 4, 5},
+		"no prefix":           {3, 0, 0, 1, 1, 'a', 4},
+		"prefix past the max": {3, 0, 0, 1, 1, 'a', 4, 5},
+		"no epoch":            {3, 0},
 	} {
 		if _, err := decodeSyncPage(b); !errors.Is(err, ErrProtocol) {
 			t.Errorf("%s: %v, want ErrProtocol", name, err)
