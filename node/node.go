@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sort"
@@ -73,7 +74,9 @@ type Node struct {
 	log    *slog.Logger
 	db     Store
 	id     identity
-	eng    engine
+	// ports holds the locks of a daemon's fixed listen ports (lockPorts).
+	ports io.Closer
+	eng   engine
 
 	// nameMu serialises SetName (store, then every channel); name is the
 	// current display name, read without a lock by the channel loops.
@@ -160,10 +163,12 @@ func openWith(ctx context.Context, cfg Config, db Store) (*Node, error) {
 		return nil, err
 	}
 	if cfg.Network && cfg.Daemon {
-		if err := checkPorts(cfg.Listen); err != nil {
+		ports, err := lockPorts(cfg.Listen)
+		if err != nil {
 			n.stopLoops()
 			return nil, err
 		}
+		n.ports = ports
 	}
 	if cfg.Network {
 		if err := n.startNetwork(ctx); err != nil {
@@ -172,6 +177,9 @@ func openWith(ctx context.Context, cfg Config, db Store) (*Node, error) {
 				_ = n.host.Close() // as in Close: the host before the loops
 			}
 			n.stopLoops()
+			if n.ports != nil {
+				n.ports.Close()
+			}
 			return nil, err
 		}
 	}
@@ -230,6 +238,9 @@ func (n *Node) Close() error {
 		var errs []error
 		if n.host != nil {
 			errs = append(errs, n.host.Close())
+		}
+		if n.ports != nil {
+			n.ports.Close() // after the host: its sockets are closed
 		}
 		n.stopLoops()
 		errs = append(errs, n.db.Close())

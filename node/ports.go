@@ -3,7 +3,10 @@ package node
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -15,6 +18,68 @@ import (
 // SO_REUSEPORT, so without this check two daemons would both start on the
 // port and split the incoming connections between them.
 var ErrPortInUse = errors.New("node: port in use")
+
+// lockPorts takes, for the life of a daemon, a lock per fixed TCP or UDP
+// port it listens on (a file in a directory of this user's under the
+// system's temporary directory), then checks the ports (checkPorts). The
+// bind check alone races: two daemons started at once both found the port
+// free, closed their test sockets, and both bound it with SO_REUSEPORT
+// (seen when starting two homes' daemons together). The lock makes the
+// second one fail with ErrPortInUse; a lock file that cannot be made
+// leaves the bind check alone. Closing the result releases the locks (so
+// does the process's end).
+func lockPorts(addrs []string) (io.Closer, error) {
+	if len(addrs) == 0 {
+		addrs = p2p.DefaultListenAddrs
+	}
+	var held portLocks
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("spacepanda-ports-%d", os.Getuid()))
+	if err := os.MkdirAll(dir, 0o700); err == nil {
+		seen := map[string]bool{}
+		for _, a := range addrs {
+			network, hostport, ok := socketOf(a)
+			if !ok {
+				continue
+			}
+			_, port, _ := net.SplitHostPort(hostport)
+			name := network + "-" + port
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			f, err := os.OpenFile(filepath.Join(dir, name), os.O_RDWR|os.O_CREATE, 0o600)
+			if err != nil {
+				continue
+			}
+			ok, err = tryLock(f)
+			if err != nil {
+				f.Close()
+				continue
+			}
+			if !ok {
+				f.Close()
+				held.Close()
+				return nil, fmt.Errorf("%w: port %s is already in use (%s %s) by another SpacePanda daemon on this machine; give this one another port with --listen", ErrPortInUse, port, strings.ToUpper(network), a)
+			}
+			held = append(held, f)
+		}
+	}
+	if err := checkPorts(addrs); err != nil {
+		held.Close()
+		return nil, err
+	}
+	return held, nil
+}
+
+// portLocks are the lock files lockPorts holds.
+type portLocks []*os.File
+
+func (l portLocks) Close() error {
+	for _, f := range l {
+		f.Close()
+	}
+	return nil
+}
 
 // checkPorts refuses listen addresses whose fixed TCP or UDP port another
 // process holds. Port 0 (any free port) is never in use.
