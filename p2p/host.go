@@ -43,6 +43,7 @@ type Host struct {
 	closeErr  error
 
 	abuse abuseTable // stream abuse per peer (abuse.go)
+	ids   idCache    // text forms of peer IDs (peer.go)
 	mu    struct {
 		sync.Mutex
 		closed      bool
@@ -191,7 +192,7 @@ func (h *Host) Info() PeerInfo {
 func (h *Host) Peers() []PeerID {
 	var out []PeerID
 	for _, p := range h.h.Network().Peers() {
-		out = append(out, PeerID(p.String()))
+		out = append(out, h.ids.of(p))
 	}
 	slices.Sort(out)
 	return out

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 func acceptAll(context.Context, PeerID, []byte) Verdict { return Accept }
@@ -323,5 +325,55 @@ func TestVerdictString(t *testing.T) {
 		if v.String() != want {
 			t.Errorf("%d: %q", int(v), v.String())
 		}
+	}
+}
+
+// TestNextKeepsItsWaitContext: Next keeps the context it waits with while
+// the caller's stays the same, and makes a new one when it changes: a
+// cancelled caller context ends that call only.
+func TestNextKeepsItsWaitContext(t *testing.T) {
+	h := newTestHost(t)
+	sub, err := h.Subscribe(context.Background(), "t", acceptAll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := sub.Next(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Next with a cancelled context: %v", err)
+	}
+	bg := context.Background()
+	for i := range 3 {
+		if err := h.Publish(bg, "t", []byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+		m, err := sub.Next(bg)
+		if err != nil || len(m.Data) != 1 || m.Data[0] != byte(i) || !m.Local || m.From != h.ID() {
+			t.Fatalf("message %d: %+v, %v", i, m, err)
+		}
+	}
+	if sub.wait.caller != bg {
+		t.Error("the wait context is not kept for the reader's context")
+	}
+}
+
+// TestIDCache: the cache gives a peer ID's text form, and starts afresh
+// past its bound.
+func TestIDCache(t *testing.T) {
+	var c idCache
+	h := newTestHost(t)
+	p, err := peer.Decode(h.ID().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.of(p); got != h.ID() || c.of(p) != got {
+		t.Fatalf("of(%s) = %s", h.ID(), got)
+	}
+	for i := range idCacheMax + 10 {
+		c.of(peer.ID(fmt.Sprint(i)))
+	}
+	if len(c.m) > idCacheMax {
+		t.Fatalf("%d entries, bound %d", len(c.m), idCacheMax)
 	}
 }
