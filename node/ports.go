@@ -20,8 +20,9 @@ import (
 var ErrPortInUse = errors.New("node: port in use")
 
 // lockPorts takes, for the life of a daemon, a lock per fixed TCP or UDP
-// port it listens on (a file in a directory of this user's under the
-// system's temporary directory), then checks the ports (checkPorts). The
+// port it listens on in its network namespace (a file in a directory of
+// this user's under the system's temporary directory), then checks the
+// ports (checkPorts). The
 // bind check alone races: two daemons started at once both found the port
 // free, closed their test sockets, and both bound it with SO_REUSEPORT
 // (seen when starting two homes' daemons together). The lock makes the
@@ -42,7 +43,7 @@ func lockPorts(addrs []string) (io.Closer, error) {
 				continue
 			}
 			_, port, _ := net.SplitHostPort(hostport)
-			name := network + "-" + port
+			name := network + "-" + port + netNamespace()
 			if seen[name] {
 				continue
 			}
@@ -69,6 +70,22 @@ func lockPorts(addrs []string) (io.Closer, error) {
 		return nil, err
 	}
 	return held, nil
+}
+
+// netNamespace names the network namespace the process runs in (Linux:
+// "-net-4026531840", from /proc/self/ns/net; "" elsewhere): a port is
+// taken per namespace, and daemons in different namespaces of one machine
+// (the NAT tests, containers sharing /tmp) may each use it.
+func netNamespace() string {
+	l, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		return ""
+	}
+	l = strings.TrimSuffix(strings.TrimPrefix(l, "net:["), "]")
+	if l == "" || strings.ContainsAny(l, "/\\") {
+		return ""
+	}
+	return "-net-" + l
 }
 
 // portLocks are the lock files lockPorts holds.
