@@ -145,7 +145,7 @@ func (s *chanState) noteApplied(e crdt.Event) {
 		if len(a.missing) >= aeMaxMissing {
 			break
 		}
-		if _, have := s.crdt.Event(id); have {
+		if s.crdt.Has(id) {
 			continue
 		}
 		if a.missing == nil {
@@ -186,6 +186,23 @@ func (s *chanState) noteHoles(heads map[string]syncHead, holder p2p.PeerID) int 
 		}
 	}
 	return found
+}
+
+// takeHeads hands p's answer with heads to the channel's loop: the holes
+// its prefixes reveal become gaps (noteHoles; none without prefixes). It
+// returns our epoch; the error is the channel's (closing).
+func (n *Node) takeHeads(c *channel, p p2p.PeerID, page syncPage) (uint64, error) {
+	var epoch uint64
+	err := c.doLive(n.ctx, func(s *chanState) error {
+		if page.Prefixes {
+			if k := s.noteHoles(page.Heads, p); k > 0 {
+				n.log.Debug("anti-entropy: heads reveal holes", "channel", c.id, "peer", p, "holes", k)
+			}
+		}
+		epoch = s.group.Epoch()
+		return nil
+	})
+	return epoch, err
 }
 
 // oldestGap returns the oldest gap older than aeGrace (nil if none), when
@@ -319,15 +336,8 @@ func (n *Node) runAntiEntropy(c *channel, p p2p.PeerID, req syncRequest) (aeCurs
 			// The periodic run's first answer: fetch entries only if p
 			// holds an event we lack, from the same cursor.
 			req.Heads, req.Prefixes = false, false
-			if page.Prefixes {
-				if err := c.doLive(n.ctx, func(s *chanState) error {
-					if k := s.noteHoles(page.Heads, p); k > 0 {
-						n.log.Debug("anti-entropy: heads reveal holes", "channel", c.id, "peer", p, "holes", k)
-					}
-					return nil
-				}); err != nil {
-					return aeCursor{}, false // closing
-				}
+			if _, err := n.takeHeads(c, p, page); err != nil {
+				return aeCursor{}, false // closing
 			}
 			behind, err := n.stillBehind(c, page.Heads, aeHeadsGrace)
 			if err != nil {

@@ -72,14 +72,7 @@ func TestAntiEntropyRecoversDroppedGossip(t *testing.T) {
 	epochA, _, _, _ := state(a)
 	epochB, _, runs0, _ := state(b)
 	d.arm()
-	var want []string
-	for i := range posts {
-		text := fmt.Sprintf("m%02d", i+1)
-		if _, err := a.Send(ctx, id, text); err != nil {
-			t.Fatal(err)
-		}
-		want = append(want, text)
-	}
+	want := sendNumbered(t, a, id, "m", posts)
 	waitFor(t, 60*time.Second, "every post at bob", func() bool {
 		ms, err := b.Messages(ctx, id, 0)
 		return err == nil && slices.Equal(texts(ms), want)
@@ -101,6 +94,21 @@ func TestAntiEntropyRecoversDroppedGossip(t *testing.T) {
 	if gaps != 0 || runs == runs0 {
 		t.Errorf("bob tracks %d gaps after %d anti-entropy runs", gaps, runs-runs0)
 	}
+}
+
+// sendNumbered has n post prefix01, prefix02, … (k posts) and returns
+// their texts.
+func sendNumbered(t *testing.T, n *Node, id, prefix string, k int) []string {
+	t.Helper()
+	var texts []string
+	for i := range k {
+		text := fmt.Sprintf("%s%02d", prefix, i+1)
+		if _, err := n.Send(ctxT(t), id, text); err != nil {
+			t.Fatal(err)
+		}
+		texts = append(texts, text)
+	}
+	return texts
 }
 
 // aeState returns n's epoch in channel id, the gaps anti-entropy tracks and
@@ -253,14 +261,7 @@ func TestAntiEntropyComparesHeadsFirst(t *testing.T) {
 		return
 	}
 	waitFor(t, 60*time.Second, "bob's catch-up rounds after the join", func() bool { _, q := state(b); return q })
-	var want []string
-	for i := range 20 {
-		text := fmt.Sprintf("m%02d", i+1)
-		if _, err := a.Send(ctx, id, text); err != nil {
-			t.Fatal(err)
-		}
-		want = append(want, text)
-	}
+	want := sendNumbered(t, a, id, "m", 20)
 	waitFor(t, 60*time.Second, "every post at bob", func() bool {
 		ms, err := b.Messages(ctx, id, 0)
 		return err == nil && slices.Equal(texts(ms), want)

@@ -390,14 +390,7 @@ func TestCatchUpRoundsCompareHeads(t *testing.T) {
 	}
 	const entries = "spacepanda_sync_entries_fetched_total"
 	before := scrape(t, b)[entries]
-	var want []string
-	for i := range 10 {
-		text := fmt.Sprintf("m%02d", i+1)
-		if _, err := a.Send(ctx, id, text); err != nil {
-			t.Fatal(err)
-		}
-		want = append(want, text)
-	}
+	want := sendNumbered(t, a, id, "m", 10)
 	waitTexts(t, b, id, want...)
 	waitFor(t, 30*time.Second, "a catch-up round at bob", func() bool { st := get(); return st.rounds < syncRounds-1 && st.quiet })
 	if got := scrape(t, b)[entries] - before; got != 0 {
@@ -406,11 +399,7 @@ func TestCatchUpRoundsCompareHeads(t *testing.T) {
 	// A post that gossip loses (bob's dropper drops the 12th envelope it
 	// sees from now on): a round still brings it.
 	d.arm()
-	for i := range 12 {
-		if _, err := a.Send(ctx, id, fmt.Sprintf("n%02d", i+1)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sendNumbered(t, a, id, "n", 12)
 	waitFor(t, 30*time.Second, "every post at bob", func() bool { return hasText(t, b, id, "n12") })
 	d.mu.Lock()
 	dropped := d.dropped[12]

@@ -22,10 +22,9 @@ var ErrPortInUse = errors.New("node: port in use")
 // lockPorts takes, for the life of a daemon, a lock per fixed TCP or UDP
 // port it listens on in its network namespace (a file in a directory of
 // this user's under the system's temporary directory), then checks the
-// ports (checkPorts). The
-// bind check alone races: two daemons started at once both found the port
-// free, closed their test sockets, and both bound it with SO_REUSEPORT
-// (seen when starting two homes' daemons together). The lock makes the
+// ports (checkPorts). The bind check alone races: two daemons started at
+// once both found the port free, closed their test sockets, and both bound
+// it with SO_REUSEPORT (seen when starting two homes' daemons together). The lock makes the
 // second one fail with ErrPortInUse; a lock file that cannot be made
 // leaves the bind check alone. Closing the result releases the locks (so
 // does the process's end).
@@ -36,6 +35,7 @@ func lockPorts(addrs []string) (io.Closer, error) {
 	var held portLocks
 	dir := filepath.Join(os.TempDir(), fmt.Sprintf("spacepanda-ports-%d", os.Getuid()))
 	if err := os.MkdirAll(dir, 0o700); err == nil {
+		ns := netNamespace()
 		seen := map[string]bool{}
 		for _, a := range addrs {
 			network, hostport, ok := socketOf(a)
@@ -43,7 +43,7 @@ func lockPorts(addrs []string) (io.Closer, error) {
 				continue
 			}
 			_, port, _ := net.SplitHostPort(hostport)
-			name := network + "-" + port + netNamespace()
+			name := network + "-" + port + ns
 			if seen[name] {
 				continue
 			}

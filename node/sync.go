@@ -322,9 +322,15 @@ func (n *Node) serveSync(ctx context.Context, from p2p.PeerID, raw []byte) ([]by
 		upTo, member = s.syncLimit(from.String())
 		last = s.lastSeq
 		if member && req.Heads && s.c.isMember(from.String()) { // not a former member's
-			heads, epoch = map[string]syncHead{}, s.group.Epoch()
+			heads = map[string]syncHead{}
+			if req.Prefixes {
+				epoch = s.group.Epoch()
+			}
 			s.crdt.Heads(func(a string, prefix, max uint64) {
 				if len(a) <= maxHeadAuthor && max > 0 {
+					if !req.Prefixes {
+						prefix = 0
+					}
 					heads[a] = syncHead{Max: max, Prefix: prefix}
 				}
 			})
@@ -338,16 +344,7 @@ func (n *Node) serveSync(ctx context.Context, from p2p.PeerID, raw []byte) ([]by
 	}
 	if heads != nil {
 		n.onSyncServed(req.Channel, from, 0)
-		if !req.Prefixes {
-			for a, h := range heads {
-				heads[a] = syncHead{Max: h.Max}
-			}
-		}
-		page := syncPage{Next: last + 1, Heads: heads, Prefixes: req.Prefixes}
-		if req.Prefixes {
-			page.Epoch = epoch
-		}
-		return page.encode(), nil
+		return syncPage{Next: last + 1, Heads: heads, Prefixes: req.Prefixes, Epoch: epoch}.encode(), nil
 	}
 	id := store.ChannelID(req.Channel)
 	start := req.Cursor
@@ -649,12 +646,8 @@ func (n *Node) roundHeads(c *channel, p p2p.PeerID, from uint64) (bool, syncCurs
 	if err != nil || !page.Prefixes {
 		return false, syncCursor{}, nil
 	}
-	var ours uint64
-	if err := c.doLive(n.ctx, func(s *chanState) error {
-		s.noteHoles(page.Heads, p)
-		ours = s.group.Epoch()
-		return nil
-	}); err != nil {
+	ours, err := n.takeHeads(c, p, page)
+	if err != nil {
 		return false, syncCursor{}, err
 	}
 	if page.Epoch > ours {
