@@ -80,6 +80,9 @@ func (d *decoder) finish(id ID) (Event, error) {
 	e.ID.Seq = d.uvarint()
 	e.Time = Time{Wall: d.int64(), Logical: d.uint32()}
 	d.fields(&e)
+	if hasCut(e.Kind) && d.err == nil && len(d.b) != 0 {
+		d.cut(&e, false)
+	}
 	if d.err == nil && len(d.b) != 0 {
 		d.fail("trailing bytes")
 	}
@@ -98,7 +101,13 @@ func appendBody(b []byte, e *Event) []byte {
 	b = binary.AppendUvarint(b, e.ID.Seq)
 	b = binary.AppendUvarint(b, uint64(e.Time.Wall))
 	b = binary.AppendUvarint(b, uint64(e.Time.Logical))
-	return appendFields(b, e)
+	b = appendFields(b, e)
+	if hasCut(e.Kind) && !e.Target.IsZero() {
+		// A departure's cut is optional and last: events encoded before
+		// it existed end after the epoch (docs/crdt.md, "Cut").
+		b = binary.AppendUvarint(b, e.Target.Seq)
+	}
+	return b
 }
 
 // appendFields appends the fields e.Kind uses, in kindFields order.
@@ -177,8 +186,9 @@ func appendString(b []byte, s string) []byte {
 // decoder reads the encoding; the first error sticks and later reads return
 // zero values, so callers check d.err once.
 type decoder struct {
-	b   []byte
-	err error
+	b    []byte
+	err  error
+	cuts bool // a snapshot of version 2 or later: every departure has a cut
 }
 
 func (d *decoder) fail(what string) {
@@ -330,6 +340,19 @@ func (d *decoder) fields(e *Event) {
 	}
 	if u&fTags != 0 {
 		e.Tags = d.tags()
+	}
+}
+
+// cut reads a departure's cut: a counter of the departing member, where 0
+// (in a snapshot, which always writes one) means none.
+func (d *decoder) cut(e *Event, zeroOK bool) {
+	seq := d.uvarint()
+	switch {
+	case d.err != nil:
+	case seq != 0:
+		e.Target = ID{Author: e.Member, Seq: seq}
+	case !zeroOK:
+		d.fail("empty cut")
 	}
 }
 

@@ -28,6 +28,7 @@ func samples() []Event {
 		joinedVia("bob", 4, 2009, "erin", 4, h),
 		left("alice", 5, 2010, "dave", 5),
 		removed("alice", 6, 2011, "erin", 6),
+		removedCut("bob", 5, 2016, "frank", 7, 3),
 		setRole("alice", 7, 2012, "bob", RoleAdmin),
 		inviteCreate("alice", 8, 2013, h, 99_000, 5),
 		inviteRevoke("alice", 9, 2014, h),

@@ -288,11 +288,29 @@ func (c *controlState) role(m string) Role {
 }
 
 // roleAt returns m's role just before e in the total order.
+//
+// An event m authored is void (RoleNone) when the departure that next
+// follows it in the order cuts it off: its counter is at or past the cut,
+// the first counter of m the committer of m's removal did not hold. A
+// removed member's events made after the removal but dated before it
+// (hybrid clocks are the author's to set) count for nothing, and every
+// replica agrees on which of its events do (docs/crdt.md, "Cut").
 func (c *controlState) roleAt(m string, e *Event) Role {
 	sp := c.spans[m]
 	i := sort.Search(len(sp), func(i int) bool { return !before(sp[i].at, e) })
 	if i == 0 {
 		return RoleNone
+	}
+	if e.ID.Author == m {
+		for _, s := range sp[i:] {
+			if s.role != RoleNone {
+				continue
+			}
+			if cut := s.at.Target; hasCut(s.at.Kind) && !cut.IsZero() && e.ID.Seq >= cut.Seq {
+				return RoleNone
+			}
+			break
+		}
 	}
 	return sp[i-1].role
 }

@@ -146,7 +146,8 @@ const (
 //	Rename        Text (name)
 //	Topic         Text (topic; may be empty)
 //	Joined        Member, Epoch, Invite (zero when admitted without one)
-//	Left, Removed Member, Epoch
+//	Left, Removed Member, Epoch, Target (the cut: the member's first event
+//	              the departure voids; zero for none)
 //	SetRole       Member, Role
 //	InviteCreate  Invite, Expires, MaxUses
 //	InviteRevoke  Invite
@@ -161,7 +162,7 @@ type Event struct {
 	// holds every event in memory.
 	ID      ID
 	Time    Time
-	Target  ID         // the message an edit, delete or reaction concerns; a post's reply-to
+	Target  ID         // the message an edit, delete or reaction concerns; a post's reply-to; a departure's cut
 	Text    string     // message text, emoji, channel name or topic
 	Member  string     // the subject of a membership or role event
 	Epoch   uint64     // the MLS epoch of a membership commit
@@ -226,8 +227,16 @@ func (e *Event) validateFields() error {
 		return firstErr(checkTarget(e.Target), checkText("emoji", e.Text, MaxEmojiLen, false))
 	case KindUnreact:
 		return firstErr(checkTarget(e.Target), checkText("emoji", e.Text, MaxEmojiLen, false), checkTags(e.Tags))
-	case KindJoined, KindLeft, KindRemoved:
+	case KindJoined:
 		return checkIdentity("member", e.Member)
+	case KindLeft, KindRemoved:
+		if err := checkIdentity("member", e.Member); err != nil {
+			return err
+		}
+		if !e.Target.IsZero() && (e.Target.Author != e.Member || e.Target.Seq == 0 || e.Target.Seq > maxEventSeq) {
+			return invalid("cut %s is not an event of member %s", e.Target, e.Member)
+		}
+		return nil
 	case KindSetRole:
 		if e.Role < RoleMember || e.Role > RoleOwner {
 			return invalid("role %d out of range", e.Role)
@@ -246,7 +255,7 @@ func (e *Event) validateFields() error {
 // unusedZero reports whether the fields e.Kind does not use are zero.
 func (e *Event) unusedZero() bool {
 	u := kindFields[e.Kind]
-	return (u&fTarget != 0 || e.Target.IsZero()) &&
+	return (u&fTarget != 0 || e.Target.IsZero() || hasCut(e.Kind)) &&
 		(u&fText != 0 || e.Text == "") &&
 		(u&fMember != 0 || e.Member == "") &&
 		(u&fRole != 0 || e.Role == RoleNone) &&
@@ -255,6 +264,12 @@ func (e *Event) unusedZero() bool {
 		(u&fExpiry != 0 || (e.Expires == 0 && e.MaxUses == 0)) &&
 		(u&fTags != 0 || len(e.Tags) == 0)
 }
+
+// hasCut reports whether events of kind k may carry a cut in Target: the
+// first event of the departing member that the departure voids when it is
+// placed before it (docs/crdt.md, "Cut"). The codec writes it last, only
+// when set, so that events encoded before it existed still decode.
+func hasCut(k Kind) bool { return k == KindLeft || k == KindRemoved }
 
 // Field sets per kind; the codec writes exactly these, in this order.
 const (

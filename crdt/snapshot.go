@@ -11,7 +11,9 @@ import (
 const snapshotMagic = "SPCRDT"
 
 // snapshotVersion is the current snapshot layout (docs/crdt.md, "Snapshot").
-const snapshotVersion = 1
+// Version 2 adds a departure's cut to every Left and Removed event (0 for
+// none); version 1 snapshots, which have none, are still read.
+const snapshotVersion = 2
 
 // Snapshot encodes the state: every event held, in total order, with
 // authors written once in a table and times as deltas, then the erasure
@@ -64,6 +66,9 @@ func (s *State) SnapshotTo(chunk int, emit func([]byte) error) error {
 		b = binary.AppendUvarint(b, uint64(e.Time.Wall-prev))
 		b = binary.AppendUvarint(b, uint64(e.Time.Logical))
 		b = appendFields(b, e)
+		if hasCut(e.Kind) {
+			b = binary.AppendUvarint(b, e.Target.Seq)
+		}
 		prev = e.Time.Wall
 		if err := flush(false); err != nil {
 			return err
@@ -134,10 +139,11 @@ func Restore(b []byte) (*State, error) {
 	if len(b) < len(snapshotMagic)+1 || string(b[:len(snapshotMagic)]) != snapshotMagic {
 		return nil, fmt.Errorf("%w: not a snapshot", ErrMalformed)
 	}
-	if v := b[len(snapshotMagic)]; v != snapshotVersion {
+	v := b[len(snapshotMagic)]
+	if v != snapshotVersion && v != 1 {
 		return nil, fmt.Errorf("%w: snapshot version %d", ErrVersion, v)
 	}
-	d := &decoder{b: b[len(snapshotMagic)+1:]}
+	d := &decoder{b: b[len(snapshotMagic)+1:], cuts: v >= 2}
 	authors := d.authors()
 	s := New()
 	d.snapshotEvents(s, authors)
@@ -226,4 +232,7 @@ func (d *decoder) snapshotEvent(e *Event, authors []string, prev *Event) {
 	}
 	e.Time = Time{Wall: base + int64(delta), Logical: d.uint32()}
 	d.fields(e)
+	if d.cuts && hasCut(e.Kind) {
+		d.cut(e, true)
+	}
 }

@@ -499,8 +499,12 @@ func (s *chanState) removeMember(ctx context.Context, member string) error {
 		s.rollback()
 		return fmt.Errorf("node: remove commit: %w", err)
 	}
-	// The timeline's "removed" line; the commit is what removes.
-	events := s.mirrorEvents(crdt.Event{Kind: crdt.KindRemoved, Member: m, Epoch: epoch + 1})
+	// The timeline's "removed" line; the commit is what removes. Its cut
+	// voids the member's events we do not hold, dated before the line: a
+	// removed member posting on from the epoch before its removal, with
+	// a clock set back, shows nowhere (docs/protocol.md, "Removal cut").
+	_, last := s.crdt.Counters(m)
+	events := s.mirrorEvents(crdt.Event{Kind: crdt.KindRemoved, Member: m, Epoch: epoch + 1, Target: crdt.ID{Author: m, Seq: last + 1}})
 	if err := s.run(ctx, step{commit: commit, commitEpoch: epoch, events: events, intent: commitRecord{Intent: "remove", Member: m}}); err != nil {
 		return err
 	}
