@@ -184,6 +184,7 @@ func (e *engine) execute() error {
 		stopHostile()
 		h.close()
 		e.rep.HostilePublished = int(h.published.Load())
+		e.rep.HostileStreams = int(h.streams.Load())
 	}
 	if e.cfg.Offline > 0 {
 		if err := e.offline(p.offline); err != nil {

@@ -28,14 +28,17 @@ const (
 // members. Each publishes, for the length of the workload, a mix of junk,
 // replays of genuine messages it overheard, genuine messages with a flipped
 // ciphertext byte, and genuine messages relabelled with a far-future
-// epoch. None of it may show up in a member's timeline (unauthorized
-// applied), and the honest messages must still all arrive.
+// epoch; and opens streams on the members' request protocols that announce
+// an oversized frame or send half a frame and stall. None of it may show
+// up in a member's timeline (unauthorized applied), and the honest
+// messages must still all arrive.
 type hostile struct {
 	hosts     []*p2p.Host
 	subs      []*p2p.Subscription
 	mu        sync.Mutex
 	overheard [][]byte
 	published atomic.Int64
+	streams   atomic.Int64 // lying streams opened (a refused open is not counted)
 	wg        sync.WaitGroup
 }
 
@@ -67,7 +70,11 @@ func startHostile(ctx context.Context, k int, boot []string, topic string) (*hos
 // run listens and attacks until ctx ends.
 func (h *hostile) run(ctx context.Context, topic string, rate float64) {
 	for i, host := range h.hosts {
-		h.wg.Add(2)
+		h.wg.Add(3)
+		go func() {
+			defer h.wg.Done()
+			h.lie(ctx, host, topic, i)
+		}()
 		go func() {
 			defer h.wg.Done()
 			h.listen(ctx, h.subs[i])
@@ -136,6 +143,68 @@ func (h *hostile) attack(ctx context.Context, host *p2p.Host, topic string, rate
 		}
 		if host.Publish(ctx, topic, h.forge(k)) == nil {
 			h.published.Add(1)
+		}
+	}
+}
+
+// Request protocols of a member a stranger can open streams on, with the
+// largest request each reads.
+var lyingProtocols = []struct {
+	name string
+	max  uint32
+}{{node.JoinProtocol, 64 << 10}, {node.SyncProtocol, 64 << 10}, {node.DeliverProtocol, 64 << 10}}
+
+// lie opens, four times a second, a stream to a member it meets on the
+// topic, on one of the request protocols in turn, and announces a frame it
+// never completes: every other stream an oversized one (8 MiB, which the
+// member must refuse before reading it), the others one the protocol
+// accepts, of which it sends 7 bytes and stalls until the member gives up
+// (a half-sent frame holds a stream slot until the request timeout). A
+// stranger keeps its last 8 streams open (unless the member reset them)
+// and resets older ones.
+func (h *hostile) lie(ctx context.Context, host *p2p.Host, topic string, seed int) {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	var open []*p2p.Stream
+	defer func() {
+		for _, s := range open {
+			s.Reset() //nolint:errcheck // best effort at the end
+		}
+	}()
+	for k := seed; ; k++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		peers := host.TopicPeers(topic)
+		if len(peers) == 0 {
+			continue
+		}
+		pr := lyingProtocols[k%len(lyingProtocols)]
+		octx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		s, err := host.OpenStream(octx, peers[k%len(peers)], pr.name, p2p.Limits{Timeout: 5 * time.Second})
+		cancel()
+		if err != nil {
+			continue // refused, or too many: also a bound
+		}
+		announce := uint32(8 << 20)
+		if k%2 == 1 {
+			announce = pr.max
+		}
+		hdr := binary.BigEndian.AppendUint32(nil, announce)
+		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err = s.WriteRaw(wctx, append(hdr, "partial"...))
+		cancel()
+		if err != nil {
+			s.Reset() //nolint:errcheck // already broken
+			continue
+		}
+		h.streams.Add(1)
+		open = append(open, s)
+		if len(open) > 8 {
+			open[0].Reset() //nolint:errcheck // the member may have reset it first
+			open = open[1:]
 		}
 	}
 }

@@ -51,11 +51,13 @@ type Report struct {
 	// by the deliveries. The convergence checks after it are not counted.
 	CPUPerDeliveryUS float64   `json:"cpu_per_delivery_us"`
 	Baseline         *Baseline `json:"baseline,omitempty"`
-	// With hostile peers: how many forged messages they published, how
-	// many posts the testbed did not send showed up in a member's
-	// timeline, and the share of honest messages delivered.
+	// With hostile peers: how many forged messages they published and
+	// lying streams (oversized or half-sent frames) they opened, how many
+	// posts the testbed did not send showed up in a member's timeline,
+	// and the share of honest messages delivered.
 	Hostile             int      `json:"hostile,omitempty"`
 	HostilePublished    int      `json:"hostile_published,omitempty"`
+	HostileStreams      int      `json:"hostile_streams,omitempty"`
 	UnauthorizedApplied *int     `json:"unauthorized_applied,omitempty"`
 	HonestDeliveredPct  *float64 `json:"honest_delivered_pct,omitempty"`
 	// Faults lists what was injected, in order.
@@ -120,8 +122,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 			b.P50, b.P99, b.CPUPerDeliveryUS, b.DeliveredPct)
 	}
 	if r.UnauthorizedApplied != nil {
-		row("hostile", "%d strangers published %d forged messages; %d applied, honest delivered %.3f %%",
-			r.Hostile, r.HostilePublished, *r.UnauthorizedApplied, *r.HonestDeliveredPct)
+		row("hostile", "%d strangers published %d forged messages and opened %d lying streams; %d applied, honest delivered %.3f %%",
+			r.Hostile, r.HostilePublished, r.HostileStreams, *r.UnauthorizedApplied, *r.HonestDeliveredPct)
 	}
 	for _, f := range r.Faults {
 		row("fault "+f.Kind, "%s at %.1f s, ended %.1f s, converged after %.2f s %s",

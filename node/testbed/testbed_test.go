@@ -200,9 +200,10 @@ func TestInterrupted(t *testing.T) {
 }
 
 // TestHostileStrangers: strangers publishing junk, replays, tampered and
-// far-future messages get nothing applied, and the honest messages all
-// arrive; a member whose timeline shows a post nobody sent (injected by a
-// wrapper) is counted, so the count can fail.
+// far-future messages, and opening streams with oversized and half-sent
+// frames, get nothing applied, and the honest messages all arrive; a
+// member whose timeline shows a post nobody sent (injected by a wrapper)
+// is counted, so the count can fail.
 func TestHostileStrangers(t *testing.T) {
 	cfg := Config{Nodes: 3, Rate: 20, Duration: 4 * time.Second, Hostile: 2, Settle: 20 * time.Second}
 	cfg.wrap = func(slot int, v view) view {
@@ -212,7 +213,7 @@ func TestHostileStrangers(t *testing.T) {
 		return injectOne{v}
 	}
 	rep := run(t, cfg)
-	if rep.HostilePublished == 0 || rep.UnauthorizedApplied == nil || rep.HonestDeliveredPct == nil {
+	if rep.HostilePublished == 0 || rep.HostileStreams == 0 || rep.UnauthorizedApplied == nil || rep.HonestDeliveredPct == nil {
 		t.Fatalf("no hostile figures: %+v", rep)
 	}
 	if *rep.UnauthorizedApplied != 1 || *rep.HonestDeliveredPct != 100 || rep.Lost != 0 || rep.OK() {
