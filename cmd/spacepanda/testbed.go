@@ -100,7 +100,7 @@ explains every figure.`,
 	f.BoolVar(&cfg.Partition, "partition", false, "split the network in two halves for a while, then heal")
 	f.BoolVar(&cfg.Churn, "churn", false, "concurrent leave, remove, key updates, and re-joins with new codes")
 	f.IntVar(&cfg.Offline, "offline", 0, "stop one node while this many messages are sent, then measure its catch-up")
-	f.IntVar(&cfg.Hostile, "hostile", 0, "strangers publishing junk, replays, tampered and far-future messages on the topic")
+	f.IntVar(&cfg.Hostile, "hostile", 0, "strangers forging messages on the topic and opening streams with lying frames, plus one member making commits it may not and posting after its removal")
 	f.BoolVar(&cfg.Procs, "procs", false, "run each node as a spacepanda daemon process (a kill is SIGKILL)")
 	f.BoolVar(&cfg.Baseline, "baseline", true, "also run the workload over raw gossipsub for comparison")
 	f.DurationVar(&cfg.Settle, "settle", 60*time.Second, "bound on waiting for delivery and convergence")

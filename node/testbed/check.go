@@ -244,10 +244,17 @@ func (e *engine) check() error {
 			}
 			if !e.rec.sentText(msg.Text) {
 				unauthorized++
-				e.rep.fail("%s shows a post the testbed never sent (author %s)", s.name(), short([]string{msg.Author})[0])
+				if strings.HasPrefix(msg.Text, insiderPostPrefix) {
+					e.rep.fail("%s shows %s, which the insider posted after node0 removed it", s.name(), msg.Text)
+				} else {
+					e.rep.fail("%s shows a post the testbed never sent (author %s)", s.name(), short([]string{msg.Author})[0])
+				}
 				continue
 			}
 			count[msg.Text]++
+		}
+		if e.insider != nil {
+			unauthorized += e.insider.check(e, s, e.knownPeer)
 		}
 		for text, c := range count {
 			if c > 1 {
@@ -287,6 +294,11 @@ func (e *engine) check() error {
 		e.rep.Hostile, e.rep.UnauthorizedApplied, e.rep.HonestDeliveredPct = e.cfg.Hostile, &unauthorized, &pct
 	}
 	return nil
+}
+
+// knownPeer reports whether a slot ever had peer ID p.
+func (e *engine) knownPeer(p string) bool {
+	return p == e.slots[0].peer || e.rec.hasPeer(p)
 }
 
 // writeFile creates path and writes it with write.

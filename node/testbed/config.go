@@ -89,6 +89,9 @@ type Config struct {
 	// wrap, in tests, replaces what the testbed sees of a node: a broken
 	// member proves the testbed's checks can fail.
 	wrap func(slot int, v view) view
+	// tamperTree, in tests, changes what the insider check reads of a
+	// node's tree and roles, to show that the check can fail.
+	tamperTree func(slot int, leaves []string, roles map[string]string) []string
 }
 
 // Progress is a snapshot of a running testbed.

@@ -80,6 +80,7 @@ type engine struct {
 	viewDiff [2]*slot
 	boot     []string
 	dir      string
+	insider  *insider // with --hostile
 	ctx      context.Context
 	rng      *rand.Rand
 	t0       time.Time // workload start
@@ -158,6 +159,15 @@ func (e *engine) execute() error {
 	if err := e.setup(p); err != nil {
 		return err
 	}
+	if e.cfg.Hostile > 0 {
+		// The hostile member joins before the workload, like the others.
+		in, err := e.startInsider()
+		if err != nil {
+			return err
+		}
+		e.insider = in
+		defer in.close()
+	}
 	stop := e.progress()
 	defer stop()
 	cpu0 := e.run.cpu()
@@ -177,14 +187,18 @@ func (e *engine) execute() error {
 			return err
 		}
 		h.run(hctx, topicOf(e.channel), max(e.cfg.Rate/2, 5))
+		e.insider.run(e)
 	}
 	e.workload(e.t0.Add(e.cfg.Duration), faultsDone)
 	e.drain()
 	if h != nil {
 		stopHostile()
 		h.close()
+		e.insider.close()
 		e.rep.HostilePublished = int(h.published.Load())
 		e.rep.HostileStreams = int(h.streams.Load())
+		e.rep.HostileCommits = int(e.insider.commits.Load())
+		e.rep.HostilePosts = int(e.insider.posts.Load())
 	}
 	if e.cfg.Offline > 0 {
 		if err := e.offline(p.offline); err != nil {

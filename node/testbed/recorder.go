@@ -72,6 +72,14 @@ func (r *recorder) joined(peer string, slot int, at time.Time) {
 	r.mu.slot[peer] = slot
 }
 
+// hasPeer reports whether peer joined as a slot's node.
+func (r *recorder) hasPeer(peer string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.mu.slot[peer]
+	return ok
+}
+
 // send registers a message about to be sent.
 func (r *recorder) send(key, sender string, slot int) {
 	r.mu.Lock()

@@ -201,9 +201,14 @@ func TestInterrupted(t *testing.T) {
 
 // TestHostileStrangers: strangers publishing junk, replays, tampered and
 // far-future messages, and opening streams with oversized and half-sent
-// frames, get nothing applied, and the honest messages all arrive; a
+// frames, and a member making commits a plain member may not make, then
+// posting from the epoch before its removal, dated before it, get nothing
+// applied, and the honest messages all arrive. The counts can fail: a
 // member whose timeline shows a post nobody sent (injected by a wrapper)
-// is counted, so the count can fail.
+// is counted, and so are a leaf nobody admitted and a role nobody granted
+// (added to what the check reads of node1's tree). Before stop 17's
+// removal cut, the ten posts of the removed member showed at all three
+// members: 31 counted.
 func TestHostileStrangers(t *testing.T) {
 	cfg := Config{Nodes: 3, Rate: 20, Duration: 4 * time.Second, Hostile: 2, Settle: 20 * time.Second}
 	cfg.wrap = func(slot int, v view) view {
@@ -212,16 +217,29 @@ func TestHostileStrangers(t *testing.T) {
 		}
 		return injectOne{v}
 	}
+	cfg.tamperTree = func(slot int, leaves []string, roles map[string]string) []string {
+		if slot != 1 {
+			return leaves
+		}
+		roles["12D3KooWhidden"] = "admin"
+		return append(leaves, "12D3KooWhidden")
+	}
 	rep := run(t, cfg)
 	if rep.HostilePublished == 0 || rep.HostileStreams == 0 || rep.UnauthorizedApplied == nil || rep.HonestDeliveredPct == nil {
 		t.Fatalf("no hostile figures: %+v", rep)
 	}
-	if *rep.UnauthorizedApplied != 1 || *rep.HonestDeliveredPct != 100 || rep.Lost != 0 || rep.OK() {
-		t.Fatalf("unauthorized %d (want only the injected post), honest delivered %.2f%%, lost %d, ok %v; failures %v",
+	if rep.HostileCommits != 4 || rep.HostilePosts == 0 {
+		t.Fatalf("the insider made %d rogue commits (want 4) and %d posts after its removal", rep.HostileCommits, rep.HostilePosts)
+	}
+	if *rep.UnauthorizedApplied != 3 || *rep.HonestDeliveredPct != 100 || rep.Lost != 0 || rep.OK() {
+		t.Fatalf("unauthorized %d (want only the injected post, leaf and role), honest delivered %.2f%%, lost %d, ok %v; failures %v",
 			*rep.UnauthorizedApplied, *rep.HonestDeliveredPct, rep.Lost, rep.OK(), rep.Failures)
 	}
-	if !strings.Contains(strings.Join(rep.Failures, "\n"), "node2 shows a post the testbed never sent") {
-		t.Errorf("failures do not name node2: %v", rep.Failures)
+	failures := strings.Join(rep.Failures, "\n")
+	for _, want := range []string{"node2 shows a post the testbed never sent", "node1 has a member nobody admitted", "node1 makes …oWhidden admin"} {
+		if !strings.Contains(failures, want) {
+			t.Errorf("failures lack %q: %v", want, rep.Failures)
+		}
 	}
 }
 

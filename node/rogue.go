@@ -1,0 +1,185 @@
+package node
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"time"
+
+	"github.com/spacepanda/spacepanda/crdt"
+	"github.com/spacepanda/spacepanda/mls"
+	"github.com/spacepanda/spacepanda/node/internal/rogue"
+	"github.com/spacepanda/spacepanda/p2p"
+)
+
+// The testbed's hostile member (node/internal/rogue): what a modified
+// client can do with its own keys. Nothing in node calls these; they
+// exist so that `spacepanda testbed --hostile` can check, on real nodes
+// under load, that the honest members refuse it.
+func init() {
+	rogue.Commit = func(ctx context.Context, n any, channel string, k rogue.Kind) error {
+		return n.(*Node).rogueCommit(ctx, channel, k)
+	}
+	rogue.Keep = func(ctx context.Context, n any, channel string) (rogue.Poster, error) {
+		return n.(*Node).roguePoster(ctx, channel)
+	}
+	rogue.Tree = func(ctx context.Context, n any, channel string) ([]string, map[string]string, error) {
+		return n.(*Node).rogueTree(ctx, channel)
+	}
+}
+
+// rogueGroup loads the channel's current group state without the node's
+// commit policy: an MLS client that checks no role of its own.
+func (s *chanState) rogueGroup() (*mls.Group, error) {
+	state, err := s.group.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	return mls.UnmarshalGroup(state, mls.Config{AuthenticationService: peerAuth{}})
+}
+
+func (n *Node) rogueCommit(ctx context.Context, channel string, k rogue.Kind) error {
+	if n.host == nil {
+		return ErrOffline
+	}
+	c, err := n.resolve(ctx, channel)
+	if err != nil {
+		return err
+	}
+	var env []byte
+	err = c.do(ctx, func(s *chanState) error {
+		env, err = s.rogueCommit(k)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return n.host.Publish(ctx, TopicOf(c.id), env)
+}
+
+// rogueCommit returns the envelope of a commit of kind k from the current
+// group state, which it leaves as it is.
+func (s *chanState) rogueCommit(k rogue.Kind) ([]byte, error) {
+	g, err := s.rogueGroup()
+	if err != nil {
+		return nil, err
+	}
+	opts, err := s.rogueOptions(g, k)
+	if err != nil {
+		return nil, err
+	}
+	out, err := g.Commit(rand.Reader, opts)
+	if err != nil {
+		return nil, fmt.Errorf("node: rogue %s: %w", k, err)
+	}
+	return envelope{epoch: g.Epoch(), msg: out.Commit}.encode(), nil
+}
+
+// rogueOptions returns the commit of kind k from our leaf in g.
+func (s *chanState) rogueOptions(g *mls.Group, k rogue.Kind) (mls.CommitOptions, error) {
+	self := s.n.id.peerID
+	roles := s.group.Roles()
+	var owner, other mls.LeafIndex = ^mls.LeafIndex(0), ^mls.LeafIndex(0)
+	for _, m := range g.Members() {
+		id := string(m.Credential.Identity)
+		switch {
+		case id == self:
+		case roles.of(id) == crdt.RoleOwner && owner == ^mls.LeafIndex(0):
+			owner = m.Index
+		case roles.of(id) == crdt.RoleMember && other == ^mls.LeafIndex(0):
+			other = m.Index
+		}
+	}
+	switch k {
+	case rogue.AddHidden:
+		// A fresh identity the member controls (MLS refuses a second
+		// leaf with its own signature key): a reader nobody admitted.
+		_, key, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return mls.CommitOptions{}, err
+		}
+		pid, err := p2p.PeerIDFromPublicKey(key.Public().(ed25519.PublicKey))
+		if err != nil {
+			return mls.CommitOptions{}, err
+		}
+		raw, _, _, err := newEngine(key, pid.String(), s.n.cfg.Now).NewKeyPackage()
+		if err != nil {
+			return mls.CommitOptions{}, err
+		}
+		kp, err := mls.UnmarshalKeyPackage(raw)
+		if err != nil {
+			return mls.CommitOptions{}, err
+		}
+		return mls.CommitOptions{Adds: []*mls.KeyPackage{kp}}, nil
+	case rogue.RemoveOwner, rogue.RemoveMember:
+		leaf := owner
+		if k == rogue.RemoveMember {
+			leaf = other
+		}
+		if leaf == ^mls.LeafIndex(0) {
+			return mls.CommitOptions{}, fmt.Errorf("%w: no member to remove", ErrNoMember)
+		}
+		return mls.CommitOptions{Removes: []mls.LeafIndex{leaf}}, nil
+	case rogue.GrantOwner:
+		r := roleSet{self: crdt.RoleOwner}
+		for id, role := range roles {
+			r[id] = role
+		}
+		return mls.CommitOptions{GroupContextExtensions: withRoles(g.Extensions(), r), SetExtensions: true}, nil
+	}
+	return mls.CommitOptions{}, fmt.Errorf("node: rogue kind %d", k)
+}
+
+// roguePoster keeps the channel's current group state and returns a
+// Poster that encrypts posts in its epoch, however the channel moves on.
+func (n *Node) roguePoster(ctx context.Context, channel string) (rogue.Poster, error) {
+	if n.host == nil {
+		return nil, ErrOffline
+	}
+	c, err := n.resolve(ctx, channel)
+	if err != nil {
+		return nil, err
+	}
+	var g *mls.Group
+	var next crdt.ID
+	err = c.do(ctx, func(s *chanState) error {
+		next = s.crdt.Next(n.id.peerID)
+		g, err = s.rogueGroup()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	name := n.id.name
+	return func(ctx context.Context, text string, at time.Time) error {
+		e := crdt.Event{ID: next, Time: crdt.Time{Wall: at.UnixMilli()}, Kind: crdt.KindPost, Text: text}
+		pt, err := sealEvent(name, e)
+		if err != nil {
+			return err
+		}
+		msg, err := g.EncryptApplication(rand.Reader, pt, nil)
+		if err != nil {
+			return err
+		}
+		next.Seq++
+		return n.host.Publish(ctx, TopicOf(c.id), envelope{epoch: g.Epoch(), msg: msg}.encode())
+	}, nil
+}
+
+func (n *Node) rogueTree(ctx context.Context, channel string) ([]string, map[string]string, error) {
+	c, err := n.resolve(ctx, channel)
+	if err != nil {
+		return nil, nil, err
+	}
+	var leaves []string
+	roles := map[string]string{}
+	err = c.do(ctx, func(s *chanState) error {
+		leaves = s.group.Members()
+		for id, r := range s.group.Roles() {
+			roles[id] = r.String()
+		}
+		return nil
+	})
+	return leaves, roles, err
+}
