@@ -40,7 +40,9 @@ type Config struct {
 	Offline int
 	// Hostile is the number of strangers (hosts that are not members)
 	// that publish junk, replays, tampered and far-future messages on the
-	// channel's topic during the workload (hostile.go).
+	// channel's topic and open streams with lying frames during the
+	// workload (hostile.go); with any, one hostile member joins too
+	// (insider.go).
 	Hostile int
 
 	// Procs runs every node as a `spacepanda daemon` process of Binary,
