@@ -14,8 +14,9 @@ type controlState struct {
 	name    string
 	topic   string
 	members map[string]*member
-	spans   map[string][]span // role changes per member, in total order
-	epochs  map[string]uint64 // last membership epoch applied per member
+	spans   map[string][]span   // role changes per member, in total order
+	cuts    map[string][]*Event // departures with a cut, per member, in total order
+	epochs  map[string]uint64   // last membership epoch applied per member
 	invites map[InviteHash]*invite
 	uses    map[InviteHash]int // joins that name each invite
 	// admitted holds the members whose first membership event (lowest MLS
@@ -43,9 +44,10 @@ type invite struct {
 	revoked bool
 }
 
-func newControlState(admitted map[string]bool) *controlState {
+func newControlState(admitted map[string]bool, cuts map[string][]*Event) *controlState {
 	return &controlState{
 		admitted: admitted,
+		cuts:     cuts,
 		members:  make(map[string]*member),
 		spans:    make(map[string][]span),
 		epochs:   make(map[string]uint64),
@@ -95,6 +97,9 @@ func (c *controlState) act(e *Event) {
 // in docs/crdt.md, "Permissions".
 func (c *controlState) permit(e *Event) error {
 	actor := c.role(e.ID.Author)
+	if c.cutOff(e) {
+		actor = RoleNone
+	}
 	switch e.Kind {
 	case KindCreate:
 		if c.created {
@@ -287,32 +292,42 @@ func (c *controlState) role(m string) Role {
 	return RoleNone
 }
 
-// roleAt returns m's role just before e in the total order.
-//
-// An event m authored is void (RoleNone) when the departure that next
-// follows it in the order cuts it off: its counter is at or past the cut,
-// the first counter of m the committer of m's removal did not hold. A
-// removed member's events made after the removal but dated before it
-// (hybrid clocks are the author's to set) count for nothing, and every
-// replica agrees on which of its events do (docs/crdt.md, "Cut").
+// roleAt returns m's role just before e in the total order; none for an
+// event m authored that a departure of m cuts off (cutOff).
 func (c *controlState) roleAt(m string, e *Event) Role {
 	sp := c.spans[m]
 	i := sort.Search(len(sp), func(i int) bool { return !before(sp[i].at, e) })
-	if i == 0 {
+	if i == 0 || e.ID.Author == m && c.cutOff(e) {
 		return RoleNone
 	}
-	if e.ID.Author == m {
-		for _, s := range sp[i:] {
-			if s.role != RoleNone {
-				continue
-			}
-			if cut := s.at.Target; hasCut(s.at.Kind) && !cut.IsZero() && e.ID.Seq >= cut.Seq {
-				return RoleNone
-			}
-			break
+	return sp[i-1].role
+}
+
+// cutOff reports whether a departure of e's author placed after e cuts e
+// off: e's counter is at or past the departure's cut, the first counter of
+// the author its committer did not hold. Such an event was made after the
+// removal and dated before it (hybrid clocks are the author's to set): it
+// counts for nothing, at every replica alike (docs/crdt.md, "Cut").
+func (c *controlState) cutOff(e *Event) bool {
+	for _, d := range c.cuts[e.ID.Author] {
+		if before(e, d) && e.ID.Seq >= d.Target.Seq {
+			return true
 		}
 	}
-	return sp[i-1].role
+	return false
+}
+
+// departureCuts collects, per member, the departures in control (in total
+// order) that carry a cut. Membership events mirror MLS commits the node
+// processed (its checkMirror), so every one counts, stale or not.
+func departureCuts(control []*Event) map[string][]*Event {
+	cuts := make(map[string][]*Event)
+	for _, e := range control {
+		if hasCut(e.Kind) && !e.Target.IsZero() {
+			cuts[e.Member] = append(cuts[e.Member], e)
+		}
+	}
+	return cuts
 }
 
 // admittedMembers computes controlState.admitted from the control events,

@@ -117,3 +117,26 @@ func TestCutCodec(t *testing.T) {
 		t.Fatalf("version 1 snapshot: %d members, want %d", len(ms), len(old.Members()))
 	}
 }
+
+// TestCutVoidsBackdatedControl: bob, an admin, is removed with cut 2 (the
+// remover held his counter 1, a rename). After the removal he creates an
+// invite and renames the channel, dated before it: neither takes effect,
+// in any arrival order; his first rename stays.
+func TestCutVoidsBackdatedControl(t *testing.T) {
+	var h InviteHash
+	h[0] = 7
+	evs := append(channel(),
+		rename("bob", 1, 1100, "bobs"),
+		inviteCreate("bob", 2, 1180, h, 0, 0),
+		rename("bob", 3, 1190, "hijacked"),
+		removedCut("alice", 5, 1200, "bob", 3, 2),
+	)
+	eachOrder(t, evs, func(t *testing.T, s *State) {
+		if name := s.Metadata().Name; name != "bobs" {
+			t.Errorf("name %q, want bobs", name)
+		}
+		if _, err := s.Invite(h, 1300); err == nil {
+			t.Error("the removed admin's back-dated invite is valid")
+		}
+	})
+}

@@ -166,7 +166,8 @@ func (s *State) relate(e *Event) {
 // state before e is unchanged by e, and a void e changes nothing after it),
 // and dropped otherwise, to be rebuilt on the next read. A Create, or a
 // membership event about a Create's author, may change who created the
-// channel (controlState.admitted), so it drops it too.
+// channel (controlState.admitted), so it drops it too, and so does a
+// departure with a cut, which may void control events before it.
 func (s *State) insertControl(e *Event) {
 	last := len(s.control) == 0 || before(s.control[len(s.control)-1], e)
 	s.control = insertOrdered(s.control, e)
@@ -177,7 +178,8 @@ func (s *State) insertControl(e *Event) {
 	}
 	switch {
 	case s.ctl == nil:
-	case creatorChange:
+	case creatorChange, hasCut(e.Kind) && !e.Target.IsZero():
+		// A cut may void control events before it (controlState.cutOff).
 		s.ctl = nil
 	case last:
 		s.ctl.apply(e)
@@ -189,7 +191,7 @@ func (s *State) insertControl(e *Event) {
 // controls returns the control state, rebuilding it if stale.
 func (s *State) controls() *controlState {
 	if s.ctl == nil {
-		s.ctl = newControlState(admittedMembers(s.control))
+		s.ctl = newControlState(admittedMembers(s.control), departureCuts(s.control))
 		for _, e := range s.control {
 			s.ctl.apply(e)
 		}
