@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Issue 13's "Done when" figures on a quiet machine (about 15 minutes;
-# docs/benchmarks.md, "Stop 16"). Usage:
+# Issue 13's "Done when" figures on a quiet machine (about 17 minutes;
+# docs/benchmarks.md, "Stop 16", "Stop 17"), and the hostile runs. Usage:
 #
 #   go build -o /tmp/sp-new ./cmd/spacepanda && go test -c -o /tmp/node.test ./node
 #   git worktree add /tmp/old <commit> && (cd /tmp/old && go build -o /tmp/sp-old ./cmd/spacepanda)
@@ -27,6 +27,9 @@ for i in 1 2; do
 done
 echo "== the same with --procs $(date -u +%H:%M:%S)"
 "$NEW" testbed --nodes 5 --rate 50 --duration 20s --kill --partition --churn --seed 7 --procs --json | tail -1
+echo "== 5 nodes, every fault and --hostile 3, one process and --procs $(date -u +%H:%M:%S)"
+"$NEW" testbed --nodes 5 --rate 50 --duration 20s --kill --partition --churn --seed 7 --hostile 3 --json | tail -1
+"$NEW" testbed --nodes 5 --rate 50 --duration 20s --kill --partition --churn --seed 7 --hostile 3 --procs --json | tail -1
 echo "== --offline 10000 $(date -u +%H:%M:%S)"
 "$NEW" testbed --nodes 5 --rate 200 --duration 5s --offline 10000 --baseline=false --json | tail -1
 echo "== 8 control-socket clients $(date -u +%H:%M:%S)"
