@@ -140,3 +140,32 @@ func TestCutVoidsBackdatedControl(t *testing.T) {
 		}
 	})
 }
+
+// TestDemotedAdminsInvitesDie: bob, an admin, creates an invite, is
+// demoted, then dates another invite back into his admin period; neither
+// admits anyone any more. An invite by an admin who then left stays valid.
+func TestDemotedAdminsInvitesDie(t *testing.T) {
+	var before, backdated, carols InviteHash
+	before[0], backdated[0], carols[0] = 1, 2, 3
+	evs := append(channel(),
+		setRole("alice", 5, 1040, "carol", RoleAdmin),
+		inviteCreate("bob", 1, 1100, before, 0, 0),
+		inviteCreate("carol", 1, 1110, carols, 0, 0),
+		inviteCreate("bob", 2, 1190, backdated, 0, 0),
+		setRole("alice", 6, 1200, "bob", RoleMember),
+		left("alice", 7, 1300, "carol", 3),
+	)
+	eachOrder(t, evs, func(t *testing.T, s *State) {
+		for _, h := range []InviteHash{before, backdated} {
+			if _, err := s.Invite(h, 2000); !errors.Is(err, ErrInviteRevoked) {
+				t.Errorf("invite %d of the demoted admin: %v, want ErrInviteRevoked", h[0], err)
+			}
+		}
+		if _, err := s.Invite(carols, 2000); err != nil {
+			t.Errorf("the invite of an admin who left: %v", err)
+		}
+		if n := len(s.Invites(2000)); n != 1 {
+			t.Errorf("%d valid invites listed, want 1", n)
+		}
+	})
+}

@@ -20,7 +20,8 @@ type InviteInfo struct {
 
 // Invite answers the node's admission question: is the invite with hash h
 // valid at time nowMs (Unix ms), and how many uses remain. It returns the
-// invite's description and nil, or ErrInviteUnknown, ErrInviteRevoked,
+// invite's description and nil, or ErrInviteUnknown, ErrInviteRevoked
+// (also when its creator is still a member but no longer admin or owner),
 // ErrInviteExpired or ErrInviteUsedUp (with the description when known).
 //
 // Uses are counted from the Joined events that name the invite. Two members
@@ -52,6 +53,11 @@ func (c *controlState) inviteStatus(h InviteHash, nowMs int64) (InviteInfo, erro
 	switch {
 	case inv.revoked:
 		return info, ErrInviteRevoked
+	case c.members[info.Creator] != nil && c.members[info.Creator].role < RoleAdmin:
+		// Its creator was demoted: its invites die with its role. A
+		// demoted admin could otherwise date an invite back into its
+		// admin period and go on admitting (docs/crdt.md, "Invites").
+		return info, fmt.Errorf("%w: its creator is no longer admin or owner", ErrInviteRevoked)
 	case info.Expires != 0 && nowMs >= info.Expires:
 		return info, fmt.Errorf("%w at %d", ErrInviteExpired, info.Expires)
 	case info.Remaining == 0:
