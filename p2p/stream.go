@@ -133,9 +133,10 @@ func (s *Stream) WriteFrame(ctx context.Context, b []byte) error {
 }
 
 // WriteRaw sends b as it is, without a frame header. It exists for the
-// adversary tests, whose hostile hosts send lying or half-sent frames
-// (issue 11); the node never calls it (layout_test.go checks that only
-// test files do).
+// adversary tests and the testbed's hostile strangers, whose hosts send
+// lying or half-sent frames (issue 11, `spacepanda testbed --hostile`); the
+// node never calls it (layout_test.go checks that only test files and
+// node/testbed/hostile.go do).
 func (s *Stream) WriteRaw(ctx context.Context, b []byte) error {
 	defer s.watch(ctx)()
 	if _, err := s.s.Write(b); err != nil {
