@@ -1,11 +1,9 @@
 package node
 
 import (
-	"crypto/rand"
 	"testing"
 
 	"github.com/spacepanda/spacepanda/crdt"
-	"github.com/spacepanda/spacepanda/mls"
 )
 
 // roguePost makes n act as a modified client that posts text in the epoch
@@ -14,20 +12,15 @@ import (
 // post's counter. It returns the envelope to publish.
 func roguePost(t *testing.T, n *Node, state []byte, seq uint64, at crdt.Time, text string) []byte {
 	t.Helper()
-	g, err := mls.UnmarshalGroup(state, mls.Config{AuthenticationService: peerAuth{}})
+	g, err := unpoliced(state)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := crdt.Event{ID: crdt.ID{Author: n.PeerID(), Seq: seq}, Time: at, Kind: crdt.KindPost, Text: text}
-	pt, err := sealEvent(n.id.name, e)
+	env, err := forgePost(g, n.id.name, crdt.Event{ID: crdt.ID{Author: n.PeerID(), Seq: seq}, Time: at, Kind: crdt.KindPost, Text: text})
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg, err := g.EncryptApplication(rand.Reader, pt, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return envelope{epoch: g.Epoch(), msg: msg}.encode()
+	return env
 }
 
 // TestRemovedMemberCannotPost: the owner removes bob; bob, from the state

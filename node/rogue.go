@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/spacepanda/spacepanda/crdt"
@@ -30,13 +31,33 @@ func init() {
 }
 
 // rogueGroup loads the channel's current group state without the node's
-// commit policy: an MLS client that checks no role of its own.
+// commit policy (unpoliced).
 func (s *chanState) rogueGroup() (*mls.Group, error) {
 	state, err := s.group.Marshal()
 	if err != nil {
 		return nil, err
 	}
+	return unpoliced(state)
+}
+
+// unpoliced loads a group state for an MLS client that checks no role of
+// its own: the node's credentials, none of its commit policy.
+func unpoliced(state []byte) (*mls.Group, error) {
 	return mls.UnmarshalGroup(state, mls.Config{AuthenticationService: peerAuth{}})
+}
+
+// forgePost encrypts the post e, by the member named name, in g's epoch
+// (however the channel moved on) and returns the envelope to publish.
+func forgePost(g *mls.Group, name string, e crdt.Event) ([]byte, error) {
+	pt, err := sealEvent(name, e)
+	if err != nil {
+		return nil, err
+	}
+	msg, err := g.EncryptApplication(rand.Reader, pt, nil)
+	if err != nil {
+		return nil, err
+	}
+	return envelope{epoch: g.Epoch(), msg: msg}.encode(), nil
 }
 
 func (n *Node) rogueCommit(ctx context.Context, channel string, k rogue.Kind) error {
@@ -80,14 +101,15 @@ func (s *chanState) rogueCommit(k rogue.Kind) ([]byte, error) {
 func (s *chanState) rogueOptions(g *mls.Group, k rogue.Kind) (mls.CommitOptions, error) {
 	self := s.n.id.peerID
 	roles := s.group.Roles()
-	var owner, other mls.LeafIndex = ^mls.LeafIndex(0), ^mls.LeafIndex(0)
+	const none = ^mls.LeafIndex(0)
+	owner, other := none, none
 	for _, m := range g.Members() {
 		id := string(m.Credential.Identity)
 		switch {
 		case id == self:
-		case roles.of(id) == crdt.RoleOwner && owner == ^mls.LeafIndex(0):
+		case roles.of(id) == crdt.RoleOwner && owner == none:
 			owner = m.Index
-		case roles.of(id) == crdt.RoleMember && other == ^mls.LeafIndex(0):
+		case roles.of(id) == crdt.RoleMember && other == none:
 			other = m.Index
 		}
 	}
@@ -117,15 +139,13 @@ func (s *chanState) rogueOptions(g *mls.Group, k rogue.Kind) (mls.CommitOptions,
 		if k == rogue.RemoveMember {
 			leaf = other
 		}
-		if leaf == ^mls.LeafIndex(0) {
+		if leaf == none {
 			return mls.CommitOptions{}, fmt.Errorf("%w: no member to remove", ErrNoMember)
 		}
 		return mls.CommitOptions{Removes: []mls.LeafIndex{leaf}}, nil
 	case rogue.GrantOwner:
-		r := roleSet{self: crdt.RoleOwner}
-		for id, role := range roles {
-			r[id] = role
-		}
+		r := maps.Clone(roles)
+		r[self] = crdt.RoleOwner
 		return mls.CommitOptions{GroupContextExtensions: withRoles(g.Extensions(), r), SetExtensions: true}, nil
 	}
 	return mls.CommitOptions{}, fmt.Errorf("node: rogue kind %d", k)
@@ -153,17 +173,12 @@ func (n *Node) roguePoster(ctx context.Context, channel string) (rogue.Poster, e
 	}
 	name := n.id.name
 	return func(ctx context.Context, text string, at time.Time) error {
-		e := crdt.Event{ID: next, Time: crdt.Time{Wall: at.UnixMilli()}, Kind: crdt.KindPost, Text: text}
-		pt, err := sealEvent(name, e)
-		if err != nil {
-			return err
-		}
-		msg, err := g.EncryptApplication(rand.Reader, pt, nil)
+		env, err := forgePost(g, name, crdt.Event{ID: next, Time: crdt.Time{Wall: at.UnixMilli()}, Kind: crdt.KindPost, Text: text})
 		if err != nil {
 			return err
 		}
 		next.Seq++
-		return n.host.Publish(ctx, TopicOf(c.id), envelope{epoch: g.Epoch(), msg: msg}.encode())
+		return n.host.Publish(ctx, TopicOf(c.id), env)
 	}, nil
 }
 

@@ -29,7 +29,7 @@ func TestRogueCommits(t *testing.T) {
 				state, _ = s.group.Marshal()
 				return nil
 			})
-			g, err := mls.UnmarshalGroup(state, mls.Config{AuthenticationService: peerAuth{}})
+			g, err := unpoliced(state)
 			if err != nil {
 				t.Fatal(err)
 			}

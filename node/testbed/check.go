@@ -254,7 +254,7 @@ func (e *engine) check() error {
 			count[msg.Text]++
 		}
 		if e.insider != nil {
-			unauthorized += e.insider.check(e, s, e.knownPeer)
+			unauthorized += e.insider.check(e, s)
 		}
 		for text, c := range count {
 			if c > 1 {

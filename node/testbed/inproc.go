@@ -53,16 +53,23 @@ func (r *inproc) start(ctx context.Context, s *slot, boot []string) (member, err
 		return nil, err
 	}
 	is := &inprocSlot{gate: p2p.NewGate()}
-	n, err := node.Open(ctx, node.Config{Home: s.home, Network: true, Listen: []string{"/ip4/127.0.0.1/tcp/0"},
-		Bootstrap: boot, DisableMDNS: true, Holder: "spacepanda testbed", Logger: logger,
-		Passphrase: func() ([]byte, error) { return nil, errors.New("testbed homes have no passphrase") },
-		CrashFS:    s.crashFS, Gate: is.gate})
+	n, err := openNode(ctx, s.home, boot, logger, s.crashFS, is.gate)
 	if err != nil {
 		return nil, err
 	}
 	is.node = n
 	s.impl = is
 	return n, nil
+}
+
+// openNode opens a node of this process on loopback, at home (on crashFS
+// if not nil), behind gate if not nil: the in-process slots' nodes and the
+// hostile member.
+func openNode(ctx context.Context, home string, boot []string, logger *slog.Logger, crashFS *node.CrashFS, gate *p2p.Gate) (*node.Node, error) {
+	return node.Open(ctx, node.Config{Home: home, Network: true, Listen: []string{"/ip4/127.0.0.1/tcp/0"},
+		Bootstrap: boot, DisableMDNS: true, Holder: "spacepanda testbed", Logger: logger,
+		Passphrase: func() ([]byte, error) { return nil, errors.New("testbed homes have no passphrase") },
+		CrashFS:    crashFS, Gate: gate})
 }
 
 // logger returns a logger writing to the slot's log file in the run's

@@ -1,7 +1,6 @@
 package testbed
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -23,7 +22,7 @@ import (
 // state with no check of its own. Then it races its removal: it keeps its
 // group state, node 0 removes it, and for two seconds it goes on posting
 // from the kept state, its posts dated before the removal. The honest
-// members must apply none of it (check: insiderCheck).
+// members must apply none of it (insider.check).
 type insider struct {
 	n       *node.Node
 	peer    string
@@ -52,10 +51,7 @@ func (e *engine) startInsider() (*insider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("testbed: insider log: %w", err)
 	}
-	n, err := node.Open(ctx, node.Config{Home: home, Network: true, Listen: []string{"/ip4/127.0.0.1/tcp/0"},
-		Bootstrap: e.boot, DisableMDNS: true, Holder: "spacepanda testbed",
-		Logger:     slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: e.cfg.NodeLogLevel})),
-		Passphrase: func() ([]byte, error) { return nil, errors.New("testbed homes have no passphrase") }})
+	n, err := openNode(ctx, home, e.boot, slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: e.cfg.NodeLogLevel})), nil, nil)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("testbed: insider: %w", err)
@@ -147,7 +143,7 @@ func (e *engine) sleepUntil(share float64) bool {
 // removed), and a role granted to anyone but node 0 (the testbed grants
 // none). An in-process member is read through its MLS tree; a daemon
 // through its member list.
-func (in *insider) check(e *engine, s *slot, known func(string) bool) int {
+func (in *insider) check(e *engine, s *slot) int {
 	m, _ := s.member()
 	ctx, cancel := e.opCtx()
 	defer cancel()
@@ -181,7 +177,7 @@ func (in *insider) check(e *engine, s *slot, known func(string) bool) int {
 		case l == in.peer && in.removed.Load():
 			bad++
 			e.rep.fail("%s still has the insider, which node0 removed", s.name())
-		case l != in.peer && !known(l):
+		case l != in.peer && !e.knownPeer(l):
 			bad++
 			e.rep.fail("%s has a member nobody admitted (%s)", s.name(), short([]string{l})[0])
 		}
