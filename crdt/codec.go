@@ -103,8 +103,8 @@ func appendBody(b []byte, e *Event) []byte {
 	b = binary.AppendUvarint(b, uint64(e.Time.Logical))
 	b = appendFields(b, e)
 	if hasCut(e.Kind) && !e.Target.IsZero() {
-		// A departure's cut is optional and last: events encoded before
-		// it existed end after the epoch (docs/crdt.md, "Cut").
+		// A cut is optional and last: events encoded before it existed
+		// end after the epoch or the role (docs/crdt.md, "Cut").
 		b = binary.AppendUvarint(b, e.Target.Seq)
 	}
 	return b
@@ -186,9 +186,12 @@ func appendString(b []byte, s string) []byte {
 // decoder reads the encoding; the first error sticks and later reads return
 // zero values, so callers check d.err once.
 type decoder struct {
-	b    []byte
-	err  error
-	cuts bool // a snapshot of version 2 or later: every departure has a cut
+	b   []byte
+	err error
+	// cuts reports whether the snapshot being read writes a cut (0 for
+	// none) after every event of kind k: departures from version 2 on,
+	// role changes from version 3 on; nil outside snapshots.
+	cuts func(k Kind) bool
 }
 
 func (d *decoder) fail(what string) {
@@ -343,8 +346,8 @@ func (d *decoder) fields(e *Event) {
 	}
 }
 
-// cut reads a departure's cut: a counter of the departing member, where 0
-// (in a snapshot, which always writes one) means none.
+// cut reads a departure's or a demotion's cut: a counter of the subject
+// member, where 0 (in a snapshot, which always writes one) means none.
 func (d *decoder) cut(e *Event, zeroOK bool) {
 	seq := d.uvarint()
 	switch {

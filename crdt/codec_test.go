@@ -30,6 +30,7 @@ func samples() []Event {
 		removed("alice", 6, 2011, "erin", 6),
 		removedCut("bob", 5, 2016, "frank", 7, 3),
 		setRole("alice", 7, 2012, "bob", RoleAdmin),
+		setRoleCut("alice", 10, 2017, "bob", RoleMember, 6),
 		inviteCreate("alice", 8, 2013, h, 99_000, 5),
 		inviteRevoke("alice", 9, 2014, h),
 		profile("carol", 4, 2015, "Carol C."),

@@ -9,7 +9,10 @@ package crdt
 //   - peers[M] covers d (M has seen it, so every event M creates from then
 //     on is ordered after d);
 //   - this replica holds a gap-free prefix of M's events ending with one
-//     ordered after d (so every event M created before seeing d is held);
+//     ordered after d (so every event M created before seeing d is held),
+//     and reaching M's own counter in peers[M] (so a demotion or removal
+//     M made before reporting, which may cap or void d by its cut, is
+//     held: docs/crdt.md, "Cut");
 //
 // and this replica holds every event the peers report of authors who are no
 // longer members. No event ordered before d can then arrive from an honest
@@ -49,7 +52,7 @@ func (s *State) stable(c *controlState, d *Event, self string, own VersionVector
 			continue
 		}
 		vv, ok := peers[m]
-		if !ok || vv[d.ID.Author] < d.ID.Seq {
+		if !ok || vv[d.ID.Author] < d.ID.Seq || own[m] < vv[m] {
 			return false
 		}
 		last := s.events[ID{Author: m, Seq: own[m]}]

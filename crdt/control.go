@@ -16,6 +16,11 @@ type controlState struct {
 	members map[string]*member
 	spans   map[string][]span   // role changes per member, in total order
 	cuts    map[string][]*Event // departures with a cut, per member, in total order
+	caps    map[string][]*Event // demotions with a cut, per member, in total order (capped)
+	// demoted collects, in total order, the demotions with a cut that took
+	// effect here; State.controls takes its caps from those of a first pass
+	// without caps.
+	demoted []*Event
 	epochs  map[string]uint64   // last membership epoch applied per member
 	invites map[InviteHash]*invite
 	uses    map[InviteHash]int // joins that name each invite
@@ -44,10 +49,11 @@ type invite struct {
 	revoked bool
 }
 
-func newControlState(admitted map[string]bool, cuts map[string][]*Event) *controlState {
+func newControlState(admitted map[string]bool, cuts, caps map[string][]*Event) *controlState {
 	return &controlState{
 		admitted: admitted,
 		cuts:     cuts,
+		caps:     caps,
 		members:  make(map[string]*member),
 		spans:    make(map[string][]span),
 		epochs:   make(map[string]uint64),
@@ -84,6 +90,9 @@ func (c *controlState) act(e *Event) {
 	case KindTopic:
 		c.topic = e.Text
 	case KindSetRole:
+		if !e.Target.IsZero() && e.Role < c.members[e.Member].role {
+			c.demoted = append(c.demoted, e)
+		}
 		c.setRole(e.Member, e, e.Role)
 	case KindInviteCreate:
 		c.invites[e.Invite] = &invite{created: e}
@@ -100,6 +109,7 @@ func (c *controlState) permit(e *Event) error {
 	if c.cutOff(e) {
 		actor = RoleNone
 	}
+	actor = c.capped(e, actor)
 	switch e.Kind {
 	case KindCreate:
 		if c.created {
@@ -293,14 +303,41 @@ func (c *controlState) role(m string) Role {
 }
 
 // roleAt returns m's role just before e in the total order; none for an
-// event m authored that a departure of m cuts off (cutOff).
+// event m authored that a departure of m cuts off (cutOff), and at most
+// the new role for one that a demotion of m caps (capped).
 func (c *controlState) roleAt(m string, e *Event) Role {
 	sp := c.spans[m]
 	i := sort.Search(len(sp), func(i int) bool { return !before(sp[i].at, e) })
 	if i == 0 || e.ID.Author == m && c.cutOff(e) {
 		return RoleNone
 	}
+	if e.ID.Author == m {
+		return c.capped(e, sp[i-1].role)
+	}
 	return sp[i-1].role
+}
+
+// capped returns r, lowered to the new role of every demotion of e's
+// author that caps e: one placed after e whose cut is at or below e's
+// counter. Such an event was made after the demotion and dated before it:
+// it counts as its author's new role allows, at every replica alike
+// (docs/crdt.md, "Cut").
+func (c *controlState) capped(e *Event, r Role) Role {
+	for _, d := range c.caps[e.ID.Author] {
+		if before(e, d) && e.ID.Seq >= d.Target.Seq && d.Role < r {
+			r = d.Role
+		}
+	}
+	return r
+}
+
+// demotionCaps groups demotions (in total order) by their subject.
+func demotionCaps(demoted []*Event) map[string][]*Event {
+	caps := make(map[string][]*Event)
+	for _, e := range demoted {
+		caps[e.Member] = append(caps[e.Member], e)
+	}
+	return caps
 }
 
 // cutOff reports whether a departure of e's author placed after e cuts e
@@ -323,7 +360,7 @@ func (c *controlState) cutOff(e *Event) bool {
 func departureCuts(control []*Event) map[string][]*Event {
 	cuts := make(map[string][]*Event)
 	for _, e := range control {
-		if hasCut(e.Kind) && !e.Target.IsZero() {
+		if isDeparture(e.Kind) && !e.Target.IsZero() {
 			cuts[e.Member] = append(cuts[e.Member], e)
 		}
 	}

@@ -99,23 +99,33 @@ func TestCutCodec(t *testing.T) {
 	if !slices.Equal(r.Snapshot(), s.Snapshot()) {
 		t.Fatal("snapshot round trip changed the state")
 	}
-	// The same state without cuts, as version 1 wrote it.
+	// The same state without cuts, as versions 1 and 2 wrote it: version
+	// 1 has no cut after the departure, neither has version 2 after the
+	// role change of channel().
 	old := build(t, append(channel(), plain)...)
-	v1 := old.Snapshot()
-	v1[len(snapshotMagic)] = 1
-	// Version 1 had no cut bytes: drop the 0 written after the one departure.
-	i := len(v1) - 1 - len(old.appendErasures(nil)) // the departure is the last event
-	if v1[i] != 0 {
-		t.Fatalf("expected the departure's empty cut at %d", i)
+	v1, v2 := snapshotV(t, old, 1), snapshotV(t, old, 2)
+	if len(v1)+1 != len(v2) || len(v2)+1 != len(old.Snapshot()) {
+		t.Fatalf("snapshots of versions 1, 2, 3: %d, %d, %d bytes; want one cut byte more each", len(v1), len(v2), len(old.Snapshot()))
 	}
-	v1 = slices.Delete(v1, i, i+1)
-	r1, err := Restore(v1)
-	if err != nil {
-		t.Fatalf("version 1 snapshot: %v", err)
+	for v, b := range [][]byte{v1, v2} {
+		r, err := Restore(b)
+		if err != nil {
+			t.Fatalf("version %d snapshot: %v", v+1, err)
+		}
+		if !slices.Equal(r.Snapshot(), old.Snapshot()) {
+			t.Fatalf("version %d snapshot: restored state differs", v+1)
+		}
 	}
-	if ms := r1.Members(); len(ms) != len(old.Members()) {
-		t.Fatalf("version 1 snapshot: %d members, want %d", len(ms), len(old.Members()))
+}
+
+// snapshotV returns s's snapshot in the layout of version v.
+func snapshotV(t *testing.T, s *State, v byte) []byte {
+	t.Helper()
+	var out []byte
+	if err := s.snapshotTo(v, 1<<30, func(p []byte) error { out = slices.Clone(p); return nil }); err != nil {
+		t.Fatal(err)
 	}
+	return out
 }
 
 // TestCutVoidsBackdatedControl: bob, an admin, is removed with cut 2 (the

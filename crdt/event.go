@@ -148,7 +148,8 @@ const (
 //	Joined        Member, Epoch, Invite (zero when admitted without one)
 //	Left, Removed Member, Epoch, Target (the cut: the member's first event
 //	              the departure voids; zero for none)
-//	SetRole       Member, Role
+//	SetRole       Member, Role, Target (a demotion's cut: the member's first
+//	              event the demotion caps when placed before it; zero for none)
 //	InviteCreate  Invite, Expires, MaxUses
 //	InviteRevoke  Invite
 //	Profile       Text (the author's display name)
@@ -230,18 +231,12 @@ func (e *Event) validateFields() error {
 	case KindJoined:
 		return checkIdentity("member", e.Member)
 	case KindLeft, KindRemoved:
-		if err := checkIdentity("member", e.Member); err != nil {
-			return err
-		}
-		if !e.Target.IsZero() && (e.Target.Author != e.Member || e.Target.Seq == 0 || e.Target.Seq > maxEventSeq) {
-			return invalid("cut %s is not an event of member %s", e.Target, e.Member)
-		}
-		return nil
+		return firstErr(checkIdentity("member", e.Member), checkCut(e))
 	case KindSetRole:
 		if e.Role < RoleMember || e.Role > RoleOwner {
 			return invalid("role %d out of range", e.Role)
 		}
-		return checkIdentity("member", e.Member)
+		return firstErr(checkIdentity("member", e.Member), checkCut(e))
 	case KindInviteCreate:
 		return checkInvite(e)
 	case KindInviteRevoke:
@@ -266,10 +261,23 @@ func (e *Event) unusedZero() bool {
 }
 
 // hasCut reports whether events of kind k may carry a cut in Target: the
-// first event of the departing member that the departure voids when it is
-// placed before it (docs/crdt.md, "Cut"). The codec writes it last, only
-// when set, so that events encoded before it existed still decode.
-func hasCut(k Kind) bool { return k == KindLeft || k == KindRemoved }
+// first event of the subject member that the departure voids, or that the
+// demotion caps at the new role, when it is placed before it (docs/crdt.md,
+// "Cut"). The codec writes it last, only when set, so that events encoded
+// before it existed still decode.
+func hasCut(k Kind) bool { return k == KindLeft || k == KindRemoved || k == KindSetRole }
+
+// isDeparture reports whether k is a membership event that ends a
+// membership.
+func isDeparture(k Kind) bool { return k == KindLeft || k == KindRemoved }
+
+// checkCut checks that a cut, if set, names a counter of e's subject.
+func checkCut(e *Event) error {
+	if !e.Target.IsZero() && (e.Target.Author != e.Member || e.Target.Seq == 0 || e.Target.Seq > maxEventSeq) {
+		return invalid("cut %s is not an event of member %s", e.Target, e.Member)
+	}
+	return nil
+}
 
 // Field sets per kind; the codec writes exactly these, in this order.
 const (

@@ -12,8 +12,15 @@ const snapshotMagic = "SPCRDT"
 
 // snapshotVersion is the current snapshot layout (docs/crdt.md, "Snapshot").
 // Version 2 adds a departure's cut to every Left and Removed event (0 for
-// none); version 1 snapshots, which have none, are still read.
-const snapshotVersion = 2
+// none), version 3 a demotion's cut to every SetRole event; snapshots of
+// versions 1 and 2, which lack them, are still read.
+const snapshotVersion = 3
+
+// snapshotCuts returns which kinds of event a snapshot of version v writes
+// a cut after.
+func snapshotCuts(v byte) func(Kind) bool {
+	return func(k Kind) bool { return v >= 2 && isDeparture(k) || v >= 3 && k == KindSetRole }
+}
 
 // Snapshot encodes the state: every event held, in total order, with
 // authors written once in a table and times as deltas, then the erasure
@@ -35,7 +42,14 @@ func (s *State) Snapshot() []byte {
 // emit must not keep the slice it is given, which is reused, and must not
 // change the state; SnapshotTo stops at emit's first error and returns it.
 func (s *State) SnapshotTo(chunk int, emit func([]byte) error) error {
+	return s.snapshotTo(snapshotVersion, chunk, emit)
+}
+
+// snapshotTo is SnapshotTo in the layout of version v (tests write the
+// older versions with it, to check that they are still read).
+func (s *State) snapshotTo(v byte, chunk int, emit func([]byte) error) error {
 	chunk = max(chunk, 1)
+	cuts := snapshotCuts(v)
 	evs := s.ordered()
 	authors, index := s.authorTable(evs)
 	// Cap the buffer at about one chunk plus one event, so that it
@@ -49,7 +63,7 @@ func (s *State) SnapshotTo(chunk int, emit func([]byte) error) error {
 		b = b[:0]
 		return err
 	}
-	b = append(append(b, snapshotMagic...), snapshotVersion)
+	b = append(append(b, snapshotMagic...), v)
 	b = binary.AppendUvarint(b, uint64(len(authors)))
 	for _, a := range authors {
 		b = appendString(b, a)
@@ -66,7 +80,7 @@ func (s *State) SnapshotTo(chunk int, emit func([]byte) error) error {
 		b = binary.AppendUvarint(b, uint64(e.Time.Wall-prev))
 		b = binary.AppendUvarint(b, uint64(e.Time.Logical))
 		b = appendFields(b, e)
-		if hasCut(e.Kind) {
+		if cuts(e.Kind) {
 			b = binary.AppendUvarint(b, e.Target.Seq)
 		}
 		prev = e.Time.Wall
@@ -140,10 +154,10 @@ func Restore(b []byte) (*State, error) {
 		return nil, fmt.Errorf("%w: not a snapshot", ErrMalformed)
 	}
 	v := b[len(snapshotMagic)]
-	if v != snapshotVersion && v != 1 {
+	if v < 1 || v > snapshotVersion {
 		return nil, fmt.Errorf("%w: snapshot version %d", ErrVersion, v)
 	}
-	d := &decoder{b: b[len(snapshotMagic)+1:], cuts: v >= 2}
+	d := &decoder{b: b[len(snapshotMagic)+1:], cuts: snapshotCuts(v)}
 	authors := d.authors()
 	s := New()
 	d.snapshotEvents(s, authors)
@@ -232,7 +246,7 @@ func (d *decoder) snapshotEvent(e *Event, authors []string, prev *Event) {
 	}
 	e.Time = Time{Wall: base + int64(delta), Logical: d.uint32()}
 	d.fields(e)
-	if d.cuts && hasCut(e.Kind) {
+	if d.cuts(e.Kind) {
 		d.cut(e, true)
 	}
 }

@@ -72,6 +72,7 @@ func FuzzRestore(f *testing.F) {
 	f.Add(build(f, append(channel(), post("carol", 1, 2000, "hi"), react("bob", 1, 2100, p, "x"),
 		unreact("bob", 2, 2200, p, "x", 1), del("carol", 2, 2300, p))...).Snapshot())
 	f.Add(build(f, append(channel(), post("carol", 1, 2000, "hi"), removedCut("alice", 5, 2100, "carol", 3, 2))...).Snapshot())
+	f.Add(build(f, append(channel(), rename("bob", 1, 2000, "x"), setRoleCut("alice", 5, 2100, "bob", RoleMember, 1))...).Snapshot())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := Restore(b)
 		if err != nil {

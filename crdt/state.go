@@ -167,7 +167,9 @@ func (s *State) relate(e *Event) {
 // and dropped otherwise, to be rebuilt on the next read. A Create, or a
 // membership event about a Create's author, may change who created the
 // channel (controlState.admitted), so it drops it too, and so does a
-// departure with a cut, which may void control events before it.
+// departure with a cut, which may void control events before it, and a
+// role change that is not last or carries a cut: it may change which
+// demotions cap events before them.
 func (s *State) insertControl(e *Event) {
 	last := len(s.control) == 0 || before(s.control[len(s.control)-1], e)
 	s.control = insertOrdered(s.control, e)
@@ -178,8 +180,8 @@ func (s *State) insertControl(e *Event) {
 	}
 	switch {
 	case s.ctl == nil:
-	case creatorChange, hasCut(e.Kind) && !e.Target.IsZero():
-		// A cut may void control events before it (controlState.cutOff).
+	case creatorChange, hasCut(e.Kind) && !e.Target.IsZero(), e.Kind == KindSetRole && !last:
+		// A cut may void or cap control events before it (cutOff, capped).
 		s.ctl = nil
 	case last:
 		s.ctl.apply(e)
@@ -191,12 +193,25 @@ func (s *State) insertControl(e *Event) {
 // controls returns the control state, rebuilding it if stale.
 func (s *State) controls() *controlState {
 	if s.ctl == nil {
-		s.ctl = newControlState(admittedMembers(s.control), departureCuts(s.control))
-		for _, e := range s.control {
-			s.ctl.apply(e)
+		admitted, cuts := admittedMembers(s.control), departureCuts(s.control)
+		c := s.replay(newControlState(admitted, cuts, nil))
+		if len(c.demoted) > 0 {
+			// The demotions that take effect by their place in the order
+			// cap their subjects' events before them; a second pass
+			// applies the caps (docs/crdt.md, "Cut").
+			c = s.replay(newControlState(admitted, cuts, demotionCaps(c.demoted)))
 		}
+		s.ctl = c
 	}
 	return s.ctl
+}
+
+// replay applies every control event to c, in total order.
+func (s *State) replay(c *controlState) *controlState {
+	for _, e := range s.control {
+		c.apply(e)
+	}
+	return c
 }
 
 // insertOrdered inserts e into list, which is in total order.

@@ -558,7 +558,16 @@ func (s *chanState) setRole(ctx context.Context, member string, r crdt.Role) err
 		s.rollback()
 		return fmt.Errorf("node: role commit: %w", err)
 	}
-	events := s.mirrorEvents(crdt.Event{Kind: crdt.KindSetRole, Member: m, Role: r})
+	label := crdt.Event{Kind: crdt.KindSetRole, Member: m, Role: r}
+	if r < roles.of(m) {
+		// A demotion's cut caps the member's events we do not hold, dated
+		// before the line, at the new role: a demoted admin deleting or
+		// renaming with a clock set back takes no effect (docs/protocol.md,
+		// "Removal cut").
+		_, last := s.crdt.Counters(m)
+		label.Target = crdt.ID{Author: m, Seq: last + 1}
+	}
+	events := s.mirrorEvents(label)
 	return s.run(ctx, step{commit: commit, commitEpoch: epoch, events: events, intent: commitRecord{Intent: "role", Member: m, Role: r}})
 }
 
