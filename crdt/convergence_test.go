@@ -44,6 +44,14 @@ type sim struct {
 	all     []Event
 	invites []InviteHash
 	stats   map[string]int
+	// backdate makes the next emit date its event up to 3 s back, as a
+	// modified client can, without the clock's check: a demoted admin or
+	// a removed member acting in its former role (docs/crdt.md, "Cut").
+	backdate bool
+	// roleChurn makes a third of the actions role changes and a third
+	// renames and deletes, so that demotions race their subjects' admin
+	// actions (their cuts cap them).
+	roleChurn bool
 }
 
 func newSim(t testing.TB, seed uint64, n int) *sim {
@@ -67,6 +75,11 @@ func (s *sim) emit(n *simNode, e Event, gated bool) {
 		s.t.Fatalf("%s: clock went back: %v after %v", n.name, e.Time, n.last)
 	}
 	n.last = e.Time
+	if s.backdate {
+		s.backdate, gated = false, false
+		e.Time = Time{Wall: max(1, e.Time.Wall-s.rng.Int64N(3000))}
+		s.stats["backdated"]++
+	}
 	if gated && n.state.Check(e) != nil {
 		s.stats["gated"]++
 		return
@@ -107,9 +120,13 @@ func (s *sim) run(steps int) {
 		s.now += s.rng.Int64N(60)
 		n := s.nodes[s.rng.IntN(len(s.nodes))]
 		s.deliver(n, false)
-		if s.inGroup[n.name] {
+		// A tenth of the actions are back-dated, and members out of the
+		// group act too, back-dated, now and then.
+		s.backdate = s.rng.IntN(10) == 0
+		if s.inGroup[n.name] || s.backdate {
 			s.act(n)
 		}
+		s.backdate = false
 	}
 	for _, n := range s.nodes {
 		s.deliver(n, true)
@@ -120,6 +137,19 @@ func (s *sim) run(steps int) {
 // so forbidden events are sent and must have no effect anywhere.
 func (s *sim) act(n *simNode) {
 	gated := s.rng.IntN(5) != 0
+	if s.roleChurn {
+		switch s.rng.IntN(6) {
+		case 0, 1:
+			s.role(n, gated)
+			return
+		case 2:
+			s.emit(n, Event{Kind: KindRename, Text: fmt.Sprintf("name%d", len(s.all))}, gated)
+			return
+		case 3:
+			s.emit(n, Event{Kind: KindDelete, Target: s.pickOr(n)}, gated)
+			return
+		}
+	}
 	switch r := s.rng.IntN(100); {
 	case r < 35:
 		s.emit(n, Event{Kind: KindPost, Text: fmt.Sprintf("m%d", len(s.all)), Target: s.pick(n)}, gated)
@@ -139,7 +169,7 @@ func (s *sim) act(n *simNode) {
 		s.role(n, gated)
 	case r < 82:
 		s.invite(n, gated)
-	default:
+	case s.inGroup[n.name]: // a removed member commits nothing
 		s.membership(n)
 	}
 }
@@ -174,7 +204,22 @@ func (s *sim) react(n *simNode, gated bool) {
 
 func (s *sim) role(n *simNode, gated bool) {
 	m := s.nodes[s.rng.IntN(len(s.nodes))].name
-	s.emit(n, Event{Kind: KindSetRole, Member: m, Role: Role(1 + s.rng.IntN(3))}, gated)
+	e := Event{Kind: KindSetRole, Member: m, Role: Role(1 + s.rng.IntN(3))}
+	if e.Role < n.state.controls().role(m) && s.rng.IntN(3) != 0 {
+		e.Target = s.cut(n, m) // a demotion's cut, as the node sets it
+	}
+	s.emit(n, e, gated)
+}
+
+// cut returns the cut n's node would set on a demotion or removal of m:
+// the first counter of m it does not hold (sometimes one below, as a
+// replica that missed m's last event would).
+func (s *sim) cut(n *simNode, m string) ID {
+	_, last := n.state.Counters(m)
+	if last > 0 && s.rng.IntN(4) == 0 {
+		last--
+	}
+	return ID{Author: m, Seq: last + 1}
 }
 
 func (s *sim) invite(n *simNode, gated bool) {
@@ -206,6 +251,9 @@ func (s *sim) membership(n *simNode) {
 		e.Kind = KindLeft
 	default:
 		e.Kind = KindRemoved
+	}
+	if e.Kind != KindJoined && s.rng.IntN(2) == 0 {
+		e.Target = s.cut(n, m.name)
 	}
 	before := len(s.all)
 	s.emit(n, e, s.rng.IntN(5) != 0)
@@ -262,9 +310,18 @@ func TestConvergence(t *testing.T) {
 	for seed := range uint64(*seeds) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			s := newSim(t, seed, 3+int(seed%4))
+			s.roleChurn = seed%2 == 1
 			s.run(1500)
-			wantSnap, want := s.nodes[0].state.Snapshot(), dump(t, s.nodes[0].state, s.now)
-			for _, n := range s.nodes[1:] {
+			// The reference is built from scratch (a restore derives the
+			// control state anew); every replica, kept up to date event
+			// by event, must match it.
+			wantSnap := s.nodes[0].state.Snapshot()
+			fresh, err := Restore(wantSnap)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := dump(t, fresh, s.now)
+			for _, n := range s.nodes {
 				checkSame(t, n.name, n.state, wantSnap, want, s.now)
 			}
 			for k := range 4 {
@@ -290,6 +347,21 @@ func applyReading(t testing.TB, rng *rand.Rand, s *State, evs []Event) {
 		if rng.IntN(2) == 0 {
 			s.Role(e.ID.Author)
 		}
+		if rng.IntN(20) == 0 {
+			checkFresh(t, s)
+		}
+	}
+}
+
+// checkFresh checks that s's derived control state, kept up to date event
+// by event, reads as one rebuilt from scratch would.
+func checkFresh(t testing.TB, s *State) {
+	t.Helper()
+	const now = 1 << 50
+	kept := dump(t, s, now)
+	s.ctl = nil
+	if fresh := dump(t, s, now); fresh != kept {
+		t.Fatalf("the control state kept up to date differs from a rebuilt one:\n%s", firstDiff(fresh, kept))
 	}
 }
 

@@ -23,6 +23,9 @@ type model struct {
 	adds    map[ID][]*Event // effective reacts by message
 	removed map[ID]bool     // react IDs removed by their author
 	edited  map[ID]*Event   // winning edit by message
+	cuts    []*Event        // departures with a cut, in total order
+	caps    []*Event        // demotions that cap (taken from a first pass)
+	demoted []*Event        // demotions with a cut that took effect
 }
 
 type modelPost struct {
@@ -31,17 +34,32 @@ type modelPost struct {
 }
 
 func runModel(evs []Event, erased map[ID]bool) *model {
-	m := &model{roles: map[string]Role{}, joined: map[string]*Event{}, epochs: map[string]uint64{},
-		byID: map[ID]*modelPost{}, delOK: map[ID]bool{}, adds: map[ID][]*Event{},
-		removed: map[ID]bool{}, edited: map[ID]*Event{}}
 	ptrs := make([]*Event, len(evs))
 	for i := range evs {
 		ptrs[i] = &evs[i]
 	}
 	slices.SortFunc(ptrs, compareEvents)
 	admitted := admittedMembers(ptrs) // the creator rule needs the whole set
+	var cuts []*Event                 // and the cuts
 	for _, e := range ptrs {
-		m.step(e, admitted)
+		if (e.Kind == KindLeft || e.Kind == KindRemoved) && !e.Target.IsZero() {
+			cuts = append(cuts, e)
+		}
+	}
+	pass := func(caps []*Event) *model {
+		m := &model{roles: map[string]Role{}, joined: map[string]*Event{}, epochs: map[string]uint64{},
+			byID: map[ID]*modelPost{}, delOK: map[ID]bool{}, adds: map[ID][]*Event{},
+			removed: map[ID]bool{}, edited: map[ID]*Event{}, cuts: cuts, caps: caps}
+		for _, e := range ptrs {
+			m.step(e, admitted)
+		}
+		return m
+	}
+	// The demotions that take effect by the order alone cap their
+	// subjects' earlier events in a second pass.
+	m := pass(nil)
+	if len(m.demoted) > 0 {
+		m = pass(m.demoted)
 	}
 	for id := range erased {
 		m.delOK[id] = true
@@ -51,6 +69,16 @@ func runModel(evs []Event, erased map[ID]bool) *model {
 
 func (m *model) step(e *Event, admitted map[string]bool) {
 	actor := m.roles[e.ID.Author]
+	for _, d := range m.cuts {
+		if d.Member == e.ID.Author && compareEvents(e, d) < 0 && e.ID.Seq >= d.Target.Seq {
+			actor = RoleNone
+		}
+	}
+	for _, d := range m.caps {
+		if d.Member == e.ID.Author && compareEvents(e, d) < 0 && e.ID.Seq >= d.Target.Seq {
+			actor = min(actor, d.Role)
+		}
+	}
 	switch e.Kind {
 	case KindCreate:
 		if !m.created && !admitted[e.ID.Author] {
@@ -72,6 +100,9 @@ func (m *model) step(e *Event, admitted map[string]bool) {
 			}
 		}
 		if actor == RoleOwner && m.roles[e.Member] != RoleNone && !(e.Member == e.ID.Author && e.Role < RoleOwner && owners == 1) {
+			if !e.Target.IsZero() && e.Role < m.roles[e.Member] {
+				m.demoted = append(m.demoted, e)
+			}
 			m.roles[e.Member] = e.Role
 		}
 	default:
@@ -176,6 +207,7 @@ func TestModel(t *testing.T) {
 	for seed := range uint64(*seeds) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			s := newSim(t, 100+seed, 4)
+			s.roleChurn = seed%2 == 1
 			s.run(1500)
 			st := s.nodes[0].state
 			m := runModel(st.Missing(nil), st.erasures)
