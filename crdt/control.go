@@ -17,10 +17,6 @@ type controlState struct {
 	spans   map[string][]span   // role changes per member, in total order
 	cuts    map[string][]*Event // departures with a cut, per member, in total order
 	caps    map[string][]*Event // demotions with a cut, per member, in total order (capped)
-	// demoted collects, in total order, the demotions with a cut that took
-	// effect here; State.controls takes its caps from those of a first pass
-	// without caps.
-	demoted []*Event
 	epochs  map[string]uint64   // last membership epoch applied per member
 	invites map[InviteHash]*invite
 	uses    map[InviteHash]int // joins that name each invite
@@ -28,6 +24,10 @@ type controlState struct {
 	// epoch) is a Joined: an MLS commit added them, so they did not create
 	// the group, and a Create they author is void.
 	admitted map[string]bool
+	// demoted collects, in total order, the demotions with a cut that took
+	// effect here; State.controls takes its caps from those of a first pass
+	// without caps.
+	demoted []*Event
 }
 
 // member is a current member.
