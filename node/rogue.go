@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/spacepanda/spacepanda/crdt"
@@ -21,6 +22,9 @@ import (
 func init() {
 	rogue.Commit = func(ctx context.Context, n any, channel string, k rogue.Kind) error {
 		return n.(*Node).rogueCommit(ctx, channel, k)
+	}
+	rogue.Act = func(ctx context.Context, n any, channel string, m rogue.Misdeed, target string, at time.Time) error {
+		return n.(*Node).rogueAct(ctx, channel, m, target, at)
 	}
 	rogue.Keep = func(ctx context.Context, n any, channel string) (rogue.Poster, error) {
 		return n.(*Node).roguePoster(ctx, channel)
@@ -197,4 +201,29 @@ func (n *Node) rogueTree(ctx context.Context, channel string) ([]string, map[str
 		return nil
 	})
 	return leaves, roles, err
+}
+
+// rogueAct sends misdeed m, dated at, past the node's own permission check
+// (Check): the events a demoted admin's modified client would send.
+func (n *Node) rogueAct(ctx context.Context, channel string, m rogue.Misdeed, target string, at time.Time) error {
+	c, err := n.resolve(ctx, channel)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, func(s *chanState) error {
+		e := crdt.Event{Kind: crdt.KindRename, Text: target}
+		if m == rogue.DeletePost {
+			all, err := s.timeline(0)
+			if err != nil {
+				return err
+			}
+			i := slices.IndexFunc(all, func(p crdt.Message) bool { return p.Text == target && p.Author != n.id.peerID })
+			if i < 0 {
+				return fmt.Errorf("%w: no post %q by another member", ErrNoMessage, target)
+			}
+			e = crdt.Event{Kind: crdt.KindDelete, Target: all[i].ID}
+		}
+		e.ID, e.Time = s.crdt.Next(n.id.peerID), crdt.Time{Wall: at.UnixMilli()}
+		return s.run(ctx, step{events: []crdt.Event{e}})
+	})
 }

@@ -240,6 +240,11 @@ func (e *engine) check() error {
 		count := map[string]int{}
 		for _, msg := range tl {
 			if msg.Deleted {
+				// The testbed deletes nothing: a post shown deleted is the
+				// hostile member's delete, dated back into its admin
+				// period, taking effect.
+				unauthorized++
+				e.rep.fail("%s shows post %s by %s deleted, which nobody may have deleted", s.name(), msg.ID, short([]string{msg.Author})[0])
 				continue
 			}
 			if !e.rec.sentText(msg.Text) {

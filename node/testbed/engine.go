@@ -199,6 +199,7 @@ func (e *engine) execute() error {
 		e.rep.HostileStreams = int(h.streams.Load())
 		e.rep.HostileCommits = int(e.insider.commits.Load())
 		e.rep.HostilePosts = int(e.insider.posts.Load())
+		e.rep.HostileActs = int(e.insider.acts.Load())
 	}
 	if e.cfg.Offline > 0 {
 		if err := e.offline(p.offline); err != nil {

@@ -1,6 +1,8 @@
 package testbed
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -19,16 +21,20 @@ import (
 // During the workload it publishes, one of each in turn, the commits a
 // plain member may not make (a hidden reader added, the owner removed,
 // another member removed, itself made owner), made from its current group
-// state with no check of its own. Then it races its removal: it keeps its
-// group state, node 0 removes it, and for two seconds it goes on posting
-// from the kept state, its posts dated before the removal. The honest
-// members must apply none of it (insider.check).
+// state with no check of its own. Then it races its demotion: node 0 makes
+// it admin, then member again, and it deletes another member's post and
+// renames the channel, dated in its admin period. Then it races its
+// removal: it keeps its group state, node 0 removes it, and for two
+// seconds it goes on posting from the kept state, its posts dated before
+// the removal. The honest members must apply none of it (insider.check,
+// and engine.check for deleted posts).
 type insider struct {
 	n       *node.Node
 	peer    string
 	log     *os.File
 	commits atomic.Int64 // rogue commits published
 	posts   atomic.Int64 // posts published after its removal
+	acts    atomic.Int64 // admin actions sent after its demotion, dated before it
 	removed atomic.Bool  // node 0's removal of it succeeded
 	wg      sync.WaitGroup
 	once    sync.Once
@@ -37,6 +43,10 @@ type insider struct {
 // insiderPostPrefix starts the texts of the insider's posts, which the
 // testbed never sends: any that shows is counted as unauthorized.
 const insiderPostPrefix = "insider-after-removal-"
+
+// insiderName is the name the insider gives the channel after its
+// demotion; an honest member showing it counts as unauthorized.
+const insiderName = "insider-renamed"
 
 // startInsider starts the insider's node and admits it through an invite
 // code from node 0.
@@ -70,7 +80,8 @@ func (e *engine) startInsider() (*insider, error) {
 }
 
 // run schedules the insider's attacks over the workload: a rogue commit at
-// 6, 10, 14 and 18 % of the duration, the removal race at 30 %.
+// 6, 10, 14 and 18 % of the duration, the demotion race at 22 %, the
+// removal race at 30 % (or when the demotion race is over).
 func (in *insider) run(e *engine) {
 	in.wg.Add(1)
 	go func() {
@@ -86,6 +97,9 @@ func (in *insider) run(e *engine) {
 				in.commits.Add(1)
 			}
 			cancel()
+		}
+		if e.sleepUntil(0.22) {
+			in.demotion(e)
 		}
 		if e.sleepUntil(0.3) {
 			in.race(e)
@@ -124,6 +138,76 @@ func (in *insider) race(e *engine) {
 			in.posts.Add(1)
 		}
 	}
+}
+
+// demotion has node 0 make the insider admin, then member again, and the
+// insider delete the first acknowledged post of the workload and rename
+// the channel, both dated between the two.
+func (in *insider) demotion(e *engine) {
+	ctx, cancel := e.opCtx()
+	defer cancel()
+	m0, _ := e.slots[0].member()
+	if m0 == nil {
+		e.rep.fail("insider: node0 is down at the demotion")
+		return
+	}
+	if err := in.setRole(ctx, e, m0, "admin"); err != nil {
+		e.rep.fail("insider: %v", err)
+		return
+	}
+	time.Sleep(100 * time.Millisecond)
+	dated := time.Now()
+	time.Sleep(100 * time.Millisecond)
+	if err := in.setRole(ctx, e, m0, "member"); err != nil {
+		e.rep.fail("insider: %v", err)
+		return
+	}
+	var target string // the first post of the workload
+	if ms := e.rec.ackedMsgs(); len(ms) > 0 && ms[0].at.Before(dated) {
+		target = ms[0].key
+	}
+	for _, m := range []struct {
+		what   rogue.Misdeed
+		target string
+	}{{rogue.DeletePost, target}, {rogue.Rename, insiderName}} {
+		if m.target == "" {
+			e.cfg.Logger.Info("insider: no post acknowledged before its demotion to delete")
+			continue
+		}
+		// The post may still be on its way to the insider.
+		var err error
+		for try := 0; try < 30; try++ {
+			if err = rogue.Act(ctx, in.n, e.channel, m.what, m.target, dated); err == nil || !errors.Is(err, node.ErrNoMessage) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
+			e.cfg.Logger.Info("insider act", "what", m.what.String(), "err", err)
+			continue
+		}
+		in.acts.Add(1)
+	}
+	// Let them reach node 0 before it removes the insider: the removal's
+	// cut would void what node 0 does not hold yet, whatever the demotion
+	// does.
+	time.Sleep(time.Second)
+}
+
+// setRole has node 0 give the insider role, and waits until the insider's
+// node knows it.
+func (in *insider) setRole(ctx context.Context, e *engine, m0 member, role string) error {
+	if err := m0.SetRole(ctx, e.channel, in.peer, role); err != nil {
+		return fmt.Errorf("node0 could not make it %s: %w", role, err)
+	}
+	for ctx.Err() == nil {
+		ms, err := in.n.Members(ctx, e.channel)
+		if err == nil && slices.ContainsFunc(ms, func(m node.MemberInfo) bool { return m.ID == in.peer && m.Role == role }) {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("its node did not learn that it is %s: %w", role, ctx.Err())
 }
 
 // sleepUntil waits until share of the workload's duration has passed; it
@@ -181,6 +265,12 @@ func (in *insider) check(e *engine, s *slot) int {
 			bad++
 			e.rep.fail("%s has a member nobody admitted (%s)", s.name(), short([]string{l})[0])
 		}
+	}
+	if chs, err := m.Channels(ctx); err != nil {
+		e.rep.fail("%s: channels: %v", s.name(), err)
+	} else if i := slices.IndexFunc(chs, func(c node.ChannelInfo) bool { return c.ID == e.channel }); i >= 0 && chs[i].Name == insiderName {
+		bad++
+		e.rep.fail("%s shows the channel renamed by the insider after its demotion", s.name())
 	}
 	p0 := e.slots[0].peer
 	if !slices.Contains(leaves, p0) {

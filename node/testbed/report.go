@@ -58,8 +58,10 @@ type Report struct {
 	Hostile          int `json:"hostile,omitempty"`
 	HostilePublished int `json:"hostile_published,omitempty"`
 	HostileStreams   int `json:"hostile_streams,omitempty"`
-	// The hostile member's rogue commits, and its posts after its removal.
+	// The hostile member's rogue commits, its admin actions after its
+	// demotion (dated before it), and its posts after its removal.
 	HostileCommits      int      `json:"hostile_commits,omitempty"`
+	HostileActs         int      `json:"hostile_acts,omitempty"`
 	HostilePosts        int      `json:"hostile_posts,omitempty"`
 	UnauthorizedApplied *int     `json:"unauthorized_applied,omitempty"`
 	HonestDeliveredPct  *float64 `json:"honest_delivered_pct,omitempty"`
@@ -125,8 +127,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 			b.P50, b.P99, b.CPUPerDeliveryUS, b.DeliveredPct)
 	}
 	if r.UnauthorizedApplied != nil {
-		row("hostile", "%d strangers published %d forged messages and opened %d lying streams; a member made %d rogue commits and %d posts after its removal; %d applied, honest delivered %.3f %%",
-			r.Hostile, r.HostilePublished, r.HostileStreams, r.HostileCommits, r.HostilePosts, *r.UnauthorizedApplied, *r.HonestDeliveredPct)
+		row("hostile", "%d strangers published %d forged messages and opened %d lying streams; a member made %d rogue commits, %d admin actions after its demotion and %d posts after its removal; %d applied, honest delivered %.3f %%",
+			r.Hostile, r.HostilePublished, r.HostileStreams, r.HostileCommits, r.HostileActs, r.HostilePosts, *r.UnauthorizedApplied, *r.HonestDeliveredPct)
 	}
 	for _, f := range r.Faults {
 		row("fault "+f.Kind, "%s at %.1f s, ended %.1f s, converged after %.2f s %s",

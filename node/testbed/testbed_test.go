@@ -202,13 +202,14 @@ func TestInterrupted(t *testing.T) {
 // TestHostileStrangers: strangers publishing junk, replays, tampered and
 // far-future messages, and opening streams with oversized and half-sent
 // frames, and a member making commits a plain member may not make, then
-// posting from the epoch before its removal, dated before it, get nothing
-// applied, and the honest messages all arrive. The counts can fail: a
-// member whose timeline shows a post nobody sent (injected by a wrapper)
-// is counted, and so are a leaf nobody admitted and a role nobody granted
-// (added to what the check reads of node1's tree). Before stop 17's
-// removal cut, the ten posts of the removed member showed at all three
-// members: 31 counted.
+// deleting a post and renaming the channel after its demotion from admin,
+// dated before it, then posting from the epoch before its removal, dated
+// before it, get nothing applied, and the honest messages all arrive. The
+// counts can fail: a member whose timeline shows a post nobody sent or a
+// post deleted (injected by a wrapper) is counted, and so are a leaf
+// nobody admitted and a role nobody granted (added to what the check
+// reads of node1's tree). Before stop 17's removal cut, the ten posts of
+// the removed member showed at all three members: 31 counted.
 func TestHostileStrangers(t *testing.T) {
 	cfg := Config{Nodes: 3, Rate: 20, Duration: 4 * time.Second, Hostile: 2, Settle: 20 * time.Second}
 	cfg.wrap = func(slot int, v view) view {
@@ -228,15 +229,16 @@ func TestHostileStrangers(t *testing.T) {
 	if rep.HostilePublished == 0 || rep.HostileStreams == 0 || rep.UnauthorizedApplied == nil || rep.HonestDeliveredPct == nil {
 		t.Fatalf("no hostile figures: %+v", rep)
 	}
-	if rep.HostileCommits != 4 || rep.HostilePosts == 0 {
-		t.Fatalf("the insider made %d rogue commits (want 4) and %d posts after its removal", rep.HostileCommits, rep.HostilePosts)
+	if rep.HostileCommits != 4 || rep.HostileActs != 2 || rep.HostilePosts == 0 {
+		t.Fatalf("the insider made %d rogue commits (want 4), %d admin actions after its demotion (want 2) and %d posts after its removal",
+			rep.HostileCommits, rep.HostileActs, rep.HostilePosts)
 	}
-	if *rep.UnauthorizedApplied != 3 || *rep.HonestDeliveredPct != 100 || rep.Lost != 0 || rep.OK() {
-		t.Fatalf("unauthorized %d (want only the injected post, leaf and role), honest delivered %.2f%%, lost %d, ok %v; failures %v",
+	if *rep.UnauthorizedApplied != 4 || *rep.HonestDeliveredPct != 100 || rep.Lost != 0 || rep.OK() {
+		t.Fatalf("unauthorized %d (want only the injected posts, leaf and role), honest delivered %.2f%%, lost %d, ok %v; failures %v",
 			*rep.UnauthorizedApplied, *rep.HonestDeliveredPct, rep.Lost, rep.OK(), rep.Failures)
 	}
 	failures := strings.Join(rep.Failures, "\n")
-	for _, want := range []string{"node2 shows a post the testbed never sent", "node1 has a member nobody admitted", "node1 makes …oWhidden admin"} {
+	for _, want := range []string{"node2 shows a post the testbed never sent", "node2 shows post 2-deleted by", "node1 has a member nobody admitted", "node1 makes …oWhidden admin"} {
 		if !strings.Contains(failures, want) {
 			t.Errorf("failures lack %q: %v", want, rep.Failures)
 		}
@@ -248,7 +250,8 @@ type injectOne struct{ view }
 
 func (i injectOne) Messages(ctx context.Context, ch string, limit int) ([]node.Message, error) {
 	ms, err := i.view.Messages(ctx, ch, limit)
-	return append(ms, node.Message{ID: "1-forged", Author: "12D3KooWforged", Text: "forged"}), err
+	return append(ms, node.Message{ID: "1-forged", Author: "12D3KooWforged", Text: "forged"},
+		node.Message{ID: "2-deleted", Author: "12D3KooWforged", Deleted: true}), err
 }
 
 // dropThird hides every third message: those whose text hashes to 0
