@@ -151,3 +151,36 @@ func TestCompactWaitsForDemotion(t *testing.T) {
 		t.Errorf("timeline %q, want %q", got, want)
 	}
 }
+
+// TestVoidRoleChangesKeepControlState: role changes with a cut that take
+// no effect (carol, a plain member, demoting bob), placed last or back-
+// dated, keep the derived control state: a member sending them cannot make
+// every read rebuild it. An owner's demotion with a cut rebuilds it.
+func TestVoidRoleChangesKeepControlState(t *testing.T) {
+	s := build(t, append(channel(),
+		setRole("alice", 5, 1100, "carol", RoleAdmin),
+		setRoleCut("alice", 6, 1200, "carol", RoleMember, 1), // caps exist: two passes
+	)...)
+	c := s.controls()
+	for i, e := range []Event{
+		setRoleCut("carol", 1, 1300, "bob", RoleMember, 1), // last
+		setRoleCut("carol", 2, 1050, "bob", RoleMember, 1), // back-dated
+		setRole("carol", 3, 1060, "bob", RoleOwner),        // back-dated, no cut
+	} {
+		if err := s.Apply(e); err != nil {
+			t.Fatal(err)
+		}
+		if s.controls() != c {
+			t.Fatalf("void role change %d rebuilt the control state", i)
+		}
+	}
+	if err := s.Apply(setRoleCut("alice", 7, 1400, "bob", RoleMember, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if s.controls() == c {
+		t.Fatal("an owner's demotion with a cut kept the control state")
+	}
+	if r := s.controls().role("bob"); r != RoleMember {
+		t.Fatalf("bob is %s, want member", r)
+	}
+}

@@ -21,6 +21,10 @@ type State struct {
 	related  map[ID]*relations     // edits, deletes and reactions by target
 	control  []*Event              // control events in total order
 	ctl      *controlState         // derived from control; nil when stale
+	// ctlOrder is the first pass of ctl, by the order alone (no caps): the
+	// demotions that take effect there cap (State.controls). It is ctl
+	// itself when there are none; it is stale when ctl is.
+	ctlOrder *controlState
 	maxTime  Time
 	creators map[string]bool // authors of Create events
 	// erasures holds the posts whose texts are erased (erasure.go).
@@ -168,8 +172,10 @@ func (s *State) relate(e *Event) {
 // membership event about a Create's author, may change who created the
 // channel (controlState.admitted), so it drops it too, and so does a
 // departure with a cut, which may void control events before it, and a
-// role change that is not last or carries a cut: it may change which
-// demotions cap events before them.
+// demotion with a cut that takes effect by the order alone, which may cap
+// events before it. An event not last is kept only if void at its place
+// in both passes (State.controls), so that a member sending void role
+// changes cannot make reads rebuild the control state over and over.
 func (s *State) insertControl(e *Event) {
 	last := len(s.control) == 0 || before(s.control[len(s.control)-1], e)
 	s.control = insertOrdered(s.control, e)
@@ -180,12 +186,20 @@ func (s *State) insertControl(e *Event) {
 	}
 	switch {
 	case s.ctl == nil:
-	case creatorChange, hasCut(e.Kind) && !e.Target.IsZero(), e.Kind == KindSetRole && !last:
-		// A cut may void or cap control events before it (cutOff, capped).
+	case creatorChange, isDeparture(e.Kind) && !e.Target.IsZero():
+		// A cut may void control events before it (cutOff).
 		s.ctl = nil
 	case last:
+		demoted := len(s.ctlOrder.demoted)
+		if s.ctlOrder != s.ctl {
+			s.ctlOrder.apply(e)
+		}
 		s.ctl.apply(e)
-	case !s.ctl.voidAt(e):
+		if len(s.ctlOrder.demoted) > demoted {
+			// A demotion with a cut: it caps events before it (capped).
+			s.ctl = nil
+		}
+	case !s.ctl.voidAt(e), !s.ctlOrder.voidAt(e):
 		s.ctl = nil
 	}
 }
@@ -195,6 +209,7 @@ func (s *State) controls() *controlState {
 	if s.ctl == nil {
 		admitted, cuts := admittedMembers(s.control), departureCuts(s.control)
 		c := s.replay(newControlState(admitted, cuts, nil))
+		s.ctlOrder = c
 		if len(c.demoted) > 0 {
 			// The demotions that take effect by their place in the order
 			// cap their subjects' events before them; a second pass
