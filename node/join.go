@@ -563,7 +563,7 @@ func (s *chanState) setRole(ctx context.Context, member string, r crdt.Role) err
 		// A demotion's cut caps the member's events we do not hold, dated
 		// before the line, at the new role: a demoted admin deleting or
 		// renaming with a clock set back takes no effect (docs/protocol.md,
-		// "Removal cut").
+		// "Demotion cut").
 		_, last := s.crdt.Counters(m)
 		label.Target = crdt.ID{Author: m, Seq: last + 1}
 	}
