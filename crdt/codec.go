@@ -188,10 +188,9 @@ func appendString(b []byte, s string) []byte {
 type decoder struct {
 	b   []byte
 	err error
-	// cuts reports whether the snapshot being read writes a cut (0 for
-	// none) after every event of kind k: departures from version 2 on,
-	// role changes from version 3 on; nil outside snapshots.
-	cuts func(k Kind) bool
+	// snapshot is the version of the snapshot being read (snapshotCut
+	// says after which events it writes a cut); 0 outside snapshots.
+	snapshot byte
 }
 
 func (d *decoder) fail(what string) {

@@ -6,9 +6,7 @@ import (
 )
 
 func setRoleCut(a string, seq uint64, wall int64, m string, r Role, cut uint64) Event {
-	e := setRole(a, seq, wall, m, r)
-	e.Target = ID{Author: m, Seq: cut}
-	return e
+	return withCut(setRole(a, seq, wall, m, r), cut)
 }
 
 // TestDemotionCapsBackdated: bob, an admin, deletes carol's first post
@@ -93,31 +91,7 @@ func TestMutualDemotion(t *testing.T) {
 // TestDemotionCutCodec: a demotion's cut survives the event and snapshot
 // encodings; a promotion without one encodes as before.
 func TestDemotionCutCodec(t *testing.T) {
-	e := setRoleCut("alice", 5, 1200, "bob", RoleMember, 4)
-	b, err := e.MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got Event
-	if err := got.UnmarshalBinary(b); err != nil || got.Target != e.Target {
-		t.Fatalf("round trip: %v, target %v", err, got.Target)
-	}
-	plain := setRole("alice", 5, 1200, "bob", RoleMember)
-	pb, err := plain.MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := got.UnmarshalBinary(pb); err != nil || !got.Target.IsZero() {
-		t.Fatalf("without a cut: %v, target %v", err, got.Target)
-	}
-	s := build(t, append(channel(), e)...)
-	r, err := Restore(s.Snapshot())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(r.Snapshot(), s.Snapshot()) {
-		t.Fatal("snapshot round trip changed the state")
-	}
+	cutRoundTrip(t, setRoleCut("alice", 5, 1200, "bob", RoleMember, 4), setRole("alice", 5, 1200, "bob", RoleMember))
 }
 
 // TestCompactWaitsForDemotion: carol holds bob's back-dated delete of her

@@ -163,7 +163,7 @@ type Event struct {
 	// holds every event in memory.
 	ID      ID
 	Time    Time
-	Target  ID         // the message an edit, delete or reaction concerns; a post's reply-to; a departure's cut
+	Target  ID         // the message an edit, delete or reaction concerns; a post's reply-to; a departure's or demotion's cut
 	Text    string     // message text, emoji, channel name or topic
 	Member  string     // the subject of a membership or role event
 	Epoch   uint64     // the MLS epoch of a membership commit

@@ -16,10 +16,10 @@ const snapshotMagic = "SPCRDT"
 // versions 1 and 2, which lack them, are still read.
 const snapshotVersion = 3
 
-// snapshotCuts returns which kinds of event a snapshot of version v writes
-// a cut after.
-func snapshotCuts(v byte) func(Kind) bool {
-	return func(k Kind) bool { return v >= 2 && isDeparture(k) || v >= 3 && k == KindSetRole }
+// snapshotCut reports whether a snapshot of version v writes a cut after
+// every event of kind k.
+func snapshotCut(v byte, k Kind) bool {
+	return v >= 2 && isDeparture(k) || v >= 3 && k == KindSetRole
 }
 
 // Snapshot encodes the state: every event held, in total order, with
@@ -49,7 +49,6 @@ func (s *State) SnapshotTo(chunk int, emit func([]byte) error) error {
 // older versions with it, to check that they are still read).
 func (s *State) snapshotTo(v byte, chunk int, emit func([]byte) error) error {
 	chunk = max(chunk, 1)
-	cuts := snapshotCuts(v)
 	evs := s.ordered()
 	authors, index := s.authorTable(evs)
 	// Cap the buffer at about one chunk plus one event, so that it
@@ -80,7 +79,7 @@ func (s *State) snapshotTo(v byte, chunk int, emit func([]byte) error) error {
 		b = binary.AppendUvarint(b, uint64(e.Time.Wall-prev))
 		b = binary.AppendUvarint(b, uint64(e.Time.Logical))
 		b = appendFields(b, e)
-		if cuts(e.Kind) {
+		if snapshotCut(v, e.Kind) {
 			b = binary.AppendUvarint(b, e.Target.Seq)
 		}
 		prev = e.Time.Wall
@@ -157,7 +156,7 @@ func Restore(b []byte) (*State, error) {
 	if v < 1 || v > snapshotVersion {
 		return nil, fmt.Errorf("%w: snapshot version %d", ErrVersion, v)
 	}
-	d := &decoder{b: b[len(snapshotMagic)+1:], cuts: snapshotCuts(v)}
+	d := &decoder{b: b[len(snapshotMagic)+1:], snapshot: v}
 	authors := d.authors()
 	s := New()
 	d.snapshotEvents(s, authors)
@@ -246,7 +245,7 @@ func (d *decoder) snapshotEvent(e *Event, authors []string, prev *Event) {
 	}
 	e.Time = Time{Wall: base + int64(delta), Logical: d.uint32()}
 	d.fields(e)
-	if d.cuts(e.Kind) {
+	if snapshotCut(d.snapshot, e.Kind) {
 		d.cut(e, true)
 	}
 }

@@ -60,21 +60,13 @@ func TestDemotedAdminCannotBackdate(t *testing.T) {
 			deliver(t, b, id, demotion)
 			var next crdt.ID
 			b.channel(id).do(ctx, func(s *chanState) error { next = s.crdt.Next(b.PeerID()); return nil }) //nolint:errcheck
-			g, err := unpoliced(before)
-			if err != nil {
-				t.Fatal(err)
-			}
 			var forged [][]byte
 			for i, e := range []crdt.Event{
 				{Kind: crdt.KindDelete, Target: keepID},
 				{Kind: crdt.KindRename, Text: "hijacked"},
 			} {
 				e.ID, e.Time = crdt.ID{Author: b.PeerID(), Seq: next.Seq + uint64(i)}, at
-				env, err := forgePost(g, b.id.name, e)
-				if err != nil {
-					t.Fatal(err)
-				}
-				forged = append(forged, env)
+				forged = append(forged, rogueEvent(t, b, before, e))
 			}
 			if order == "demotion first" {
 				deliver(t, c, id, demotion)

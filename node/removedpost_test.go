@@ -12,11 +12,17 @@ import (
 // post's counter. It returns the envelope to publish.
 func roguePost(t *testing.T, n *Node, state []byte, seq uint64, at crdt.Time, text string) []byte {
 	t.Helper()
+	return rogueEvent(t, n, state, crdt.Event{ID: crdt.ID{Author: n.PeerID(), Seq: seq}, Time: at, Kind: crdt.KindPost, Text: text})
+}
+
+// rogueEvent is roguePost for any event e, stamped by the caller.
+func rogueEvent(t *testing.T, n *Node, state []byte, e crdt.Event) []byte {
+	t.Helper()
 	g, err := unpoliced(state)
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := forgePost(g, n.id.name, crdt.Event{ID: crdt.ID{Author: n.PeerID(), Seq: seq}, Time: at, Kind: crdt.KindPost, Text: text})
+	env, err := forgeEvent(g, n.id.name, e)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,9 +50,9 @@ func unpoliced(state []byte) (*mls.Group, error) {
 	return mls.UnmarshalGroup(state, mls.Config{AuthenticationService: peerAuth{}})
 }
 
-// forgePost encrypts the post e, by the member named name, in g's epoch
+// forgeEvent encrypts the event e, by the member named name, in g's epoch
 // (however the channel moved on) and returns the envelope to publish.
-func forgePost(g *mls.Group, name string, e crdt.Event) ([]byte, error) {
+func forgeEvent(g *mls.Group, name string, e crdt.Event) ([]byte, error) {
 	pt, err := sealEvent(name, e)
 	if err != nil {
 		return nil, err
@@ -177,7 +177,7 @@ func (n *Node) roguePoster(ctx context.Context, channel string) (rogue.Poster, e
 	}
 	name := n.id.name
 	return func(ctx context.Context, text string, at time.Time) error {
-		env, err := forgePost(g, name, crdt.Event{ID: next, Time: crdt.Time{Wall: at.UnixMilli()}, Kind: crdt.KindPost, Text: text})
+		env, err := forgeEvent(g, name, crdt.Event{ID: next, Time: crdt.Time{Wall: at.UnixMilli()}, Kind: crdt.KindPost, Text: text})
 		if err != nil {
 			return err
 		}
