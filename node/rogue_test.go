@@ -3,10 +3,12 @@ package node
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"slices"
@@ -35,13 +37,14 @@ func TestRogueRacesRemoval(t *testing.T) {
 		t.Fatal(err)
 	}
 	home := newHome(t, "rogue")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRogueHelperProcess$", "-test.count=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRogueHelperProcess$", "-test.count=1", "-test.v")
 	cmd.Env = append(os.Environ(), "SPACEPANDA_ROGUE_HOME="+home, "SPACEPANDA_ROGUE_CODE="+code)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = os.Stderr
+	var stderr lockedBuffer // the rogue node's log
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -60,6 +63,16 @@ func TestRogueRacesRemoval(t *testing.T) {
 			mu.Unlock()
 		}
 	}()
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		// What the rogue saw, for the failure: its last lines and its log.
+		mu.Lock()
+		defer mu.Unlock()
+		t.Logf("the rogue's last output:\n%s", strings.Join(lines[max(0, len(lines)-8):], "\n"))
+		t.Logf("the rogue's log:\n%s", stderr.String())
+	})
 	said := func(prefix string) (string, bool) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -117,7 +130,12 @@ func TestRogueHelperProcess(t *testing.T) {
 		t.Skip("run by TestRogueRacesRemoval")
 	}
 	ctx := ctxT(t)
-	n := open(t, home, true)
+	n, err := Open(ctx, Config{Home: home, Network: true, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, DisableMDNS: true,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
 	ci, err := n.Join(ctx, code)
 	if err != nil {
 		t.Fatal(err)
@@ -128,14 +146,16 @@ func TestRogueHelperProcess(t *testing.T) {
 	for deadline := time.Now().Add(50 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if !attacked {
 			var err error
-			ch.do(ctx, func(s *chanState) error { //nolint:errcheck
+			derr := ch.do(ctx, func(s *chanState) error {
+				fmt.Printf("state epoch %d removed %v past state %v\n", s.group.Epoch(), s.meta.Removed, s.prevState != nil)
 				if !s.meta.Removed || s.prevState == nil {
 					return nil
 				}
 				attacked, err = true, s.groundCommits(ctx)
 				return nil
 			})
-			if err != nil {
+			if err = cmp.Or(derr, err); err != nil {
+				fmt.Println("attack failed:", err)
 				t.Fatal(err)
 			}
 			if attacked {
@@ -161,8 +181,13 @@ func (s *chanState) groundCommits(ctx context.Context) error {
 		return err
 	}
 	epoch := g.Epoch()
+	// A try ranks below with the chance that the removal's hash is above
+	// its own, so a removal with a low hash takes many tries: a cap of 256
+	// failed the test in 2 runs of 62. The time bound leaves a failure to
+	// about one removal hash in the tens of thousands (a try takes about
+	// a millisecond).
 	var c *mls.CommitOutput
-	for range 256 {
+	for deadline := time.Now().Add(20 * time.Second); ; {
 		if c, err = g.Commit(rand.Reader, mls.CommitOptions{ForcePath: true}); err != nil {
 			return err
 		}
@@ -170,6 +195,9 @@ func (s *chanState) groundCommits(ctx context.Context) error {
 			break
 		}
 		g.DiscardPendingCommit() //nolint:errcheck
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no commit ranked below the removal (hash %x) in 20 s", rec.Rank.Hash)
+		}
 	}
 	if _, err := g.MergePendingCommit(); err != nil {
 		return err
