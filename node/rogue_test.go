@@ -181,8 +181,8 @@ func (s *chanState) groundCommits(ctx context.Context) error {
 		return err
 	}
 	epoch := g.Epoch()
-	// A try ranks below with the chance that the removal's hash is above
-	// its own, so a removal with a low hash takes many tries: a cap of 256
+	// A try's hash is below the removal's as often as the removal's hash
+	// is high, so a removal with a low hash takes many tries: a cap of 256
 	// failed the test in 2 runs of 62. The time bound leaves a failure to
 	// about one removal hash in the tens of thousands (a try takes about
 	// a millisecond).
@@ -196,7 +196,7 @@ func (s *chanState) groundCommits(ctx context.Context) error {
 		}
 		g.DiscardPendingCommit() //nolint:errcheck
 		if time.Now().After(deadline) {
-			return fmt.Errorf("no commit ranked below the removal (hash %x) in 20 s", rec.Rank.Hash)
+			return fmt.Errorf("no commit with a hash below the removal's (%x) in 20 s", rec.Rank.Hash)
 		}
 	}
 	if _, err := g.MergePendingCommit(); err != nil {
