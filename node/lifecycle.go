@@ -131,7 +131,8 @@ func (n *Node) Forget(ctx context.Context, channel string) (ChannelInfo, error) 
 		n.mu.Unlock()
 		return d.info(), nil
 	}
-	c, err := n.resolve(ctx, channel)
+	// The channels one is out of come first: only those can be forgotten.
+	c, err := n.resolvePreferring(ctx, channel, false)
 	if err != nil {
 		return ChannelInfo{}, err
 	}

@@ -292,25 +292,47 @@ const minPrefix = 4
 // resolve finds a channel by full ID, name or ID prefix (at least
 // minPrefix characters). A reference that matches more than one channel,
 // by name or prefix, is ambiguous: never a silent choice between them.
+// Channels this node left or was removed from count only when no channel
+// it is a member of matches: a channel left, and another of the same name
+// joined, leave the name to the one joined (docs/user-guide.md).
 func (n *Node) resolve(ctx context.Context, ref string) (*channel, error) {
+	return n.resolvePreferring(ctx, ref, true)
+}
+
+// resolvePreferring is resolve, the channels this node is a member of
+// preferred if member, else the others (those `channel forget` drops).
+func (n *Node) resolvePreferring(ctx context.Context, ref string, member bool) (*channel, error) {
 	if ref == "" {
 		return nil, fmt.Errorf("%w: empty channel reference", ErrNoChannel)
 	}
 	if c := n.channel(ref); c != nil {
 		return c, nil
 	}
-	var found []*channel
-	var ids []string
+	var found, others []*channel // matches: preferred ones, the others
 	lower := strings.ToLower(ref)
 	for _, c := range n.channelList() {
 		var name string
-		if err := c.do(ctx, func(s *chanState) error { name = s.crdt.Metadata().Name; return nil }); err != nil {
+		var in bool
+		if err := c.do(ctx, func(s *chanState) error {
+			name, in = s.crdt.Metadata().Name, s.state() == StateMember
+			return nil
+		}); err != nil {
 			return nil, err
 		}
 		if name == ref || len(ref) >= minPrefix && strings.HasPrefix(c.id, lower) {
-			found = append(found, c)
-			ids = append(ids, c.id[:min(len(c.id), 8)]+"…")
+			if in == member {
+				found = append(found, c)
+			} else {
+				others = append(others, c)
+			}
 		}
+	}
+	if len(found) == 0 {
+		found = others
+	}
+	var ids []string
+	for _, c := range found {
+		ids = append(ids, c.id[:min(len(c.id), 8)]+"…")
 	}
 	switch len(found) {
 	case 1:

@@ -215,17 +215,27 @@ func channelLine(c node.ChannelInfo) string {
 }
 
 // warnDuplicate warns when another channel has the name of ci: commands
-// then need the ID (or an ID prefix) to tell them apart.
+// then need the ID (or an ID prefix) to tell them apart. A channel one is
+// out of (left, removed) yields the name to those one is a member of, so
+// it gets a note instead.
 func (g *globals) warnDuplicate(ctx context.Context, a node.API, ci node.ChannelInfo) {
 	cs, err := a.Channels(ctx)
 	if err != nil {
 		return
 	}
+	var out *node.ChannelInfo
 	for _, c := range cs {
-		if c.ID != ci.ID && c.Name == ci.Name {
+		if c.ID == ci.ID || c.Name != ci.Name {
+			continue
+		}
+		if c.State == node.StateMember {
 			fmt.Fprintf(g.stderr, "spacepanda: warning: another channel is named %s (%s); use the ID to tell them apart\n", clean(ci.Name), c.ID)
 			return
 		}
+		out = &c
+	}
+	if out != nil {
+		fmt.Fprintf(g.stderr, "spacepanda: note: a channel you are no longer in is also named %s (%s); the name now means this one\n", clean(ci.Name), out.ID)
 	}
 }
 
