@@ -76,7 +76,7 @@ type Status struct {
 	// zero for a node opened by the asking command itself.
 	Process string    `json:"process,omitempty"`
 	PID     int       `json:"pid,omitempty"`
-	Started time.Time `json:"started,omitempty"`
+	Started time.Time `json:"started,omitzero"`
 	// Named are the connected peers with the display names the node knows.
 	Named []PeerInfo `json:"named_peers"`
 }
