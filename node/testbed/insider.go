@@ -190,8 +190,11 @@ func (in *insider) demotion(e *engine) {
 	}
 	// Let them reach node 0 before it removes the insider: the removal's
 	// cut would void what node 0 does not hold yet, whatever the demotion
-	// does.
-	time.Sleep(time.Second)
+	// does. Ctrl-C (the run's context) ends the wait.
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Second):
+	}
 }
 
 // setRole has node 0 give the insider role, and waits until the insider's
