@@ -17,10 +17,10 @@ import (
 const opTimeout = 30 * time.Second
 
 // slot is one place in the testbed. Its node may go down and come back
-// (crash, offline) or be replaced by a new identity (churn).
+// (crash, offline), or leave the channel and join it again (churn).
 type slot struct {
 	i       int
-	gen     int    // identity generation: churn makes a new one
+	gen     int    // identity generation: each new home makes one
 	home    string // empty: the next start makes a new home
 	peer    string
 	joined  time.Time

@@ -181,9 +181,7 @@ func (e *engine) crossConnection(side map[string]int) string {
 
 // churn makes concurrent commits in one epoch — a member leaves, node 0
 // removes another, two update their keys — and then admits the two that
-// went with new codes. They come back as new identities: a node cannot
-// rejoin a channel it has left from the same home (node answers
-// ErrAlreadyMember; docs/testbed.md).
+// went with new codes, as the same nodes (their homes and peer IDs).
 func (e *engine) churn(p plan) {
 	e.phase.Store("churn")
 	begin := time.Now()
@@ -226,14 +224,13 @@ func (e *engine) churn(p plan) {
 	if !e.waitGone(m0, leave.peer, remove.peer) {
 		notes = append(notes, "node0 still lists a member who went")
 	}
-	// The two that went come back with new identities and new codes.
+	// The two that went come back, from their own homes, with new codes.
 	var rejoined []*slot
 	for _, s := range []*slot{leave, remove} {
-		e.down(s, false)
-		s.home = ""
-		if _, err := e.start(ctx, s); err != nil {
-			notes = append(notes, fmt.Sprintf("%s restart: %v", s.name(), err))
-			continue
+		if s.follow != nil {
+			s.follow()
+			<-s.followDone
+			s.follow = nil
 		}
 		if err := e.join(s); err != nil {
 			notes = append(notes, fmt.Sprintf("%s rejoin: %v", s.name(), err))

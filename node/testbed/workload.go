@@ -12,8 +12,8 @@ import (
 type plan struct {
 	kill    int   // -1: none
 	half    []int // the partition's second half; node 0 stays in the first
-	leave   int   // churn: leaves, then comes back with a new identity
-	remove  int   // churn: removed by node 0, then comes back
+	leave   int   // churn: leaves, then joins again with a new code
+	remove  int   // churn: removed by node 0, then joins again
 	update  []int // churn: update their keys in the same epoch
 	offline int   // -1: none
 }
