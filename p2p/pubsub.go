@@ -74,6 +74,13 @@ const validatorTimeout = 10 * time.Second
 // validateQueueSize is how many received messages may wait for validation.
 const validateQueueSize = 256
 
+// outboundQueueSize is how many RPCs may wait to be written to one peer;
+// beyond it gossipsub drops them. Its default (32) dropped messages of a
+// burst for good when the writer waited for a core, where no gossip repairs
+// the loss (every peer in the mesh; docs/p2p.md, "Gossipsub"). A queued RPC
+// shares its message's bytes with the message cache.
+const outboundQueueSize = 256
+
 func (h *Host) newPubSub() (*pubsub.PubSub, error) {
 	var opts []pubsub.Option
 	if h.cfg.Metrics != nil {
@@ -98,6 +105,7 @@ func (h *Host) newPubSub() (*pubsub.PubSub, error) {
 		// busy channel) on a slow machine; 256 × MaxMessageSize bounds the
 		// memory an attacker can pin this way.
 		pubsub.WithValidateQueueSize(validateQueueSize),
+		pubsub.WithPeerOutboundQueueSize(outboundQueueSize),
 		pubsub.WithPeerScore(peerScoreParams(h.cfg.PublicAddrsOnly, h.abuse.score), peerScoreThresholds()),
 		pubsub.WithPeerScoreInspect(pubsub.ExtendedPeerScoreInspectFn(h.recordScores), h.cfg.scoreInspectInterval),
 	)...)

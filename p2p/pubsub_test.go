@@ -138,9 +138,19 @@ func TestGossipDeliversEveryMessage(t *testing.T) {
 		}
 	}
 	for i, c := range cols {
-		waitFor(t, 60*time.Second, fmt.Sprintf("host %d receives all %d messages (has %d)", i, msgs, c.count("msg-")), func() bool {
-			return c.count("msg-") == msgs
-		})
+		deadline := time.Now().Add(60 * time.Second)
+		for c.count("msg-") < msgs {
+			if time.Now().After(deadline) {
+				var missing []string
+				for k := range msgs {
+					if m := fmt.Sprintf("msg-%03d", k); !c.has(m) {
+						missing = append(missing, fmt.Sprintf("%s (from host %d)", m, k%n))
+					}
+				}
+				t.Fatalf("host %d received %d of %d messages in 60 s; missing %v", i, c.count("msg-"), msgs, missing)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 	// The sender of a local message is the host itself; others see a peer.
 	m := cols[0].msgs["msg-000"]
