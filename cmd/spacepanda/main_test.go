@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -169,7 +170,9 @@ func cmdScrapeMetrics(ts *testscript.TestScript, neg bool, args []string) {
 // right now: freeport NAME. The port is taken below the kernel's ephemeral
 // range (ip_local_port_range; 32768 and up by default on Linux), where every other test's listener on port
 // 0 and every outgoing connection get their ports, so nothing else running
-// can take it between this check and the daemon's bind.
+// can take it between this check and the daemon's bind. No port is given
+// twice in one test process: two draws of one script once gave the same
+// free port to two daemons (removed.txtar, "port in use").
 func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: freeport NAME")
@@ -182,18 +185,30 @@ func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
 			lo = max(1024, hi-12000)
 		}
 	}
+	givenPorts.Lock()
+	defer givenPorts.Unlock()
 	for range 200 {
 		port := lo + rand.IntN(hi-lo)
+		if givenPorts.m[port] {
+			continue
+		}
 		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
 			continue
 		}
 		ts.Check(ln.Close())
+		givenPorts.m[port] = true
 		ts.Setenv(args[0], fmt.Sprint(port))
 		return
 	}
 	ts.Fatalf("freeport: no free port found in %d-%d", lo, hi-1)
 }
+
+// givenPorts are the ports freeport gave in this process.
+var givenPorts = struct {
+	sync.Mutex
+	m map[int]bool
+}{m: map[int]bool{}}
 
 // cmdSendN sends N messages PREFIX1..PREFIXN, one process each, and fails
 // unless every one exits 0 saying `sent`: sendn HOME CHANNEL PREFIX N.
