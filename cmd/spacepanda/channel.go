@@ -190,11 +190,12 @@ func channelForgetCmd(g *globals) *cobra.Command {
 					return err
 				}
 				return g.emit(ci, func() {
-					name := ci.Name
-					if name == "" {
-						name = ci.ID
+					if ci.Name == "" {
+						g.printf("forgot %s\n", ci.ID)
+						return
 					}
-					g.printf("forgot %s\n", name)
+					// The ID says which, when several channels had the name.
+					g.printf("forgot %s (%s)\n", clean(ci.Name), ci.ID)
 				})
 			})
 		},
