@@ -176,7 +176,7 @@ func (s *chanState) groundCommits(ctx context.Context) error {
 	if !ok {
 		return fmt.Errorf("no record of the removal")
 	}
-	g, err := mls.UnmarshalGroup(s.prevState, mls.Config{AuthenticationService: peerAuth{}})
+	g, err := unpoliced(s.prevState)
 	if err != nil {
 		return err
 	}

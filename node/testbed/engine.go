@@ -258,13 +258,18 @@ func (e *engine) down(s *slot, crashed bool) {
 	s.mu.m = nil
 	s.mu.life++
 	s.mu.Unlock()
+	s.stopFollow()
+	if m != nil && !crashed {
+		m.Close()
+	}
+}
+
+// stopFollow ends s's follower, if any, and waits for it.
+func (s *slot) stopFollow() {
 	if s.follow != nil {
 		s.follow()
 		<-s.followDone
 		s.follow = nil
-	}
-	if m != nil && !crashed {
-		m.Close()
 	}
 }
 

@@ -227,11 +227,7 @@ func (e *engine) churn(p plan) {
 	// The two that went come back, from their own homes, with new codes.
 	var rejoined []*slot
 	for _, s := range []*slot{leave, remove} {
-		if s.follow != nil {
-			s.follow()
-			<-s.followDone
-			s.follow = nil
-		}
+		s.stopFollow()
 		if err := e.join(s); err != nil {
 			notes = append(notes, fmt.Sprintf("%s rejoin: %v", s.name(), err))
 			continue
